@@ -1,0 +1,15 @@
+// 智能水表 — NB-IoT / LoRa smart water meters, used for lone-elder "no water use" checks. See README.md.
+import { createRequire } from 'node:module';
+import type { DeviceKindDef } from '../../src/ingest/types.js';
+import { decoder as canonical } from './decoders/canonical.js';
+import { decoder as nbBatch } from './decoders/nb-batch.js';
+
+export const kind: DeviceKindDef = {
+  kind: 'water-meter',
+  label: '智能水表',
+  // Battery NB meters upload once or twice a day with the intervals in the batch (DOMAIN.md §1): 12 h, so a
+  // twice-daily meter is offline after one day of silence. A once-a-day meter needs a per-device override.
+  heartbeatSeconds: 12 * 3600,
+  schema: createRequire(import.meta.url)('./schema.json') as Record<string, unknown>,
+  decoders: [canonical, nbBatch],
+};

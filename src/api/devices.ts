@@ -1,0 +1,136 @@
+// Devices: provisioning (admin) and live state, scoped to the caller's grids.
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from './index.js';
+import { canSee, requireAdmin } from './auth.js';
+import { deviceSchema, errorSchema } from './schemas.js';
+import { provisionDevice } from '../broker/provision.js';
+import { AppError } from '../errors.js';
+import type { DeviceInfo } from '../config/inventory.js';
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+const idPattern = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+
+export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const view = (d: DeviceInfo) => {
+    const s = deps.states.get(d.id);
+    return {
+      id: d.id,
+      kind: d.kind,
+      format: d.format,
+      communityId: d.communityId,
+      gridId: d.gridId,
+      buildingId: d.buildingId,
+      householdId: d.householdId,
+      spaceId: d.spaceId,
+      gateId: d.gateId,
+      lotId: d.lotId,
+      area: d.area,
+      online: s?.online ?? false,
+      lastSeenAt: iso(s?.lastSeenAt ?? null),
+      batteryPct: s?.batteryPct ?? null,
+      rssi: s?.rssi ?? null,
+      state: {
+        lastType: s?.lastType ?? null,
+        lastEventAt: iso(s?.lastEventAt ?? null),
+        meterTotalM3: s?.meterTotalM3 ?? null,
+        accepted: s?.accepted ?? 0,
+        rejected: s?.rejected ?? 0,
+        last: s?.last ?? null,
+      },
+    };
+  };
+
+  app.post<{ Body: { id: string; kind: string; communityId: string; format?: string; householdId?: string; spaceId?: string; gateId?: string; buildingId?: string; area?: string } }>(
+    '/api/devices',
+    {
+      schema: {
+        summary: 'Provision a device (admin); the secret is shown this once',
+        tags: ['devices'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['id', 'kind', 'communityId'],
+          properties: {
+            id: { type: 'string', pattern: idPattern },
+            kind: { type: 'string' },
+            communityId: { type: 'string' },
+            format: { type: 'string' },
+            householdId: { type: 'string' },
+            spaceId: { type: 'string' },
+            gateId: { type: 'string' },
+            buildingId: { type: 'string' },
+            area: { type: 'string', maxLength: 64 },
+          },
+        },
+        response: {
+          201: {
+            type: 'object',
+            properties: { id: { type: 'string' }, secret: { type: 'string' }, topic: { type: 'string' } },
+            required: ['id', 'secret', 'topic'],
+          },
+          '4xx': errorSchema,
+        },
+      },
+    },
+    async (req, reply) => {
+      requireAdmin(req.principal);
+      const { device, secret } = provisionDevice(
+        { directory: deps.directory, repo: deps.devicesRepo, kinds: deps.kinds, now: deps.clock.now() },
+        req.body,
+      );
+      req.log.info({ deviceId: device.id, kind: device.kind, communityId: device.communityId }, 'device provisioned');
+      return reply.code(201).send({ id: device.id, secret, topic: device.uplinkTopic });
+    },
+  );
+
+  app.get<{ Querystring: { kind?: string; communityId?: string; gridId?: string; online?: boolean } }>(
+    '/api/devices',
+    {
+      schema: {
+        summary: "Devices in the caller's grids",
+        tags: ['devices'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { kind: { type: 'string' }, communityId: { type: 'string' }, gridId: { type: 'string' }, online: { type: 'boolean' } },
+        },
+        response: { 200: { type: 'object', properties: { items: { type: 'array', items: deviceSchema } } }, '4xx': errorSchema },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const items = [];
+      for (const d of deps.directory.devices.values()) {
+        if (!canSee(req.principal, d.gridId)) continue;
+        if (q.kind && d.kind !== q.kind) continue;
+        if (q.communityId && d.communityId !== q.communityId) continue;
+        if (q.gridId && d.gridId !== q.gridId) continue;
+        const v = view(d);
+        if (q.online !== undefined && v.online !== q.online) continue;
+        items.push(v);
+      }
+      return { items };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/devices/:id',
+    {
+      schema: {
+        summary: 'One device and its live state',
+        tags: ['devices'],
+        params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+        response: { 200: deviceSchema, '4xx': errorSchema },
+      },
+    },
+    async (req) => {
+      const d = deps.directory.devices.get(req.params.id) ?? (() => {
+        const row = deps.devicesRepo.find(req.params.id);
+        return row ? deps.directory.addDevice(row) : undefined;
+      })();
+      // Outside the caller's grids looks the same as absent (CONTRACT.md: 404).
+      if (!d || !canSee(req.principal, d.gridId)) throw new AppError('SB_NOT_FOUND', `no device '${req.params.id}'`, 404);
+      return view(d);
+    },
+  );
+}

@@ -1,0 +1,83 @@
+// The HTTP side: one Fastify plugin per area, coded errors (never a stack trace), OpenAPI at /docs.
+// Building the server is separate from listening, so tests use `inject` or port 0.
+import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Logger } from 'pino';
+import type { Db } from '../store/db.js';
+import type { Directory } from '../config/inventory.js';
+import type { DeviceStates } from '../state/deviceState.js';
+import type { DevicesRepo } from '../store/devicesRepo.js';
+import type { DeviceKindDef } from '../ingest/types.js';
+import type { Clock } from '../clock/clock.js';
+import type { Metrics } from '../metrics.js';
+import { AppError } from '../errors.js';
+import { Authenticator } from './auth.js';
+import devicesApi from './devices.js';
+import rejectionsApi from './rejections.js';
+
+export interface ApiDeps {
+  db: Db;
+  directory: Directory;
+  states: DeviceStates;
+  devicesRepo: DevicesRepo;
+  kinds: readonly DeviceKindDef[];
+  clock: Clock;
+  metrics: Metrics;
+  log: Logger;
+  adminToken?: string;
+  /** true when the broker, the store and the scheduler are up. */
+  health(): Record<string, boolean>;
+}
+
+/** An API area: registered after authentication is in place. */
+export type ApiPlugin = (app: FastifyInstance, deps: ApiDeps) => Promise<void>;
+
+export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'api' }) as unknown as FastifyBaseLogger,
+    // Requests are not logged one by one (the console polls); errors are, by the handler below.
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
+  });
+
+  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    if (err instanceof AppError) return reply.code(err.statusCode).send({ statusCode: err.statusCode, code: err.code, message: err.message });
+    if ((err as FastifyError).validation)
+      return reply.code(400).send({ statusCode: 400, code: 'SB_VALIDATION', message: err.message });
+    const status = (err as FastifyError).statusCode ?? 500;
+    if (status < 500) return reply.code(status).send({ statusCode: status, code: (err as FastifyError).code ?? 'SB_BAD_REQUEST', message: err.message });
+    req.log.error({ err, url: req.url }, 'request failed');
+    return reply.code(500).send({ statusCode: 500, code: 'SB_INTERNAL', message: 'internal error' });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ statusCode: 404, code: 'SB_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'shaobing 哨兵 API', version: '0.1.0', description: 'Community sensor sentinel: devices, alerts, parking, care.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const auth = new Authenticator(deps.directory, deps.adminToken);
+  app.decorateRequest('principal', null as never);
+  app.addHook('onRequest', async (req) => {
+    if (req.url.startsWith('/api/') || req.url === '/api') req.principal = auth.authenticate(req);
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
+    const parts = deps.health();
+    const ok = Object.values(parts).every(Boolean);
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', ...parts });
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
+    reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
+
+  for (const plugin of [devicesApi, rejectionsApi, ...extra]) await app.register(async (scope) => plugin(scope, deps));
+  return app;
+}

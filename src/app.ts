@@ -1,0 +1,128 @@
+// buildApp(config) → an App whose start() brings up store, ingest, broker and API, and whose stop() takes
+// them down in reverse. Importing this file starts nothing; the constructor only assigns.
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config/load.js';
+import { Directory } from './config/inventory.js';
+import { createLogger } from './log.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { EventBus } from './bus.js';
+import { createClock, type Clock } from './clock/clock.js';
+import { openDb, type Db } from './store/db.js';
+import { DevicesRepo } from './store/devicesRepo.js';
+import { DeviceStates } from './state/deviceState.js';
+import { Ingest } from './ingest/pipeline.js';
+import { Broker } from './broker/broker.js';
+import { buildApi } from './api/index.js';
+import { Failpoints } from './failpoints.js';
+import { deviceKinds } from '../devices/index.js';
+
+export interface AppOptions {
+  log?: Logger;
+  /** Comma-separated failpoint names (crash tests only); default SHAOBING_FAILPOINTS. */
+  failpoints?: string;
+}
+
+export class App {
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly bus: EventBus;
+  readonly clock: Clock;
+  readonly directory: Directory;
+  db!: Db;
+  states!: DeviceStates;
+  devicesRepo!: DevicesRepo;
+  ingest!: Ingest;
+  broker!: Broker;
+  api!: FastifyInstance;
+  private started = false;
+
+  constructor(
+    readonly config: Config,
+    private readonly opts: AppOptions = {},
+  ) {
+    const s = config.settings;
+    this.log = opts.log ?? createLogger({ level: s.log.level, format: s.log.format });
+    this.metrics = createMetrics();
+    this.bus = new EventBus(this.log);
+    this.clock = createClock(s.clock);
+    this.directory = new Directory(config.communities);
+  }
+
+  async start(): Promise<void> {
+    const s = this.config.settings;
+    this.db = openDb({ dataDir: s.dataDir, synchronous: s.store.synchronous });
+    this.devicesRepo = new DevicesRepo(this.db);
+    for (const d of this.devicesRepo.all()) {
+      if (this.directory.communities.has(d.communityId) && !this.directory.devices.has(d.id)) this.directory.addDevice(d);
+    }
+    this.states = new DeviceStates(this.db);
+    this.states.load();
+
+    this.broker = new Broker({
+      directory: this.directory,
+      repo: this.devicesRepo,
+      ingest: undefined as never, // set below: the two refer to each other
+      log: this.log.child({ component: 'broker' }),
+      metrics: this.metrics,
+      settings: { host: s.mqtt.host, port: s.mqtt.port, wsPort: s.mqtt.wsPort ?? null },
+      adminToken: s.adminToken,
+    });
+    this.ingest = new Ingest({
+      db: this.db,
+      directory: this.directory,
+      kinds: deviceKinds,
+      clock: this.clock,
+      log: this.log.child({ component: 'ingest' }),
+      bus: this.bus,
+      metrics: this.metrics,
+      states: this.states,
+      failpoints: new Failpoints(this.opts.failpoints ?? process.env.SHAOBING_FAILPOINTS ?? ''),
+      settings: { batchMax: s.ingest.batchMax, rejectionsMax: s.store.rejectionsMax, maxPayloadBytes: s.mqtt.maxPayloadBytes },
+      publishError: (device, body) => this.broker.publishError(device, body),
+    });
+    (this.broker as unknown as { deps: { ingest: Ingest } }).deps.ingest = this.ingest;
+    this.ingest.storeReadings = s.telemetry.sink === 'sqlite';
+    this.ingest.start();
+    await this.broker.start();
+
+    this.api = await buildApi({
+      db: this.db,
+      directory: this.directory,
+      states: this.states,
+      devicesRepo: this.devicesRepo,
+      kinds: deviceKinds,
+      clock: this.clock,
+      metrics: this.metrics,
+      log: this.log,
+      adminToken: s.adminToken,
+      health: () => ({ broker: this.broker.up, store: this.db.open, ingest: true }),
+    });
+    this.broker.attachTo(this.api.server);
+    await this.api.listen({ port: s.http.port, host: s.http.host });
+    this.started = true;
+    const ports = this.ports;
+    this.log.info(
+      { mqtt: ports.mqtt, ws: ports.ws ?? `${ports.http}/mqtt`, http: ports.http, clock: s.clock, communities: this.directory.communities.size, devices: this.directory.devices.size },
+      `shaobing listening: mqtt://${s.mqtt.host}:${ports.mqtt} http://${s.http.host}:${ports.http}`,
+    );
+  }
+
+  get ports(): { mqtt: number; ws: number | null; http: number } {
+    return { ...this.broker.ports, http: (this.api.server.address() as AddressInfo | null)?.port ?? 0 };
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.api.close().catch((err) => this.log.error({ err }, 'api close failed'));
+    await this.broker.stop().catch((err) => this.log.error({ err }, 'broker close failed'));
+    this.ingest.stop();
+    this.db.close();
+  }
+}
+
+export function buildApp(config: Config, opts?: AppOptions): App {
+  return new App(config, opts);
+}

@@ -1,0 +1,196 @@
+// The embedded MQTT broker (aedes) on TCP and WebSocket. Every hook denies what it does not know: aedes' own
+// defaults let everyone in and allow everything, ours authenticate against hashed secrets and allow a device
+// only its own topics (CONTRACT.md "MQTT (devices)").
+import { createServer, type Server } from 'node:net';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import type { Directory, DeviceInfo } from '../config/inventory.js';
+import type { DevicesRepo } from '../store/devicesRepo.js';
+import type { Ingest } from '../ingest/pipeline.js';
+import type { Metrics } from '../metrics.js';
+import { verifySecret } from './secrets.js';
+
+/** Username of the read-only operator login (recorder, dashboards); its password is the admin token. */
+export const OPERATOR_USERNAME = 'shaobing-operator';
+
+export interface BrokerDeps {
+  directory: Directory;
+  repo: DevicesRepo;
+  ingest: Ingest;
+  log: Logger;
+  metrics: Metrics;
+  settings: { host: string; port: number; wsPort: number | null };
+  adminToken?: string;
+}
+
+type Identity = { device: DeviceInfo } | { operator: true };
+const identities = new WeakMap<Client, Identity>();
+
+function authError(returnCode: 2 | 4 | 5, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+export class Broker {
+  aedes!: Aedes;
+  private tcp?: Server;
+  private wsOwn?: WebSocketServer;
+  private wsShared = new WebSocketServer({ noServer: true });
+  private wsOwnServer?: HttpServer;
+
+  constructor(private readonly deps: BrokerDeps) {}
+
+  async start(): Promise<void> {
+    const { log, metrics, ingest } = this.deps;
+    this.aedes = await Aedes.createBroker({
+      id: 'shaobing',
+      authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
+      authorizePublish: (client, packet, done) => {
+        const who = client ? identities.get(client) : undefined;
+        // aedes passes client === null for a last-will message published on a dead client's behalf;
+        // devices have no business publishing wills, so those are refused like any unknown publisher.
+        if (!who || !('device' in who)) {
+          metrics.authFailures.inc({ reason: 'publish_denied' });
+          return done(new Error('not authorized to publish'));
+        }
+        if (packet.topic !== who.device.uplinkTopic) {
+          metrics.authFailures.inc({ reason: 'publish_denied' });
+          log.warn({ deviceId: who.device.id, topic: packet.topic }, 'device published outside its uplink topic; disconnecting');
+          return done(new Error('not authorized to publish'));
+        }
+        ingest.submit(who.device, packet.topic, packet.payload as Buffer, packet.qos, done);
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        const who = identities.get(client);
+        const allowed =
+          who !== undefined &&
+          ('operator' in who
+            ? sub.topic === '#' || sub.topic.startsWith('iot/')
+            : sub.topic === `iot/${who.device.communityId}/${who.device.id}/down` ||
+              sub.topic === `iot/${who.device.communityId}/${who.device.id}/errors`);
+        if (!allowed) {
+          metrics.authFailures.inc({ reason: 'subscribe_denied' });
+          log.warn({ clientId: client.id, topic: sub.topic }, 'subscription outside the allowed topics; disconnecting');
+          return done(new Error('not authorized to subscribe'));
+        }
+        done(null, sub);
+      },
+      // Nothing is forwarded to a device except its own topics (subscribe ACL above already guarantees it).
+    });
+    this.aedes.on('clientReady', (client) => {
+      const who = identities.get(client);
+      if (who && 'device' in who) {
+        metrics.connectedDevices.inc();
+        ingest.markOnline(who.device.id, true);
+      }
+    });
+    this.aedes.on('clientDisconnect', (client) => {
+      const who = identities.get(client);
+      if (who && 'device' in who) {
+        metrics.connectedDevices.dec();
+        ingest.markOnline(who.device.id, false);
+      }
+    });
+    this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
+
+    this.tcp = createServer((socket) => this.aedes.handle(socket));
+    await listen(this.tcp, this.deps.settings.port, this.deps.settings.host);
+    if (this.deps.settings.wsPort !== null) {
+      const { createServer: createHttp } = await import('node:http');
+      this.wsOwnServer = createHttp((_req, res) => res.writeHead(404).end());
+      this.wsOwn = new WebSocketServer({ server: this.wsOwnServer, path: '/mqtt' });
+      this.wsOwn.on('connection', (ws, req) => this.handleWs(ws, req));
+      await listen(this.wsOwnServer, this.deps.settings.wsPort, this.deps.settings.host);
+    }
+  }
+
+  private authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): void {
+    const { directory, repo, metrics, log, adminToken } = this.deps;
+    if (username === OPERATOR_USERNAME) {
+      if (adminToken && password && password.toString() === adminToken) {
+        identities.set(client, { operator: true });
+        return done(null, true);
+      }
+      metrics.authFailures.inc({ reason: 'bad_credentials' });
+      return done(authError(4, 'Bad username or password'), false);
+    }
+    let device = username ? directory.devices.get(username) : undefined;
+    if (!device && username) {
+      // Provisioned by the CLI while we run: look it up once (connect path, not the message path).
+      const row = repo.find(username);
+      if (row) device = directory.addDevice(row);
+    }
+    if (!device || !verifySecret(password, device.secretHash)) {
+      metrics.authFailures.inc({ reason: 'bad_credentials' });
+      log.warn({ clientId: client.id, username }, 'mqtt connect refused: bad username or password');
+      return done(authError(4, 'Bad username or password'), false);
+    }
+    // The client id must be the device id, so one device cannot take over another's session.
+    if (client.id !== device.id) {
+      metrics.authFailures.inc({ reason: 'client_id' });
+      return done(authError(2, 'client id must equal the device id'), false);
+    }
+    identities.set(client, { device });
+    done(null, true);
+  }
+
+  private handleWs(ws: WebSocket, req: IncomingMessage): void {
+    const stream = createWebSocketStream(ws);
+    stream.on('error', () => stream.destroy());
+    this.aedes.handle(stream, req);
+  }
+
+  /** Serve MQTT over WebSocket at /mqtt on an existing HTTP server (the API's). */
+  attachTo(server: HttpServer): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!req.url || new URL(req.url, 'http://x').pathname !== '/mqtt') return;
+      this.wsShared.handleUpgrade(req, socket, head, (ws) => this.handleWs(ws, req));
+    });
+  }
+
+  publishError(device: DeviceInfo, body: string): void {
+    this.aedes.publish(
+      { cmd: 'publish', topic: `iot/${device.communityId}/${device.id}/errors`, payload: Buffer.from(body), qos: 0, retain: false, dup: false },
+      (err) => {
+        if (err) this.deps.log.warn({ err, deviceId: device.id }, 'could not publish to errors topic');
+      },
+    );
+  }
+
+  get ports(): { mqtt: number; ws: number | null } {
+    return {
+      mqtt: (this.tcp?.address() as AddressInfo | null)?.port ?? 0,
+      ws: this.wsOwnServer ? ((this.wsOwnServer.address() as AddressInfo).port ?? null) : null,
+    };
+  }
+
+  get up(): boolean {
+    return !!this.tcp?.listening && !this.aedes.closed;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
+    for (const c of this.wsShared.clients) c.terminate();
+    if (this.wsOwn) for (const c of this.wsOwn.clients) c.terminate();
+    if (this.wsOwnServer) await new Promise<void>((resolve) => this.wsOwnServer!.close(() => resolve()));
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+  }
+}
+
+function listen(server: Server | HttpServer, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,50 @@
+// Provisioning: a new device gets a random secret, shown once; only its hash is stored.
+import type { Directory, DeviceInfo } from '../config/inventory.js';
+import type { DevicesRepo } from '../store/devicesRepo.js';
+import type { DeviceKindDef } from '../ingest/types.js';
+import type { DeviceKindName } from '../config/schema.js';
+import { hashSecret, newSecret } from './secrets.js';
+import { AppError } from '../errors.js';
+
+export interface ProvisionRequest {
+  id: string;
+  kind: string;
+  communityId: string;
+  format?: string;
+  householdId?: string;
+  spaceId?: string;
+  gateId?: string;
+  buildingId?: string;
+  area?: string;
+}
+
+export function provisionDevice(
+  deps: { directory: Directory; repo: DevicesRepo; kinds: readonly DeviceKindDef[]; now: number },
+  req: ProvisionRequest,
+): { device: DeviceInfo; secret: string } {
+  const { directory, repo, kinds } = deps;
+  const problems: string[] = [];
+  const kind = kinds.find((k) => k.kind === req.kind);
+  const community = directory.communities.get(req.communityId);
+  if (!kind) problems.push(`kind: unknown kind '${req.kind}' (known: ${kinds.map((k) => k.kind).join(', ')})`);
+  if (!community) problems.push(`communityId: unknown community '${req.communityId}'`);
+  const format = req.format ?? 'canonical';
+  if (kind && !kind.decoders.some((d) => d.format === format))
+    problems.push(`format: kind ${kind.kind} has no format '${format}' (known: ${kind.decoders.map((d) => d.format).join(', ')})`);
+  const inCommunity = (what: string, id: string | undefined, map: Map<string, { communityId: string }>) => {
+    if (id !== undefined && map.get(id)?.communityId !== req.communityId) problems.push(`${what}: no '${id}' in community '${req.communityId}'`);
+  };
+  inCommunity('householdId', req.householdId, directory.households);
+  inCommunity('spaceId', req.spaceId, directory.spaces);
+  inCommunity('gateId', req.gateId, directory.gates);
+  inCommunity('buildingId', req.buildingId, directory.buildings);
+  if (req.kind === 'parking-sensor' && !req.spaceId) problems.push('spaceId: a parking sensor needs its space');
+  if (req.kind === 'smart-gate' && !req.gateId) problems.push('gateId: a gate camera needs its gate');
+  if (problems.length) throw new AppError('SB_INVALID_DEVICE', problems.join('; '), 400);
+  if (directory.devices.has(req.id) || repo.find(req.id)) throw new AppError('SB_DEVICE_EXISTS', `device '${req.id}' already exists`, 409);
+
+  const secret = newSecret();
+  const record = { ...req, kind: req.kind as DeviceKindName, format, secretHash: hashSecret(secret) };
+  repo.insert(record, deps.now);
+  return { device: directory.addDevice(record), secret };
+}

@@ -1,0 +1,226 @@
+// The community inventory as lookups: community → micro-grids → buildings → households → devices, parking
+// lots → spaces and gates, people. Built once from the frozen config; provisioned devices are added at run time.
+import type { Inventory, DeviceKindName, Zone, Role, Person } from './schema.js';
+
+export interface DeviceInfo {
+  id: string;
+  kind: DeviceKindName;
+  format: string;
+  communityId: string;
+  gridId: string;
+  buildingId?: string;
+  householdId?: string;
+  spaceId?: string;
+  gateId?: string;
+  lotId?: string;
+  area?: string;
+  secretHash?: string;
+  heartbeatSeconds?: number;
+  /** `iot/{communityId}/{deviceId}/up`, precomputed for the ACL. */
+  uplinkTopic: string;
+}
+
+export interface HouseholdInfo {
+  id: string;
+  room: string;
+  communityId: string;
+  gridId: string;
+  buildingId: string;
+  buildingName: string;
+  loneElder: boolean;
+  displayName?: string;
+  careContacts: Array<{ personId?: string; relation: string; phone?: string }>;
+  plates: string[];
+  rules?: Record<string, unknown>;
+}
+
+export interface SpaceInfo {
+  id: string;
+  zone: Zone;
+  label?: string;
+  lotId: string;
+  gridId: string;
+  communityId: string;
+}
+
+export interface LotInfo {
+  id: string;
+  name: string;
+  capacity: number;
+  gridId: string;
+  communityId: string;
+  spaceIds: string[];
+  gateIds: string[];
+}
+
+export interface PersonInfo extends Person {
+  communityId: string;
+  roles: Role[];
+  grids: string[];
+}
+
+/** Referential checks that a JSON Schema cannot express; each problem comes with its path. */
+export function checkInventory(inv: Inventory): string[] {
+  const problems: string[] = [];
+  const ids = new Map<string, string>();
+  const unique = (id: string, path: string) => {
+    if (ids.has(id)) problems.push(`${path}/id: '${id}' is already used at ${ids.get(id)}`);
+    else ids.set(id, path);
+  };
+  const grids = new Set(inv.grids.map((g) => g.id));
+  inv.grids.forEach((g, i) => unique(g.id, `/grids/${i}`));
+  const households = new Set<string>();
+  const spaces = new Set<string>();
+  const gates = new Set<string>();
+  const buildings = new Set<string>();
+  inv.buildings.forEach((b, i) => {
+    unique(b.id, `/buildings/${i}`);
+    buildings.add(b.id);
+    if (!grids.has(b.gridId)) problems.push(`/buildings/${i}/gridId: no micro-grid '${b.gridId}'`);
+    b.households.forEach((h, j) => {
+      unique(h.id, `/buildings/${i}/households/${j}`);
+      households.add(h.id);
+    });
+  });
+  inv.parkingLots.forEach((lot, i) => {
+    unique(lot.id, `/parkingLots/${i}`);
+    if (!grids.has(lot.gridId)) problems.push(`/parkingLots/${i}/gridId: no micro-grid '${lot.gridId}'`);
+    lot.spaces.forEach((s, j) => {
+      unique(s.id, `/parkingLots/${i}/spaces/${j}`);
+      spaces.add(s.id);
+    });
+    lot.gates.forEach((g, j) => {
+      unique(g.id, `/parkingLots/${i}/gates/${j}`);
+      gates.add(g.id);
+    });
+    // Capacity counts the bays cars may use; fire-lane and no-parking spaces are watched, not rented.
+    const bays = lot.spaces.filter((s) => s.zone === 'resident' || s.zone === 'visitor').length;
+    if (bays > lot.capacity) problems.push(`/parkingLots/${i}/capacity: ${lot.capacity} is fewer than its ${bays} resident and visitor spaces`);
+  });
+  const people = new Set<string>();
+  inv.people.forEach((p, i) => {
+    unique(p.id, `/people/${i}`);
+    people.add(p.id);
+    p.grids.forEach((g, j) => {
+      if (!grids.has(g)) problems.push(`/people/${i}/grids/${j}: no micro-grid '${g}'`);
+    });
+  });
+  inv.buildings.forEach((b, i) =>
+    b.households.forEach((h, j) =>
+      h.careContacts.forEach((c, k) => {
+        if (c.personId && !people.has(c.personId))
+          problems.push(`/buildings/${i}/households/${j}/careContacts/${k}/personId: no person '${c.personId}'`);
+      }),
+    ),
+  );
+  inv.devices.forEach((d, i) => {
+    unique(d.id, `/devices/${i}`);
+    const at = `/devices/${i}`;
+    if (d.householdId && !households.has(d.householdId)) problems.push(`${at}/householdId: no household '${d.householdId}'`);
+    if (d.spaceId && !spaces.has(d.spaceId)) problems.push(`${at}/spaceId: no parking space '${d.spaceId}'`);
+    if (d.gateId && !gates.has(d.gateId)) problems.push(`${at}/gateId: no gate '${d.gateId}'`);
+    if (d.buildingId && !buildings.has(d.buildingId)) problems.push(`${at}/buildingId: no building '${d.buildingId}'`);
+    if (d.kind === 'parking-sensor' && !d.spaceId) problems.push(`${at}/spaceId: a parking sensor needs its space`);
+    if (d.kind === 'smart-gate' && !d.gateId) problems.push(`${at}/gateId: a gate camera needs its gate`);
+  });
+  return problems;
+}
+
+export class Directory {
+  readonly communities = new Map<string, Inventory>();
+  readonly devices = new Map<string, DeviceInfo>();
+  readonly households = new Map<string, HouseholdInfo>();
+  readonly spaces = new Map<string, SpaceInfo>();
+  readonly lots = new Map<string, LotInfo>();
+  readonly gates = new Map<string, { id: string; name: string; lotId: string; gridId: string; communityId: string }>();
+  readonly people = new Map<string, PersonInfo>();
+  readonly buildings = new Map<string, { id: string; name: string; gridId: string; communityId: string }>();
+
+  constructor(communities: readonly Inventory[]) {
+    for (const c of communities) this.addCommunity(c);
+  }
+
+  private addCommunity(c: Inventory): void {
+    this.communities.set(c.id, c);
+    for (const b of c.buildings) {
+      this.buildings.set(b.id, { id: b.id, name: b.name, gridId: b.gridId, communityId: c.id });
+      for (const h of b.households) {
+        this.households.set(h.id, {
+          id: h.id,
+          room: h.room,
+          communityId: c.id,
+          gridId: b.gridId,
+          buildingId: b.id,
+          buildingName: b.name,
+          loneElder: h.loneElder ?? false,
+          displayName: h.displayName,
+          careContacts: [...(h.careContacts ?? [])],
+          plates: [...(h.plates ?? [])],
+          rules: h.rules as Record<string, unknown> | undefined,
+        });
+      }
+    }
+    for (const lot of c.parkingLots) {
+      this.lots.set(lot.id, {
+        id: lot.id,
+        name: lot.name,
+        capacity: lot.capacity,
+        gridId: lot.gridId,
+        communityId: c.id,
+        spaceIds: lot.spaces.map((s) => s.id),
+        gateIds: lot.gates.map((g) => g.id),
+      });
+      for (const s of lot.spaces)
+        this.spaces.set(s.id, { id: s.id, zone: s.zone, label: s.label, lotId: lot.id, gridId: lot.gridId, communityId: c.id });
+      for (const g of lot.gates) this.gates.set(g.id, { id: g.id, name: g.name, lotId: lot.id, gridId: lot.gridId, communityId: c.id });
+    }
+    for (const p of c.people) this.people.set(p.id, { ...p, communityId: c.id, roles: [...p.roles], grids: [...(p.grids ?? [])] });
+    for (const d of c.devices) this.addDevice({ ...d, communityId: c.id });
+  }
+
+  /** Where a device is placed decides its micro-grid; a device placed nowhere belongs to the first grid. */
+  addDevice(d: {
+    id: string;
+    kind: DeviceKindName;
+    communityId: string;
+    format?: string;
+    householdId?: string;
+    spaceId?: string;
+    gateId?: string;
+    buildingId?: string;
+    area?: string;
+    secretHash?: string;
+    heartbeatSeconds?: number;
+  }): DeviceInfo {
+    const community = this.communities.get(d.communityId);
+    if (!community) throw new Error(`unknown community ${d.communityId}`);
+    const household = d.householdId ? this.households.get(d.householdId) : undefined;
+    const space = d.spaceId ? this.spaces.get(d.spaceId) : undefined;
+    const gate = d.gateId ? this.gates.get(d.gateId) : undefined;
+    const building = d.buildingId ? this.buildings.get(d.buildingId) : undefined;
+    const info: DeviceInfo = {
+      id: d.id,
+      kind: d.kind,
+      format: d.format ?? 'canonical',
+      communityId: d.communityId,
+      gridId: household?.gridId ?? space?.gridId ?? gate?.gridId ?? building?.gridId ?? community.grids[0].id,
+      buildingId: household?.buildingId ?? d.buildingId,
+      householdId: d.householdId,
+      spaceId: d.spaceId,
+      gateId: d.gateId,
+      lotId: space?.lotId ?? gate?.lotId,
+      area: d.area,
+      secretHash: d.secretHash,
+      heartbeatSeconds: d.heartbeatSeconds,
+      uplinkTopic: `iot/${d.communityId}/${d.id}/up`,
+    };
+    this.devices.set(info.id, info);
+    return info;
+  }
+
+  /** Grids a person may see; an admin with no grids sees all. */
+  gridsOf(person: PersonInfo): Set<string> | 'all' {
+    if (person.roles.includes('admin') && person.grids.length === 0) return 'all';
+    return new Set(person.grids);
+  }
+}

@@ -1,0 +1,159 @@
+// Load settings (YAML file + environment) and the community inventories, validate everything at once and
+// report every error with its path, then freeze. Nothing here reads a global: the result is injected.
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, resolve, relative } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { Ajv, type ErrorObject } from 'ajv';
+import { settingsSchema, inventorySchema, type Settings, type Inventory } from './schema.js';
+import { checkInventory } from './inventory.js';
+
+export interface Config {
+  settings: Settings;
+  communities: Inventory[];
+  /** The settings file (for messages) and the folder relative paths are resolved against. */
+  settingsPath: string | null;
+  baseDir: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'SB_CONFIG_INVALID';
+  constructor(readonly errors: string[]) {
+    super(`invalid configuration (${errors.length} error${errors.length === 1 ? '' : 's'}):\n  - ${errors.join('\n  - ')}`);
+  }
+}
+
+/** Environment variables of CONTRACT.md → settings paths. */
+const ENV: Array<[name: string, path: string[], type: 'int' | 'string' | 'clock' | 'level']> = [
+  ['SHAOBING_DATA_DIR', ['dataDir'], 'string'],
+  ['SHAOBING_MQTT_PORT', ['mqtt', 'port'], 'int'],
+  ['SHAOBING_WS_PORT', ['mqtt', 'wsPort'], 'int'],
+  ['SHAOBING_HTTP_PORT', ['http', 'port'], 'int'],
+  ['SHAOBING_ADMIN_TOKEN', ['adminToken'], 'string'],
+  ['SHAOBING_CLOCK', ['clock'], 'string'],
+  ['SHAOBING_LOG_LEVEL', ['log', 'level'], 'string'],
+];
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const validateSettings = ajv.compile(settingsSchema);
+const validateInventory = ajv.compile(inventorySchema);
+
+function describe(file: string, e: ErrorObject): string {
+  let path = e.instancePath || '/';
+  let msg = e.message ?? e.keyword;
+  if (e.keyword === 'additionalProperties') {
+    path = `${e.instancePath}/${String(e.params.additionalProperty)}`;
+    msg = 'unknown setting';
+  } else if (e.keyword === 'required') {
+    path = `${e.instancePath}/${String(e.params.missingProperty)}`;
+    msg = 'is required';
+  } else if (e.keyword === 'enum') {
+    msg = `must be one of: ${(e.params.allowedValues as unknown[]).join(', ')}`;
+  }
+  return `${file}: ${path}: ${msg}`;
+}
+
+function readYaml(path: string, label: string, errors: string[]): unknown {
+  if (!existsSync(path)) {
+    errors.push(`${label}: file not found`);
+    return undefined;
+  }
+  try {
+    return parseYaml(readFileSync(path, 'utf8')) ?? {};
+  } catch (err) {
+    const where = err instanceof YAMLParseError && err.linePos ? ` (line ${err.linePos[0].line})` : '';
+    errors.push(`${label}${where}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
+}
+
+export interface LoadOptions {
+  /** Settings file; default SHAOBING_CONFIG or config/settings.yaml. null = embedded defaults only. */
+  settingsPath?: string | null;
+  env?: NodeJS.ProcessEnv;
+  /** Values applied over the file and the environment (tests, benchmarks). */
+  overrides?: Record<string, unknown>;
+  cwd?: string;
+}
+
+function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur = obj;
+  for (const key of path.slice(0, -1)) {
+    if (typeof cur[key] !== 'object' || cur[key] === null) cur[key] = {};
+    cur = cur[key] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1]] = value;
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(over)) {
+    const b = base[k];
+    if (v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)) {
+      deepMerge(b as Record<string, unknown>, v as Record<string, unknown>);
+    } else base[k] = v;
+  }
+  return base;
+}
+
+function deepFreeze<T>(obj: T): T {
+  if (obj && typeof obj === 'object' && !Object.isFrozen(obj)) {
+    Object.freeze(obj);
+    for (const v of Object.values(obj)) deepFreeze(v);
+  }
+  return obj;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const errors: string[] = [];
+  const settingsPath =
+    opts.settingsPath === null ? null : resolve(cwd, opts.settingsPath ?? env.SHAOBING_CONFIG ?? 'config/settings.yaml');
+  const label = (p: string) => relative(cwd, p) || p;
+
+  let raw: Record<string, unknown> = {};
+  if (settingsPath) {
+    const parsed = readYaml(settingsPath, label(settingsPath), errors);
+    if (parsed !== undefined) {
+      if (typeof parsed === 'object' && !Array.isArray(parsed)) raw = parsed as Record<string, unknown>;
+      else errors.push(`${label(settingsPath)}: /: must be a mapping of settings`);
+    }
+  }
+  for (const [name, path, type] of ENV) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    if (type === 'int') {
+      if (!/^\d+$/.test(value)) {
+        errors.push(`environment ${name}: must be an integer port, got '${value}'`);
+        continue;
+      }
+      setPath(raw, path, Number(value));
+    } else setPath(raw, path, value);
+  }
+  if (opts.overrides) deepMerge(raw, structuredClone(opts.overrides));
+
+  const fileLabel = settingsPath ? label(settingsPath) : 'settings';
+  if (!validateSettings(raw)) for (const e of validateSettings.errors ?? []) errors.push(describe(fileLabel, e));
+  const settings = raw as Settings;
+  const baseDir = settingsPath ? dirname(settingsPath) : cwd;
+
+  const communities: Inventory[] = [];
+  for (const [i, file] of (Array.isArray(settings.communities) ? settings.communities : []).entries()) {
+    const path = resolve(baseDir, file);
+    const inv = readYaml(path, `${fileLabel}: /communities/${i} (${label(path)})`, errors);
+    if (inv === undefined) continue;
+    if (!validateInventory(inv)) {
+      for (const e of validateInventory.errors ?? []) errors.push(describe(label(path), e));
+      continue;
+    }
+    communities.push(inv as Inventory);
+    for (const problem of checkInventory(inv as Inventory)) errors.push(`${label(path)}: ${problem}`);
+  }
+  const seen = new Map<string, string>();
+  for (const c of communities) {
+    if (seen.has(c.id)) errors.push(`community id '${c.id}' is used twice`);
+    seen.set(c.id, c.name);
+  }
+  if (errors.length) throw new ConfigError(errors);
+  if (settings.dataDir) settings.dataDir = resolve(cwd, settings.dataDir);
+  return deepFreeze({ settings, communities, settingsPath, baseDir });
+}

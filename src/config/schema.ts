@@ -1,0 +1,258 @@
+// JSON Schemas for the settings file and the community inventory. The TypeScript types are derived from
+// them (json-schema-to-ts), so the schema and the code cannot drift apart.
+import type { FromSchema } from 'json-schema-to-ts';
+
+const id = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' } as const;
+const hhmm = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
+
+export const ROLES = [
+  'property_duty', // 物业值班
+  'grid_head', // 微网格长
+  'grid_member', // 微网格员
+  'special_care', // 特殊关怀员
+  'emergency', // 应急处置员
+  'volunteer', // 志愿者
+  'residents_committee', // 居委
+  'owners_committee', // 业委会
+  'admin', // operator: sees every grid, provisions devices
+] as const;
+
+export const DEVICE_KINDS = ['smoke-detector', 'water-meter', 'parking-sensor', 'smart-gate'] as const;
+export const ZONES = ['resident', 'visitor', 'no_parking', 'fire_lane'] as const;
+
+export const settingsSchema = {
+  $id: 'shaobing/settings',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    dataDir: { type: 'string', minLength: 1, default: './data' },
+    clock: { enum: ['wall', 'event'], default: 'wall' },
+    /** Inventory files (YAML), relative to the settings file. */
+    communities: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
+    adminToken: { type: 'string', minLength: 16 },
+    mqtt: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        host: { type: 'string', default: '0.0.0.0' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 1883 },
+        /** Own port for MQTT over WebSocket; null serves it on the HTTP port at /mqtt only. */
+        wsPort: { type: ['integer', 'null'], minimum: 0, maximum: 65535, default: null },
+        maxPayloadBytes: { type: 'integer', minimum: 64, maximum: 1048576, default: 65536 },
+      },
+    },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        host: { type: 'string', default: '0.0.0.0' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+        /** Public base URL used in links sent to phones (one-tap acknowledge). */
+        publicUrl: { type: 'string', default: 'http://localhost:8080' },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+        /** auto: readable when stdout is a terminal, JSON otherwise. */
+        format: { enum: ['auto', 'json', 'pretty'], default: 'auto' },
+      },
+    },
+    store: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        /** SQLite `synchronous` in WAL mode: full survives power loss, normal survives a process crash. */
+        synchronous: { enum: ['full', 'normal'], default: 'full' },
+        rejectionsMax: { type: 'integer', minimum: 100, default: 10000 },
+      },
+    },
+    ingest: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        /** Most messages handled in one transaction (group commit). */
+        batchMax: { type: 'integer', minimum: 1, maximum: 100000, default: 1000 },
+      },
+    },
+    telemetry: {
+      type: 'object',
+      additionalProperties: true,
+      default: {},
+      properties: {
+        sink: { enum: ['sqlite', 'influx', 'none'], default: 'sqlite' },
+        retentionDays: { type: 'integer', minimum: 1, default: 90 },
+      },
+    },
+    /** Rule thresholds (see the rule engine); open here, validated by the rules themselves. */
+    rules: { type: 'object', default: {} },
+    /** Notification channels and routing; open here, validated by the notifier. */
+    notify: { type: 'object', default: {} },
+  },
+} as const;
+
+const careContact = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['relation'],
+  properties: {
+    /** A person in `people` (a paired volunteer), or an outside contact given by phone only. */
+    personId: id,
+    relation: { enum: ['volunteer', 'family', 'neighbour', 'doctor'] },
+    phone: { type: 'string', pattern: '^\\+?[0-9-]{5,20}$' },
+  },
+} as const;
+
+const household = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'room'],
+  properties: {
+    id,
+    room: { type: 'string', minLength: 1, maxLength: 16 },
+    loneElder: { type: 'boolean', default: false },
+    /** Minimal personal data: a display name such as 王阿婆 is enough for a volunteer. */
+    displayName: { type: 'string', maxLength: 32 },
+    careContacts: { type: 'array', items: careContact, default: [] },
+    plates: { type: 'array', items: { type: 'string', minLength: 2, maxLength: 12 }, default: [] },
+    /** Per-household rule overrides, same shape as settings.rules. */
+    rules: { type: 'object' },
+  },
+} as const;
+
+const device = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'kind'],
+  properties: {
+    id,
+    kind: { enum: DEVICE_KINDS },
+    format: { type: 'string', default: 'canonical' },
+    /** `sha256$<salt>$<hash>` from `npm run provision` (see src/broker/secrets.ts). */
+    secretHash: { type: 'string', pattern: '^sha256\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$' },
+    householdId: id,
+    spaceId: id,
+    gateId: id,
+    /** Common area, e.g. 6号楼 楼道. */
+    area: { type: 'string', maxLength: 64 },
+    buildingId: id,
+    heartbeatSeconds: { type: 'integer', minimum: 10 },
+  },
+} as const;
+
+const person = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'roles'],
+  properties: {
+    id,
+    displayName: { type: 'string', maxLength: 32 },
+    roles: { type: 'array', minItems: 1, items: { enum: ROLES } },
+    /** Micro-grids this person serves; empty with role admin means every grid. */
+    grids: { type: 'array', items: id, default: [] },
+    /** `sha256$<salt>$<hash>` of the person's API/console token. */
+    tokenHash: { type: 'string', pattern: '^sha256\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$' },
+    mobile: { type: 'string', pattern: '^\\+?[0-9-]{5,20}$' },
+    quietHours: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['from', 'to'],
+      properties: { from: hhmm, to: hhmm },
+    },
+    channels: { type: 'object', default: {} },
+  },
+} as const;
+
+export const inventorySchema = {
+  $id: 'shaobing/inventory',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'name', 'grids'],
+  properties: {
+    id,
+    name: { type: 'string', minLength: 1 },
+    city: { type: 'string' },
+    district: { type: 'string' },
+    street: { type: 'string' },
+    grids: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'name'],
+        properties: { id, name: { type: 'string', minLength: 1 }, rules: { type: 'object' } },
+      },
+    },
+    buildings: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'name', 'gridId'],
+        properties: {
+          id,
+          name: { type: 'string', minLength: 1 },
+          gridId: id,
+          floors: { type: 'integer', minimum: 1 },
+          households: { type: 'array', items: household, default: [] },
+        },
+      },
+    },
+    parkingLots: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'name', 'capacity', 'gridId'],
+        properties: {
+          id,
+          name: { type: 'string', minLength: 1 },
+          gridId: id,
+          capacity: { type: 'integer', minimum: 0 },
+          spaces: {
+            type: 'array',
+            default: [],
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['id', 'zone'],
+              properties: { id, zone: { enum: ZONES }, label: { type: 'string' } },
+            },
+          },
+          gates: {
+            type: 'array',
+            default: [],
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['id', 'name'],
+              properties: { id, name: { type: 'string' }, lanes: { type: 'array', items: { type: 'string' } } },
+            },
+          },
+        },
+      },
+    },
+    devices: { type: 'array', items: device, default: [] },
+    people: { type: 'array', items: person, default: [] },
+    rules: { type: 'object' },
+  },
+} as const;
+
+export type Settings = FromSchema<typeof settingsSchema>;
+export type Inventory = FromSchema<typeof inventorySchema>;
+export type Household = FromSchema<typeof household>;
+export type DeviceConfig = FromSchema<typeof device>;
+export type Person = FromSchema<typeof person>;
+export type Role = (typeof ROLES)[number];
+export type DeviceKindName = (typeof DEVICE_KINDS)[number];
+export type Zone = (typeof ZONES)[number];

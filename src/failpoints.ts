@@ -1,0 +1,17 @@
+// Fault injection for crash tests, in the manner of database failpoints: SHAOBING_FAILPOINTS="ingest.afterInbox"
+// (comma-separated names) makes the named step stop where a crash would. Never set in production; the names
+// in use are listed here so a typo does not silently test nothing.
+const KNOWN = ['ingest.afterInbox', 'notify.afterCommit'] as const;
+export type FailpointName = (typeof KNOWN)[number];
+
+export class Failpoints {
+  private readonly on: Set<string>;
+  constructor(spec = '') {
+    this.on = new Set(spec.split(',').map((s) => s.trim()).filter(Boolean));
+    for (const name of this.on)
+      if (!(KNOWN as readonly string[]).includes(name)) throw new Error(`unknown failpoint '${name}' (known: ${KNOWN.join(', ')})`);
+  }
+  active(name: FailpointName): boolean {
+    return this.on.size > 0 && this.on.has(name);
+  }
+}

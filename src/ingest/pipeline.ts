@@ -1,0 +1,311 @@
+// topic → device → decoder → schema → Reading | Rejection, in batches.
+//
+// Durability (DESIGN.md "Nothing acknowledged is lost"): a QoS1/2 PUBLISH reaches `submit` from aedes'
+// authorizePublish, which runs before aedes writes PUBACK. Its callback is held until the message is in the
+// inbox table; all messages that arrive in one turn of the event loop share one inbox transaction (group
+// commit). Processing then runs in a second transaction that writes the device state, the readings, the
+// rejections and every handler's work, and deletes the inbox rows. A crash between the two leaves inbox rows,
+// which `start()` processes again. QoS0 messages skip the inbox.
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { Db } from '../store/db.js';
+import type { DeviceInfo, Directory } from '../config/inventory.js';
+import type { Clock } from '../clock/clock.js';
+import type { EventBus } from '../bus.js';
+import type { Metrics } from '../metrics.js';
+import type { DeviceStates, DeviceState } from '../state/deviceState.js';
+import type { Decoder, DeviceKindDef } from './types.js';
+import { compileValidators, type PayloadValidator } from './validate.js';
+import { eventTime, MAX_FUTURE_MS, type Reading, type Rejection } from './reading.js';
+import type { Failpoints } from '../failpoints.js';
+
+/** Work done for each accepted reading inside the processing transaction (rules, telemetry, …). */
+export interface ReadingHandler {
+  name: string;
+  handle(reading: Reading, state: DeviceState): void;
+}
+
+export interface IngestDeps {
+  db: Db;
+  directory: Directory;
+  kinds: readonly DeviceKindDef[];
+  clock: Clock;
+  log: Logger;
+  bus: EventBus;
+  metrics: Metrics;
+  states: DeviceStates;
+  failpoints: Failpoints;
+  settings: { batchMax: number; rejectionsMax: number; maxPayloadBytes: number };
+  /** Publish a rejection's reason on the device's errors topic. */
+  publishError(device: DeviceInfo, body: string): void;
+}
+
+interface Pending {
+  device: DeviceInfo;
+  topic: string;
+  payload: Buffer;
+  receivedAt: number;
+  t0: number;
+  inboxId?: number;
+  done?: (err?: Error) => void;
+}
+
+type Outcome = { reading: Reading } | { rejection: Rejection; device: DeviceInfo | null; raw: Buffer };
+
+const REJECTED_BYTES_KEPT = 4096;
+
+export class Ingest {
+  readonly handlers: ReadingHandler[] = [];
+  private pending: Pending[] = [];
+  private scheduled = false;
+  private stopped = false;
+  private rejectionsSincePrune = 0;
+  private decoders = new Map<string, Decoder>();
+  private validators = new Map<string, PayloadValidator>();
+  private stmts!: {
+    inboxInsert: import('better-sqlite3').Statement;
+    inboxDelete: import('better-sqlite3').Statement;
+    rejectionInsert: import('better-sqlite3').Statement;
+    readingInsert: import('better-sqlite3').Statement;
+  };
+  private inboxTx!: (items: Pending[]) => void;
+  private processTx!: (items: Pending[]) => Outcome[];
+  /** Readings are stored in the `readings` table (the SQLite telemetry sink) inside the same transaction. */
+  storeReadings = true;
+
+  constructor(private readonly deps: IngestDeps) {}
+
+  start(): void {
+    const { db, kinds } = this.deps;
+    for (const def of kinds) for (const d of def.decoders) this.decoders.set(`${def.kind}/${d.format}`, d);
+    this.validators = compileValidators(kinds);
+    this.stmts = {
+      inboxInsert: db.prepare('INSERT INTO inbox (device_id, topic, payload, received_at) VALUES (?, ?, ?, ?)'),
+      inboxDelete: db.prepare('DELETE FROM inbox WHERE id = ?'),
+      rejectionInsert: db.prepare(
+        'INSERT INTO rejections (device_id, community_id, topic, code, message, payload, payload_bytes, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      readingInsert: db.prepare('INSERT INTO readings (device_id, ts, received_at, type, payload) VALUES (?, ?, ?, ?, ?)'),
+    };
+    this.inboxTx = db.transaction((items: Pending[]) => {
+      for (const m of items) m.inboxId = Number(this.stmts.inboxInsert.run(m.device.id, m.topic, m.payload, m.receivedAt).lastInsertRowid);
+    });
+    this.processTx = db.transaction((items: Pending[]) => {
+      const out: Outcome[] = [];
+      for (const m of items) out.push(this.processOne(m));
+      this.stateChanges = this.deps.states.flush(this.deps.clock.now());
+      return out;
+    });
+    this.recover();
+  }
+
+  private stateChanges: DeviceState[] = [];
+
+  /** Called by the broker for every authorised PUBLISH from a device. */
+  submit(device: DeviceInfo, topic: string, payload: Buffer, qos: number, done: (err?: Error) => void): void {
+    if (this.stopped) return done(new Error('shutting down'));
+    const m: Pending = { device, topic, payload, receivedAt: this.deps.clock.now(), t0: performance.now() };
+    if (qos > 0) m.done = done;
+    else done();
+    this.pending.push(m);
+    if (this.pending.length >= this.deps.settings.batchMax) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** A device's connection changed: state is written with the next batch (or now, if none is coming). */
+  markOnline(deviceId: string, online: boolean): void {
+    const s = this.deps.states.setOnline(deviceId, online);
+    this.deps.bus.emit('deviceState', s);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    const durable = batch.filter((m) => m.done);
+    if (durable.length) {
+      try {
+        this.inboxTx(durable);
+      } catch (err) {
+        // Not stored, so not acknowledged: the device keeps the message and sends it again.
+        this.deps.log.error({ err, count: durable.length }, 'inbox write failed; QoS1 messages not acknowledged');
+        for (const m of durable) m.done!(err as Error);
+        return;
+      }
+      for (const m of durable) m.done!();
+      if (this.deps.failpoints.active('ingest.afterInbox')) {
+        this.deps.log.warn({ count: durable.length }, 'failpoint ingest.afterInbox: acknowledged, processing held');
+        return;
+      }
+    }
+    this.process(batch);
+  }
+
+  private process(batch: Pending[]): void {
+    let outcomes: Outcome[];
+    try {
+      outcomes = this.processTx(batch);
+    } catch (err) {
+      // The transaction rolled back: inbox rows stay for the next start; QoS0 messages of this batch are lost
+      // and counted as such in the log.
+      this.deps.log.error({ err, count: batch.length }, 'processing transaction failed');
+      return;
+    }
+    const { metrics, bus } = this.deps;
+    const t1 = performance.now();
+    for (let i = 0; i < outcomes.length; i++) {
+      const o = outcomes[i];
+      metrics.processing.observe((t1 - batch[i].t0) / 1000);
+      if ('reading' in o) {
+        metrics.messages.inc({ kind: o.reading.kind, result: 'accepted' });
+        bus.emit('reading', o.reading);
+      } else {
+        metrics.messages.inc({ kind: o.device?.kind ?? 'unknown', result: 'rejected' });
+        this.deps.log.warn(
+          { deviceId: o.rejection.deviceId, code: o.rejection.code, reason: o.rejection.message, bytes: o.rejection.payloadBytes },
+          'payload rejected',
+        );
+        bus.emit('rejection', o.rejection);
+        if (o.device)
+          this.deps.publishError(
+            o.device,
+            JSON.stringify({ error: o.rejection.code, message: o.rejection.message, at: new Date(o.rejection.receivedAt).toISOString() }),
+          );
+      }
+    }
+    for (const s of this.stateChanges) bus.emit('deviceState', s);
+    this.stateChanges = [];
+    metrics.inboxDepth.set(this.pending.length);
+    if (this.rejectionsSincePrune > 500) this.pruneRejections();
+  }
+
+  private processOne(m: Pending): Outcome {
+    const outcome = this.decide(m);
+    if ('reading' in outcome) {
+      const r = outcome.reading;
+      this.deps.clock.observe(r.ts);
+      const state = this.deps.states.applyReading(r);
+      if (this.storeReadings) this.stmts.readingInsert.run(r.deviceId, r.ts, r.receivedAt, r.type, JSON.stringify(r.payload));
+      for (const h of this.handlers) {
+        try {
+          h.handle(r, state);
+        } catch (err) {
+          this.deps.log.error({ err, handler: h.name, deviceId: r.deviceId }, 'reading handler failed');
+        }
+      }
+    } else {
+      const rej = outcome.rejection;
+      rej.id = Number(
+        this.stmts.rejectionInsert.run(
+          rej.deviceId,
+          rej.communityId,
+          rej.topic,
+          rej.code,
+          rej.message,
+          outcome.raw.subarray(0, REJECTED_BYTES_KEPT),
+          rej.payloadBytes,
+          rej.receivedAt,
+        ).lastInsertRowid,
+      );
+      this.rejectionsSincePrune++;
+      if (rej.deviceId) this.deps.states.applyRejection(rej.deviceId, rej.receivedAt);
+    }
+    if (m.inboxId !== undefined) this.stmts.inboxDelete.run(m.inboxId);
+    return outcome;
+  }
+
+  private decide(m: Pending): Outcome {
+    const { device, payload, receivedAt } = m;
+    const reject = (code: Rejection['code'], message: string): Outcome => ({
+      rejection: {
+        deviceId: device.id,
+        communityId: device.communityId,
+        topic: m.topic,
+        code,
+        message,
+        receivedAt,
+        payloadBytes: payload.length,
+      },
+      device,
+      raw: payload,
+    });
+    if (payload.length > this.deps.settings.maxPayloadBytes)
+      return reject('payload_too_large', `payload is ${payload.length} bytes; the limit is ${this.deps.settings.maxPayloadBytes}`);
+    const decoder = this.decoders.get(`${device.kind}/${device.format}`);
+    if (!decoder) return reject('unknown_format', `no decoder '${device.format}' for kind ${device.kind}`);
+    const res = decoder.decode(payload, { deviceId: device.id, receivedAt });
+    if (!res.ok) return reject(res.error, res.message);
+    const valid = this.validators.get(device.kind)!(res.payload);
+    if (!valid.ok) return reject('invalid_payload', valid.message);
+    const ts = eventTime(res.payload.ts, receivedAt);
+    if (!Number.isFinite(ts)) return reject('bad_timestamp', `ts '${String(res.payload.ts)}' is not a time`);
+    if (this.deps.clock.mode === 'wall' && ts > receivedAt + MAX_FUTURE_MS)
+      return reject('bad_timestamp', `ts ${new Date(ts).toISOString()} is more than 10 minutes ahead of the server clock`);
+    return {
+      reading: {
+        deviceId: device.id,
+        kind: device.kind,
+        communityId: device.communityId,
+        gridId: device.gridId,
+        type: res.payload.type,
+        ts,
+        receivedAt,
+        payload: res.payload,
+      },
+    };
+  }
+
+  /** Process inbox rows left by a crash, oldest first, in batches. */
+  private recover(): void {
+    const rows = this.deps.db.prepare('SELECT id, device_id, topic, payload, received_at FROM inbox ORDER BY id').all() as Array<{
+      id: number;
+      device_id: string;
+      topic: string;
+      payload: Buffer;
+      received_at: number;
+    }>;
+    if (!rows.length) return;
+    this.deps.log.info({ count: rows.length }, 'processing inbox rows left from the previous run');
+    const orphans = this.deps.db.prepare('DELETE FROM inbox WHERE id = ?');
+    for (let i = 0; i < rows.length; i += this.deps.settings.batchMax) {
+      const batch: Pending[] = [];
+      for (const row of rows.slice(i, i + this.deps.settings.batchMax)) {
+        const device = this.deps.directory.devices.get(row.device_id);
+        if (!device) {
+          this.deps.log.error({ deviceId: row.device_id, inboxId: row.id }, 'inbox row for a device no longer configured; kept as rejection');
+          this.deps.db.transaction(() => {
+            this.stmts.rejectionInsert.run(row.device_id, null, row.topic, 'unknown_device', 'device no longer configured', row.payload, row.payload.length, row.received_at);
+            orphans.run(row.id);
+          })();
+          continue;
+        }
+        batch.push({ device, topic: row.topic, payload: row.payload, receivedAt: row.received_at, t0: performance.now(), inboxId: row.id });
+      }
+      this.process(batch);
+    }
+  }
+
+  private pruneRejections(): void {
+    this.rejectionsSincePrune = 0;
+    this.deps.db
+      .prepare('DELETE FROM rejections WHERE id <= (SELECT MAX(id) FROM rejections) - ?')
+      .run(this.deps.settings.rejectionsMax);
+  }
+
+  /** Process what is queued and refuse new work. */
+  stop(): void {
+    this.stopped = true;
+    if (this.pending.length) this.flush();
+  }
+}

@@ -1,0 +1,36 @@
+import type { DeviceKindName } from '../config/schema.js';
+import type { CanonicalPayload, RejectCode } from './types.js';
+
+/** A decoded, validated message from one device: what every later stage works on. */
+export interface Reading {
+  deviceId: string;
+  kind: DeviceKindName;
+  communityId: string;
+  gridId: string;
+  type: string;
+  /** Event time (the payload's `ts`, else receive time), epoch ms. */
+  ts: number;
+  /** When the broker received it, epoch ms (from the clock). */
+  receivedAt: number;
+  payload: CanonicalPayload;
+}
+
+export interface Rejection {
+  id?: number;
+  deviceId: string | null;
+  communityId: string | null;
+  topic: string;
+  code: RejectCode | 'payload_too_large' | 'unknown_device';
+  message: string;
+  receivedAt: number;
+  payloadBytes: number;
+}
+
+/** Devices may be up to this far ahead of our clock (unsynchronised RTCs); beyond it the time is refused. */
+export const MAX_FUTURE_MS = 10 * 60_000;
+
+/** `ts` as epoch ms: RFC 3339 string or epoch ms number; undefined → receive time; NaN → invalid. */
+export function eventTime(ts: string | number | undefined, receivedAt: number): number {
+  if (ts === undefined) return receivedAt;
+  return typeof ts === 'number' ? ts : Date.parse(ts);
+}

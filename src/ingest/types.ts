@@ -1,0 +1,51 @@
+// The seams between a device's bytes and the rest of shaobing. A kind is data (devices/<kind>/index.ts):
+// a canonical JSON Schema, the decoders of its vendor formats, and a heartbeat period.
+import type { DeviceKindName } from '../config/schema.js';
+
+/** The canonical payload of CONTRACT.md: `type` plus kind-specific fields; unknown extras are kept. */
+export interface CanonicalPayload {
+  type: string;
+  /** Event time: RFC 3339 string or epoch milliseconds; absent → receive time. */
+  ts?: string | number;
+  batteryPct?: number;
+  rssi?: number;
+  [field: string]: unknown;
+}
+
+/** Stable codes for a rejected payload (published on the device's `errors` topic). */
+export type RejectCode =
+  | 'decode_failed' // bytes are not the device's format (bad JSON, bad checksum, short frame)
+  | 'invalid_payload' // decoded, but fails the kind's schema
+  | 'unknown_format' // the device's configured format has no decoder
+  | 'bad_timestamp'; // `ts` is not a time or lies far in the future
+
+export interface DecodeContext {
+  deviceId: string;
+  /** Receive time, epoch ms (from the clock), for formats that carry no time of their own. */
+  receivedAt: number;
+}
+
+export type DecodeResult =
+  | { ok: true; payload: CanonicalPayload }
+  | { ok: false; error: RejectCode; message: string };
+
+/** A decoder is pure: bytes in, canonical payload (or a coded reason) out. It never throws. */
+export interface Decoder {
+  /** The value of a device's `format` setting that picks this decoder, e.g. `canonical`, `milesight-gs524n`. */
+  format: string;
+  /** One line for the README and the API: vendor, model, where the format is documented. */
+  description: string;
+  decode(raw: Buffer, ctx: DecodeContext): DecodeResult;
+}
+
+export interface DeviceKindDef {
+  kind: DeviceKindName;
+  /** Chinese name shown to people, e.g. 烟感. */
+  label: string;
+  /** Expected period between messages; offline after twice this (CONTRACT.md device_offline). */
+  heartbeatSeconds: number;
+  /** The canonical payload's JSON Schema (devices/<kind>/schema.json). */
+  schema: Record<string, unknown>;
+  /** `canonical` first; one entry per vendor format. */
+  decoders: Decoder[];
+}

@@ -1,0 +1,52 @@
+// Prometheus metrics of CONTRACT.md on a registry of the app's own (so two apps in one test do not collide).
+import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    messages: new Counter({
+      name: 'shaobing_messages_total',
+      help: 'Device messages processed, by device kind and result (accepted or rejected)',
+      labelNames: ['kind', 'result'] as const,
+      registers: [registry],
+    }),
+    inboxDepth: new Gauge({
+      name: 'shaobing_inbox_depth',
+      help: 'Messages received and not yet processed (QoS1 inbox rows plus the in-memory batch)',
+      registers: [registry],
+    }),
+    processing: new Histogram({
+      name: 'shaobing_processing_seconds',
+      help: 'Time from receipt by the broker to the commit of the processing transaction',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    alertsOpened: new Counter({
+      name: 'shaobing_alerts_opened_total',
+      help: 'Alerts opened, by kind',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    notifications: new Counter({
+      name: 'shaobing_notifications_total',
+      help: 'Notification attempts, by channel and result',
+      labelNames: ['channel', 'result'] as const,
+      registers: [registry],
+    }),
+    connectedDevices: new Gauge({
+      name: 'shaobing_connected_devices',
+      help: 'Devices connected to the embedded broker',
+      registers: [registry],
+    }),
+    authFailures: new Counter({
+      name: 'shaobing_auth_failures_total',
+      help: 'MQTT connections and publishes refused, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,117 @@
+// Per-device live state in memory, persisted in the transaction that processes the messages that changed it.
+import type { Db } from '../store/db.js';
+import type { Reading } from '../ingest/reading.js';
+
+export interface DeviceState {
+  deviceId: string;
+  online: boolean;
+  /** Receive time of the last accepted message, epoch ms. */
+  lastSeenAt: number | null;
+  /** Event time of the last accepted message, epoch ms. */
+  lastEventAt: number | null;
+  batteryPct: number | null;
+  rssi: number | null;
+  lastType: string | null;
+  /** The last canonical payload. */
+  last: Record<string, unknown> | null;
+  /** Water meters: the register (m³) of the last reading, for consumption between readings. */
+  meterTotalM3: number | null;
+  accepted: number;
+  rejected: number;
+}
+
+function empty(deviceId: string): DeviceState {
+  return {
+    deviceId,
+    online: false,
+    lastSeenAt: null,
+    lastEventAt: null,
+    batteryPct: null,
+    rssi: null,
+    lastType: null,
+    last: null,
+    meterTotalM3: null,
+    accepted: 0,
+    rejected: 0,
+  };
+}
+
+export class DeviceStates {
+  private readonly states = new Map<string, DeviceState>();
+  private readonly dirty = new Set<string>();
+  private readonly upsert;
+
+  constructor(private readonly db: Db) {
+    this.upsert = db.prepare(
+      'INSERT INTO device_state (device_id, state, updated_at) VALUES (?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
+    );
+  }
+
+  /** Load persisted state; everyone starts offline until they connect again. */
+  load(): void {
+    const rows = this.db.prepare('SELECT device_id, state FROM device_state').all() as Array<{ device_id: string; state: string }>;
+    for (const row of rows) this.states.set(row.device_id, { ...empty(row.device_id), ...JSON.parse(row.state), online: false });
+  }
+
+  get(deviceId: string): DeviceState | undefined {
+    return this.states.get(deviceId);
+  }
+
+  all(): IterableIterator<DeviceState> {
+    return this.states.values();
+  }
+
+  private touch(deviceId: string): DeviceState {
+    let s = this.states.get(deviceId);
+    if (!s) {
+      s = empty(deviceId);
+      this.states.set(deviceId, s);
+    }
+    this.dirty.add(deviceId);
+    return s;
+  }
+
+  applyReading(r: Reading): DeviceState {
+    const s = this.touch(r.deviceId);
+    s.online = true;
+    s.lastSeenAt = r.receivedAt;
+    if (s.lastEventAt === null || r.ts >= s.lastEventAt) {
+      // An older event (a late batch) never overwrites what is newer.
+      s.lastEventAt = r.ts;
+      s.lastType = r.type;
+      s.last = r.payload;
+      if (typeof r.payload.batteryPct === 'number') s.batteryPct = r.payload.batteryPct;
+      if (typeof r.payload.rssi === 'number') s.rssi = r.payload.rssi;
+      if (typeof r.payload.totalM3 === 'number') s.meterTotalM3 = r.payload.totalM3;
+    }
+    s.accepted++;
+    return s;
+  }
+
+  applyRejection(deviceId: string, receivedAt: number): DeviceState {
+    const s = this.touch(deviceId);
+    // A device that sends garbage is still alive: it is online, but its reading is not taken.
+    s.online = true;
+    s.lastSeenAt = receivedAt;
+    s.rejected++;
+    return s;
+  }
+
+  setOnline(deviceId: string, online: boolean): DeviceState {
+    const s = this.touch(deviceId);
+    s.online = online;
+    return s;
+  }
+
+  /** Write every changed state; call inside the batch transaction. Returns the states written. */
+  flush(now: number): DeviceState[] {
+    const out: DeviceState[] = [];
+    for (const id of this.dirty) {
+      const s = this.states.get(id)!;
+      this.upsert.run(id, JSON.stringify(s), now);
+      out.push(s);
+    }
+    this.dirty.clear();
+    return out;
+  }
+}
