@@ -116,8 +116,9 @@ export class App {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    await this.api.close().catch((err) => this.log.error({ err }, 'api close failed'));
+    // Devices first (the broker also ends MQTT-over-WebSocket sockets that hold the HTTP server open).
     await this.broker.stop().catch((err) => this.log.error({ err }, 'broker close failed'));
+    await this.api.close().catch((err) => this.log.error({ err }, 'api close failed'));
     this.ingest.stop();
     this.db.close();
   }

@@ -177,11 +177,13 @@ export class Broker {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
+    // Stop accepting, then close every client (aedes.close ends their streams), then wait for the listeners.
+    const tcpClosed = new Promise<void>((resolve) => (this.tcp?.listening ? this.tcp.close(() => resolve()) : resolve()));
     for (const c of this.wsShared.clients) c.terminate();
     if (this.wsOwn) for (const c of this.wsOwn.clients) c.terminate();
-    if (this.wsOwnServer) await new Promise<void>((resolve) => this.wsOwnServer!.close(() => resolve()));
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    await tcpClosed;
+    if (this.wsOwnServer) await new Promise<void>((resolve) => this.wsOwnServer!.close(() => resolve()));
   }
 }
 

@@ -24,7 +24,7 @@ function timevalMs(holder: unknown): number | undefined {
   return isObject(tv) && sec !== undefined && sec > 0 ? epochSecondsToMs(sec, toNumber(tv.usec) ?? 0) : undefined;
 }
 
-/** Base64-decodes an envelope string field; plain values (a path like "picture/0/…jpg") are kept. */
+/** The plate text: as is from the HTTP push; base64-decoded from the MQTT envelope (undefined if it is not base64 text). */
 export function decodeLicense(license: unknown, base64: boolean): string | undefined {
   if (typeof license !== 'string') return undefined;
   return base64 ? base64ToText(license) : license;

@@ -1,0 +1,117 @@
+// Focused tests of the parts that are easy to get subtly wrong: the GS524N frame, base64 licences, time shifts.
+import { describe, expect, it } from 'vitest';
+import { voltsToPercent } from './shared/battery.js';
+import { base64ToText } from './shared/encoding.js';
+import { shiftTs } from './shared/time.js';
+import { deviceKinds } from './index.js';
+import { checksum, decoder as gs524n } from './smoke-detector/decoders/milesight-gs524n.js';
+import { decodeLicense, decoder as vzenith } from './smart-gate/decoders/vzenith.js';
+
+const ctx = { deviceId: 'unit', receivedAt: Date.parse('2025-03-01T08:00:00+08:00') };
+
+/** A GS524N frame with a correct check byte (all six bytes sum to 0 mod 256). */
+function frame(...bytes: number[]): Buffer {
+  return Buffer.from([...bytes, (256 - (bytes.reduce((a, b) => a + b, 0) % 256)) % 256]);
+}
+
+describe('milesight-gs524n', () => {
+  const sample = Buffer.from('221E64001C40', 'hex'); // Milesight SensorDecoders GS524N README sample
+
+  it('accepts the README sample, whose bytes sum to 0x100', () => {
+    expect(checksum(sample)).toBe(0);
+    expect(gs524n.decode(sample, ctx)).toMatchObject({
+      ok: true,
+      payload: { type: 'test', batteryPct: 100, smokePct: 0, temperatureC: 28, event: 'testing alarm with normal battery' },
+    });
+  });
+
+  it('decodes hex text (any case, spaced) the same as the raw bytes', () => {
+    const fromBytes = gs524n.decode(sample, ctx);
+    for (const text of ['221E64001C40', '221e64001c40', '22 1E 64 00 1C 40\n']) {
+      expect(gs524n.decode(Buffer.from(text), ctx)).toEqual(fromBytes);
+    }
+  });
+
+  it('rejects a frame with any single byte changed (checksum)', () => {
+    for (let i = 0; i < sample.length; i++) {
+      const bad = Buffer.from(sample);
+      bad[i] ^= 0x10;
+      expect(gs524n.decode(bad, ctx)).toMatchObject({ ok: false, error: 'decode_failed' });
+    }
+  });
+
+  it('maps the byte-2 low nibble per the README', () => {
+    const expected: Record<number, string> = {
+      1: 'alarm', 2: 'silenced', 4: 'low_battery', 5: 'fault', 7: 'heartbeat', 10: 'tamper', 11: 'heartbeat', 14: 'test', 15: 'test',
+    };
+    for (let nibble = 0; nibble < 16; nibble++) {
+      const result = gs524n.decode(frame(0x22, 0x10 | nibble, 90, 0, 25), ctx);
+      if (expected[nibble] === undefined) {
+        expect(result.ok, `nibble ${nibble}`).toBe(false);
+        continue;
+      }
+      expect(result.ok && result.payload.type, `nibble ${nibble}`).toBe(expected[nibble]);
+    }
+  });
+
+  it('keeps "installed" as the event of a heartbeat and reads temperature as int8', () => {
+    expect(gs524n.decode(frame(0x22, 0x1b, 100, 0, 0xf6), ctx)).toMatchObject({
+      ok: true,
+      payload: { type: 'heartbeat', event: 'installed', temperatureC: -10 },
+    });
+  });
+
+  it('rejects a frame of another sensor type (byte-2 high nibble ≠ 1)', () => {
+    expect(gs524n.decode(frame(0x22, 0x2e, 100, 0, 28), ctx).ok).toBe(false);
+  });
+});
+
+describe('vzenith licence', () => {
+  it('base64-decodes the MQTT envelope licence (vzicloud sample)', () => {
+    expect(decodeLicense('6LWjR1o3UzEz', true)).toBe('赣GZ7S13');
+    expect(base64ToText(Buffer.from('沪A12345').toString('base64'))).toBe('沪A12345');
+  });
+
+  it('keeps the HTTP push licence as is and refuses non-base64 in an envelope', () => {
+    expect(decodeLicense('沪A12345', false)).toBe('沪A12345');
+    expect(decodeLicense('沪A12345', true)).toBeUndefined();
+    expect(base64ToText('//79')).toBeUndefined(); // valid base64, but not UTF-8 text
+  });
+
+  it('maps channel 0 to in and 1 to out, and a top-level direction wins', () => {
+    const push = (channel: number, extra = {}) =>
+      Buffer.from(JSON.stringify({ ...extra, AlarmInfoPlate: { channel, result: { PlateResult: { license: '沪A12345' } } } }));
+    expect(vzenith.decode(push(0), ctx)).toMatchObject({ ok: true, payload: { direction: 'in' } });
+    expect(vzenith.decode(push(1), ctx)).toMatchObject({ ok: true, payload: { direction: 'out' } });
+    expect(vzenith.decode(push(0, { direction: 'out' }), ctx)).toMatchObject({ ok: true, payload: { direction: 'out' } });
+  });
+});
+
+describe('shared helpers', () => {
+  it('shifts RFC 3339 times keeping their offset, and epoch ms as numbers', () => {
+    expect(shiftTs('2025-03-01T00:10:00+08:00', -15)).toBe('2025-02-28T23:55:00+08:00');
+    expect(shiftTs('2025-03-01T00:10:00Z', -15)).toBe('2025-02-28T23:55:00Z');
+    expect(shiftTs(1740787200000, -15)).toBe(1740786300000);
+  });
+
+  it('maps battery volts linearly and clamps', () => {
+    expect(voltsToPercent(3.6, 3.0, 3.6)).toBe(100);
+    expect(voltsToPercent(3.3, 3.0, 3.6)).toBe(50);
+    expect(voltsToPercent(3.9, 3.0, 3.6)).toBe(100);
+    expect(voltsToPercent(2.5, 3.0, 3.6)).toBe(0);
+  });
+});
+
+describe('every decoder is total', () => {
+  const junk = ['', '\u0000\u00ff', 'null', '[]', '42', '{}', '{"status":null}', '{"intervals":[null]}', '{"payload":{"AlarmInfoPlate":7}}'];
+  for (const def of deviceKinds) {
+    for (const decoder of def.decoders) {
+      it(`${def.kind}/${decoder.format} answers junk with a result, never a throw`, () => {
+        for (const text of junk) {
+          const result = decoder.decode(Buffer.from(text, 'latin1'), ctx);
+          expect(typeof result.ok, JSON.stringify(text)).toBe('boolean');
+        }
+      });
+    }
+  }
+});

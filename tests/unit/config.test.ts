@@ -1,0 +1,106 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { loadConfig, ConfigError } from '../../src/config/load.js';
+import { tempDir } from '../helpers.js';
+
+const dirs: Array<{ remove(): void }> = [];
+afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
+
+function workspace(files: Record<string, string>): string {
+  const d = tempDir('shaobing-config-');
+  dirs.push(d);
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(d.path, name, '..'), { recursive: true });
+    writeFileSync(join(d.path, name), text);
+  }
+  return d.path;
+}
+
+function errorsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.errors;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const community = `
+id: demo
+name: 演示小区
+grids: [{ id: g1, name: 一网格 }]
+buildings:
+  - id: b1
+    name: 1号楼
+    gridId: g1
+    households: [{ id: h1, room: "101", loneElder: true }]
+devices:
+  - { id: wm1, kind: water-meter, householdId: h1 }
+`;
+
+describe('configuration', () => {
+  it('loads the shipped settings and both sample communities', () => {
+    const config = loadConfig({ settingsPath: 'config/settings.yaml', env: {} });
+    expect(config.communities.map((c) => c.name)).toEqual(['春江小区', '桂花园']);
+    const chunjiang = config.communities[0];
+    expect(chunjiang.buildings.reduce((n, b) => n + b.households.length, 0)).toBe(383);
+    expect(chunjiang.grids).toHaveLength(1);
+    expect(Object.isFrozen(config.settings.mqtt)).toBe(true);
+  });
+
+  it('reports every mistake of a settings file with its path', () => {
+    const dir = workspace({
+      'settings.yaml': 'mqtt:\n  port: 70000\nclock: sundial\nhttp:\n  prot: 8080\n',
+    });
+    const errors = errorsOf(() => loadConfig({ settingsPath: join(dir, 'settings.yaml'), env: {}, cwd: dir }));
+    expect(errors).toHaveLength(3);
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        'settings.yaml: /mqtt/port: must be <= 65535',
+        'settings.yaml: /clock: must be one of: wall, event',
+        'settings.yaml: /http/prot: unknown setting',
+      ]),
+    );
+  });
+
+  it('reports inventory mistakes by file and path, schema and references alike', () => {
+    const dir = workspace({
+      'settings.yaml': 'communities: [c.yaml]\n',
+      'c.yaml': community.replace('kind: water-meter, householdId: h1', 'kind: water-meter, householdId: h9').replace('gridId: g1', 'gridId: g7'),
+    });
+    const errors = errorsOf(() => loadConfig({ settingsPath: join(dir, 'settings.yaml'), env: {}, cwd: dir }));
+    expect(errors).toEqual(["c.yaml: /buildings/0/gridId: no micro-grid 'g7'", "c.yaml: /devices/0/householdId: no household 'h9'"]);
+  });
+
+  it('lets the environment override the file, and rejects a bad port by name', () => {
+    const dir = workspace({ 'settings.yaml': 'mqtt: { port: 1884 }\n' });
+    const config = loadConfig({
+      settingsPath: join(dir, 'settings.yaml'),
+      env: { SHAOBING_MQTT_PORT: '0', SHAOBING_CLOCK: 'event', SHAOBING_ADMIN_TOKEN: 'x'.repeat(20) },
+      cwd: dir,
+    });
+    expect(config.settings.mqtt.port).toBe(0);
+    expect(config.settings.clock).toBe('event');
+    expect(config.settings.http.port).toBe(8080);
+    const errors = errorsOf(() => loadConfig({ settingsPath: join(dir, 'settings.yaml'), env: { SHAOBING_HTTP_PORT: 'eighty' }, cwd: dir }));
+    expect(errors).toEqual(["environment SHAOBING_HTTP_PORT: must be an integer port, got 'eighty'"]);
+  });
+
+  it('stops the process with every error listed and no stack trace', () => {
+    const dir = workspace({ 'settings.yaml': 'mqtt:\n  port: -1\nlog: { level: loud }\ncommunities: [missing.yaml]\n' });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, SHAOBING_CONFIG: join(dir, 'settings.yaml') },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.status).toBe(78);
+    expect(run.stderr).toContain('invalid configuration (3 errors)');
+    expect(run.stderr).toContain('/mqtt/port: must be >= 0');
+    expect(run.stderr).toContain('/log/level: must be one of');
+    expect(run.stderr).toMatch(/communities\/0 .*missing\.yaml.*file not found/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});
