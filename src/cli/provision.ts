@@ -1,0 +1,79 @@
+// npm run provision -- --id cj-sd-9-101 --kind smoke-detector --community chunjiang [--format milesight-gs524n]
+//     [--household cj-9-101 | --space ID | --gate ID] [--building ID] [--area 楼道]
+// npm run provision -- --token        (a new staff token and the tokenHash to put in people[] of an inventory)
+// Provisions a device into the data dir's database (the running service picks it up on the device's first
+// connect) and prints its secret once. Only the hash is stored.
+import { parseArgs } from 'node:util';
+import { loadConfig, ConfigError } from '../config/load.js';
+import { Directory } from '../config/inventory.js';
+import { openDb } from '../store/db.js';
+import { DevicesRepo } from '../store/devicesRepo.js';
+import { provisionDevice } from '../broker/provision.js';
+import { hashSecret, newSecret } from '../broker/secrets.js';
+import { AppError } from '../errors.js';
+import { deviceKinds } from '../../devices/index.js';
+
+const { values } = parseArgs({
+  options: {
+    id: { type: 'string' },
+    kind: { type: 'string' },
+    community: { type: 'string' },
+    format: { type: 'string' },
+    household: { type: 'string' },
+    space: { type: 'string' },
+    gate: { type: 'string' },
+    building: { type: 'string' },
+    area: { type: 'string' },
+    token: { type: 'boolean' },
+    json: { type: 'boolean' },
+  },
+});
+
+function fail(message: string): never {
+  process.stderr.write(`provision: ${message}\n`);
+  process.exit(2);
+}
+
+if (values.token) {
+  const token = newSecret();
+  process.stdout.write(`token:     ${token}\ntokenHash: ${hashSecret(token)}\n(the token is shown this once; put tokenHash in the person's entry)\n`);
+  process.exit(0);
+}
+if (!values.id || !values.kind || !values.community) fail('--id, --kind and --community are required (or --token)');
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) fail(err.message);
+  throw err;
+}
+const db = openDb({ dataDir: config.settings.dataDir, synchronous: config.settings.store.synchronous });
+try {
+  const { device, secret } = provisionDevice(
+    { directory: new Directory(config.communities), repo: new DevicesRepo(db), kinds: deviceKinds, now: Date.now() },
+    {
+      id: values.id,
+      kind: values.kind,
+      communityId: values.community,
+      format: values.format,
+      householdId: values.household,
+      spaceId: values.space,
+      gateId: values.gate,
+      buildingId: values.building,
+      area: values.area,
+    },
+  );
+  if (values.json) process.stdout.write(JSON.stringify({ id: device.id, secret, topic: device.uplinkTopic }) + '\n');
+  else
+    process.stdout.write(
+      `device:   ${device.id} (${device.kind}, format ${device.format}, grid ${device.gridId})\n` +
+        `username: ${device.id}\nclientId: ${device.id}\npassword: ${secret}\ntopic:    ${device.uplinkTopic}\n` +
+        '(the secret is shown this once; only its hash is stored)\n',
+    );
+} catch (err) {
+  if (err instanceof AppError) fail(`${err.code}: ${err.message}`);
+  throw err;
+} finally {
+  db.close();
+}
