@@ -94,6 +94,7 @@ async function pipeline(qos: 0 | 1, synchronous: 'full' | 'normal'): Promise<num
       http: { port: 0, host: '127.0.0.1' },
       log: { level: 'warn', format: 'json' },
       store: { synchronous },
+      ...(process.env.BENCH_SINK ? { telemetry: { sink: process.env.BENCH_SINK } } : {}),
     },
   });
   const app = buildApp(config);
@@ -121,6 +122,8 @@ async function main(): Promise<void> {
     ['shaobing pipeline, QoS1 (inbox, synchronous=full)', () => pipeline(1, 'full')],
     ['shaobing pipeline, QoS1 (inbox, synchronous=normal)', () => pipeline(1, 'normal')],
   ];
+  const only = process.argv.indexOf('--only');
+  if (only > 0) variants.splice(0, variants.length, ...variants.filter(([name]) => name.includes(process.argv[only + 1])));
   const results = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, fn] of variants) {
@@ -133,8 +136,8 @@ async function main(): Promise<void> {
   console.log('\n| variant | msg/s (median) | ratio to bare aedes, same QoS |');
   console.log('| --- | ---: | ---: |');
   for (const [name] of variants) {
-    const base = name.includes('QoS0') ? m('bare aedes, QoS0') : m('bare aedes, QoS1');
-    console.log(`| ${name} | ${fmt(m(name))} | ${(m(name) / base).toFixed(2)}× |`);
+    const base = results.get(name.includes('QoS0') ? 'bare aedes, QoS0' : 'bare aedes, QoS1');
+    console.log(`| ${name} | ${fmt(m(name))} | ${base ? `${(m(name) / median(base)).toFixed(2)}×` : '–'} |`);
   }
 }
 

@@ -168,10 +168,10 @@ export class Ingest {
       const o = outcomes[i];
       metrics.processing.observe((t1 - batch[i].t0) / 1000);
       if ('reading' in o) {
-        metrics.messages.inc({ kind: o.reading.kind, result: 'accepted' });
+        this.counter(o.reading.kind, 'accepted').inc();
         bus.emit('reading', o.reading);
       } else {
-        metrics.messages.inc({ kind: o.device?.kind ?? 'unknown', result: 'rejected' });
+        this.counter(o.device?.kind ?? 'unknown', 'rejected').inc();
         this.deps.log.warn(
           { deviceId: o.rejection.deviceId, code: o.rejection.code, reason: o.rejection.message, bytes: o.rejection.payloadBytes },
           'payload rejected',
@@ -225,33 +225,39 @@ export class Ingest {
     return outcome;
   }
 
-  private decide(m: Pending): Outcome {
-    const { device, payload, receivedAt } = m;
-    const reject = (code: Rejection['code'], message: string): Outcome => ({
-      rejection: {
-        deviceId: device.id,
-        communityId: device.communityId,
-        topic: m.topic,
-        code,
-        message,
-        receivedAt,
-        payloadBytes: payload.length,
-      },
+  /** Labelled counter children, cached: prom-client hashes the label set on every inc() otherwise. */
+  private readonly counters = new Map<string, { inc(): void }>();
+  private counter(kind: string, result: 'accepted' | 'rejected'): { inc(): void } {
+    const key = `${kind}|${result}`;
+    let c = this.counters.get(key);
+    if (!c) this.counters.set(key, (c = this.deps.metrics.messages.labels(kind, result)));
+    return c;
+  }
+
+  private reject(m: Pending, code: Rejection['code'], message: string): Outcome {
+    const { device, payload } = m;
+    return {
+      rejection: { deviceId: device.id, communityId: device.communityId, topic: m.topic, code, message, receivedAt: m.receivedAt, payloadBytes: payload.length },
       device,
       raw: payload,
-    });
+    };
+  }
+
+  // Hot path: no closures created per message (tsx's keepNames wraps each one).
+  private decide(m: Pending): Outcome {
+    const { device, payload, receivedAt } = m;
     if (payload.length > this.deps.settings.maxPayloadBytes)
-      return reject('payload_too_large', `payload is ${payload.length} bytes; the limit is ${this.deps.settings.maxPayloadBytes}`);
+      return this.reject(m, 'payload_too_large', `payload is ${payload.length} bytes; the limit is ${this.deps.settings.maxPayloadBytes}`);
     const decoder = this.decoders.get(`${device.kind}/${device.format}`);
-    if (!decoder) return reject('unknown_format', `no decoder '${device.format}' for kind ${device.kind}`);
+    if (!decoder) return this.reject(m, 'unknown_format', `no decoder '${device.format}' for kind ${device.kind}`);
     const res = decoder.decode(payload, { deviceId: device.id, receivedAt });
-    if (!res.ok) return reject(res.error, res.message);
+    if (!res.ok) return this.reject(m, res.error, res.message);
     const valid = this.validators.get(device.kind)!(res.payload);
-    if (!valid.ok) return reject('invalid_payload', valid.message);
+    if (!valid.ok) return this.reject(m, 'invalid_payload', valid.message);
     const ts = eventTime(res.payload.ts, receivedAt);
-    if (!Number.isFinite(ts)) return reject('bad_timestamp', `ts '${String(res.payload.ts)}' is not a time`);
+    if (!Number.isFinite(ts)) return this.reject(m, 'bad_timestamp', `ts '${String(res.payload.ts)}' is not a time`);
     if (this.deps.clock.mode === 'wall' && ts > receivedAt + MAX_FUTURE_MS)
-      return reject('bad_timestamp', `ts ${new Date(ts).toISOString()} is more than 10 minutes ahead of the server clock`);
+      return this.reject(m, 'bad_timestamp', `ts ${new Date(ts).toISOString()} is more than 10 minutes ahead of the server clock`);
     return {
       reading: {
         deviceId: device.id,

@@ -25,6 +25,8 @@ export function formatAjvErrors(errors: ErrorObject[] | null | undefined): strin
     .join('; ');
 }
 
+const OK = { ok: true } as const;
+
 /** One validator per kind; `payload` is the decoder's output. */
 export function compileValidators(kinds: readonly DeviceKindDef[]): Map<string, PayloadValidator> {
   const ajv = new Ajv({ allErrors: true, strict: false });
@@ -33,7 +35,7 @@ export function compileValidators(kinds: readonly DeviceKindDef[]): Map<string, 
   const out = new Map<string, PayloadValidator>();
   for (const def of kinds) {
     const fn: ValidateFunction = ajv.compile(def.schema);
-    out.set(def.kind, (payload) => (fn(payload) ? { ok: true } : { ok: false, message: formatAjvErrors(fn.errors) }));
+    out.set(def.kind, (payload) => (fn(payload) ? OK : { ok: false, message: formatAjvErrors(fn.errors) }));
   }
   return out;
 }
