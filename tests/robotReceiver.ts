@@ -19,6 +19,8 @@ export interface Received {
 export interface ReceiverOptions {
   secrets?: Record<string, string>; // robot id → secret
   perMinute?: number;
+  /** The rate window, 60 s like the platforms; tests may scale it down together with the sender's pacing. */
+  windowMs?: number;
   /** Fail the next N requests with HTTP 500 (outage). */
   failNext?: number;
 }
@@ -77,7 +79,7 @@ export class RobotReceiver {
         // Rate limit per robot: WeCom/DingTalk allow 20 messages a minute.
         const limit = this.opts.perMinute ?? 20;
         const now = Date.now();
-        const window = (this.windows.get(robot) ?? []).filter((t) => now - t < 60_000);
+        const window = (this.windows.get(robot) ?? []).filter((t) => now - t < (this.opts.windowMs ?? 60_000));
         if (window.length >= limit) {
           record(false, check.text, 'rate limited');
           return reply(200, platform === 'feishu' ? { code: 11232, msg: 'frequency limited' } : { errcode: 45009, errmsg: 'api freq out of limit' });

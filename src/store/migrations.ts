@@ -70,4 +70,102 @@ export const migrations: Migration[] = [
     );
     CREATE INDEX readings_device_ts ON readings(device_id, ts)`,
   },
+  {
+    id: 'telemetry-001-readings-ts',
+    // The SQLite sink's retention job deletes by event time across all devices (src/telemetry/sqlite.ts).
+    sql: `CREATE INDEX readings_ts ON readings(ts)`,
+  },
+  {
+    id: 'alerts-001-rules-and-alerts',
+    // Rule engine and alert lifecycle (src/rules, src/alerts, src/clock/scheduler.ts). Deadlines and rule state
+    // are written in the transaction that decided them; an alert commits with the state that caused it.
+    sql: `CREATE TABLE deadlines (
+      key TEXT PRIMARY KEY,
+      due INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE rule_state (
+      rule TEXT NOT NULL,
+      subject TEXT NOT NULL,
+      state TEXT NOT NULL,
+      updated_at INTEGER NOT NULL,
+      PRIMARY KEY (rule, subject)
+    ) WITHOUT ROWID;
+    CREATE TABLE alerts (
+      id INTEGER PRIMARY KEY,
+      kind TEXT NOT NULL,
+      subject TEXT NOT NULL,
+      severity TEXT NOT NULL,
+      status TEXT NOT NULL,
+      community_id TEXT NOT NULL,
+      grid_id TEXT NOT NULL,
+      device_id TEXT,
+      household_id TEXT,
+      space_id TEXT,
+      plate TEXT,
+      title TEXT NOT NULL,
+      details TEXT NOT NULL,
+      count INTEGER NOT NULL DEFAULT 1,
+      assignee TEXT,
+      resolution TEXT,
+      resolved_by TEXT,
+      auto_resolved INTEGER NOT NULL DEFAULT 0,
+      rating TEXT,
+      opened_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      resolved_at INTEGER
+    );
+    CREATE UNIQUE INDEX alerts_one_open ON alerts(kind, subject) WHERE status <> 'resolved';
+    CREATE INDEX alerts_subject ON alerts(kind, subject, id);
+    CREATE INDEX alerts_opened ON alerts(opened_at, id);
+    CREATE INDEX alerts_device ON alerts(device_id, opened_at);
+    CREATE TABLE alert_events (
+      id INTEGER PRIMARY KEY,
+      alert_id INTEGER NOT NULL REFERENCES alerts(id),
+      at INTEGER NOT NULL,
+      type TEXT NOT NULL,
+      actor TEXT NOT NULL,
+      data TEXT
+    );
+    CREATE INDEX alert_events_alert ON alert_events(alert_id, id);
+    CREATE TABLE visitors (
+      community_id TEXT NOT NULL,
+      plate TEXT NOT NULL,
+      until INTEGER NOT NULL,
+      registered_by TEXT NOT NULL,
+      registered_at INTEGER NOT NULL,
+      PRIMARY KEY (community_id, plate)
+    ) WITHOUT ROWID`,
+  },
+  {
+    id: 'notify-001-outbox',
+    // Notifications, written in the transaction of the alert change that caused them (durable outbox), and
+    // every delivery attempt (the alert timeline and the API show them).
+    sql: `CREATE TABLE outbox (
+      id INTEGER PRIMARY KEY,
+      alert_id INTEGER,
+      destination TEXT NOT NULL,
+      notice TEXT NOT NULL,
+      due_at INTEGER NOT NULL,
+      next_try_at INTEGER NOT NULL DEFAULT 0,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      status TEXT NOT NULL,
+      last_error TEXT,
+      created_at INTEGER NOT NULL,
+      sent_at INTEGER
+    );
+    CREATE INDEX outbox_pending ON outbox(status, due_at);
+    CREATE INDEX outbox_alert ON outbox(alert_id);
+    CREATE TABLE notification_attempts (
+      id INTEGER PRIMARY KEY,
+      alert_ids TEXT NOT NULL,
+      outbox_ids TEXT NOT NULL,
+      destination TEXT NOT NULL,
+      channel TEXT NOT NULL,
+      ok INTEGER NOT NULL,
+      reason TEXT,
+      merged INTEGER NOT NULL,
+      at INTEGER NOT NULL
+    );
+    CREATE TABLE ack_tokens_used (jti TEXT PRIMARY KEY, used_at INTEGER NOT NULL)`,
+  },
 ];

@@ -1,0 +1,222 @@
+// The durable outbox: a notification is a row written in the same transaction as the alert change that
+// caused it, and a delivery loop sends what is due. After a crash, pending rows are sent at the next start.
+//
+// Pacing, not dropping: a group robot takes about 20 messages a minute (WeCom, DingTalk; DOMAIN.md §5), so
+// one destination sends at most one request per `minIntervalMs` (3 s → ≤ 20 a minute), and whatever queued
+// for it meanwhile is merged into that one request, up to the platform's size limit. Retries back off
+// exponentially with jitter; a 200 whose body carries a non-zero errcode/code is a failure (channel.judge).
+import type { Logger } from 'pino';
+import type { Db } from '../store/db.js';
+import type { Clock } from '../clock/clock.js';
+import type { Metrics } from '../metrics.js';
+import { channels, noticeText, type Destination, type Notice } from './channels/index.js';
+
+export interface OutboxRow {
+  id: number;
+  alertId: number | null;
+  destination: string;
+  notice: Notice;
+  dueAt: number;
+  attempts: number;
+}
+
+export interface Attempt {
+  outboxIds: number[];
+  alertIds: number[];
+  destination: string;
+  channel: Destination['type'];
+  ok: boolean;
+  reason?: string;
+  at: number;
+  merged: number;
+}
+
+export interface DeliveryOptions {
+  /** Wall-clock gap between two requests to one destination; 3 s keeps a robot under 20 a minute. */
+  minIntervalMs: Record<Destination['type'], number>;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  pollMs: number;
+}
+
+export const DEFAULT_DELIVERY: DeliveryOptions = {
+  minIntervalMs: { wecom: 3000, dingtalk: 3000, feishu: 600, webhook: 0 },
+  maxAttempts: 8,
+  backoffBaseMs: 2000,
+  backoffMaxMs: 5 * 60_000,
+  pollMs: 250,
+};
+
+export class Outbox {
+  private readonly insert;
+  constructor(private readonly db: Db) {
+    this.insert = db.prepare(
+      `INSERT INTO outbox (alert_id, destination, notice, due_at, next_try_at, attempts, status, created_at)
+       VALUES (?, ?, ?, ?, 0, 0, 'pending', ?)`,
+    );
+  }
+
+  /** Queue a notice; call inside the transaction that changed the alert. */
+  enqueue(destination: string, notice: Notice, dueAt: number, now: number): number {
+    return Number(this.insert.run(notice.alertId ?? null, destination, JSON.stringify(notice), dueAt, now).lastInsertRowid);
+  }
+}
+
+export interface DelivererDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  destinations: Map<string, Destination>;
+  options?: Partial<DeliveryOptions>;
+  /** Every attempt, after it is recorded (the alert timeline, the API). */
+  onAttempt?(attempt: Attempt): void;
+  /** Held by the failpoint notify.afterCommit (crash tests). */
+  hold?: () => boolean;
+  fetch?: typeof fetch;
+}
+
+/** Sends due outbox rows. Wall time paces and backs off; the app clock decides what is due (quiet hours). */
+export class Deliverer {
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private readonly lastSent = new Map<string, number>();
+  private readonly opts: DeliveryOptions;
+  private inFlight = new Set<string>();
+  private stmts;
+
+  constructor(private readonly deps: DelivererDeps) {
+    this.opts = { ...DEFAULT_DELIVERY, ...deps.options, minIntervalMs: { ...DEFAULT_DELIVERY.minIntervalMs, ...deps.options?.minIntervalMs } };
+    const { db } = deps;
+    this.stmts = {
+      due: db.prepare(
+        `SELECT id, alert_id, destination, notice, due_at, attempts FROM outbox
+         WHERE status = 'pending' AND due_at <= ? AND next_try_at <= ? ORDER BY due_at, id LIMIT 500`,
+      ),
+      sent: db.prepare(`UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?`),
+      retry: db.prepare(`UPDATE outbox SET attempts = attempts + 1, next_try_at = ?, last_error = ? WHERE id = ?`),
+      failed: db.prepare(`UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`),
+      attempt: db.prepare(
+        `INSERT INTO notification_attempts (alert_ids, outbox_ids, destination, channel, ok, reason, merged, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+    };
+  }
+
+  start(): void {
+    this.running = true;
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Look now (after an alert change queued something). */
+  kick(): void {
+    if (this.running) this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), ms);
+    this.timer.unref();
+  }
+
+  /** One pass: group due rows by destination, send one merged request per destination that may send. */
+  async tick(): Promise<void> {
+    if (!this.running) return;
+    try {
+      if (this.deps.hold?.()) return;
+      const wall = Date.now();
+      const rows = (this.stmts.due.all(this.deps.clock.now(), wall) as Array<{ id: number; alert_id: number | null; destination: string; notice: string; due_at: number; attempts: number }>).map(
+        (r): OutboxRow => ({ id: r.id, alertId: r.alert_id, destination: r.destination, notice: JSON.parse(r.notice) as Notice, dueAt: r.due_at, attempts: r.attempts }),
+      );
+      const byDest = new Map<string, OutboxRow[]>();
+      for (const r of rows) byDest.set(r.destination, [...(byDest.get(r.destination) ?? []), r]);
+      const sends: Promise<void>[] = [];
+      for (const [destId, list] of byDest) {
+        if (this.inFlight.has(destId)) continue;
+        const dest = this.deps.destinations.get(destId);
+        if (!dest) {
+          for (const r of list) this.stmts.failed.run(`no destination '${destId}' in settings`, r.id);
+          this.deps.log.error({ destination: destId, count: list.length }, 'notifications for an unknown destination marked failed');
+          continue;
+        }
+        const gap = this.opts.minIntervalMs[dest.type];
+        if (wall - (this.lastSent.get(destId) ?? 0) < gap) continue;
+        sends.push(this.send(dest, list));
+      }
+      await Promise.all(sends);
+    } catch (err) {
+      this.deps.log.error({ err }, 'notification delivery pass failed');
+    } finally {
+      if (this.running) this.schedule(this.opts.pollMs);
+    }
+  }
+
+  /** Merge as many notices as fit in one message, oldest first; the rest wait for the next slot. */
+  private pick(dest: Destination, list: OutboxRow[]): OutboxRow[] {
+    const channel = channels[dest.type];
+    const picked: OutboxRow[] = [];
+    for (const r of list) {
+      const tryNotices = [...picked, r].map((p) => p.notice);
+      const size = Buffer.byteLength(channel.build(dest, tryNotices, 0).body);
+      if (picked.length > 0 && size > channel.maxBytes) break;
+      picked.push(r);
+    }
+    // A single notice over the limit is cut to its title and link rather than never sent.
+    if (picked.length === 1) {
+      const n = picked[0].notice;
+      if (Buffer.byteLength(channel.build(dest, [n], 0).body) > channel.maxBytes) picked[0] = { ...picked[0], notice: { ...n, lines: [] } };
+    }
+    return picked;
+  }
+
+  private async send(dest: Destination, list: OutboxRow[]): Promise<void> {
+    const picked = this.pick(dest, list);
+    const channel = channels[dest.type];
+    const wall = Date.now();
+    this.lastSent.set(dest.id, wall);
+    this.inFlight.add(dest.id);
+    const req = channel.build(dest, picked.map((p) => p.notice), wall);
+    let outcome: { ok: true } | { ok: false; retryable: boolean; reason: string };
+    try {
+      const res = await (this.deps.fetch ?? fetch)(req.url, { method: 'POST', headers: req.headers, body: req.body, signal: AbortSignal.timeout(10_000) });
+      outcome = channel.judge(res.status, await res.text());
+    } catch (err) {
+      outcome = { ok: false, retryable: true, reason: (err as Error).message };
+    } finally {
+      this.inFlight.delete(dest.id);
+    }
+    const at = Date.now();
+    const attempt: Attempt = {
+      outboxIds: picked.map((p) => p.id),
+      alertIds: [...new Set(picked.map((p) => p.alertId).filter((a): a is number => a !== null))],
+      destination: dest.id,
+      channel: dest.type,
+      ok: outcome.ok,
+      reason: outcome.ok ? undefined : outcome.reason,
+      at,
+      merged: picked.length,
+    };
+    this.deps.db.transaction(() => {
+      for (const p of picked) {
+        if (outcome.ok) this.stmts.sent.run(at, p.id);
+        else if (!outcome.retryable || p.attempts + 1 >= this.opts.maxAttempts) this.stmts.failed.run(outcome.reason, p.id);
+        else {
+          const backoff = Math.min(this.opts.backoffMaxMs, this.opts.backoffBaseMs * 2 ** p.attempts);
+          this.stmts.retry.run(at + backoff / 2 + Math.random() * (backoff / 2), outcome.reason, p.id);
+        }
+      }
+      this.stmts.attempt.run(JSON.stringify(attempt.alertIds), JSON.stringify(attempt.outboxIds), dest.id, dest.type, outcome.ok ? 1 : 0, attempt.reason ?? null, picked.length, at);
+    })();
+    this.deps.metrics.notifications.inc({ channel: dest.type, result: outcome.ok ? 'sent' : 'failed' }, 1);
+    if (!outcome.ok) this.deps.log.warn({ destination: dest.id, reason: outcome.reason, merged: picked.length }, 'notification attempt failed');
+    this.deps.onAttempt?.(attempt);
+  }
+}
+
+/** For a digest or a log line: the text a channel would carry. */
+export const previewText = noticeText;
