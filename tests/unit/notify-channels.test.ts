@@ -17,7 +17,7 @@ const notice: Notice = {
   severity: 'critical',
   mentionMobiles: ['13800000001'],
   ackUrl: 'http://localhost:8080/ack/abc',
-  alertId: 'a1',
+  alertId: 1,
 };
 
 async function send(dest: Destination, notices: Notice[], now = Date.now()) {
@@ -57,7 +57,7 @@ describe('notification channels', () => {
   it('webhook: JSON with an HMAC-SHA256 signature header over timestamp and body', async () => {
     expect(await send({ id: 'wh-1', type: 'webhook', url: rx.robotUrl('webhook', 'wh-1'), secret: secrets['wh-1'] }, [notice])).toEqual({ ok: true });
     const got = rx.accepted('webhook').at(-1)!;
-    expect(got.body).toMatchObject({ source: 'shaobing', notifications: [{ alertId: 'a1', severity: 'critical' }] });
+    expect(got.body).toMatchObject({ source: 'shaobing', notifications: [{ alertId: 1, severity: 'critical' }] });
     const forged = await send({ id: 'wh-1', type: 'webhook', url: rx.robotUrl('webhook', 'wh-1'), secret: 'not-the-key' }, [notice]);
     expect(forged).toEqual({ ok: false, retryable: false, reason: 'HTTP 401' });
     expect(rx.received.at(-1)!.error).toBe('webhook: signature mismatch');

@@ -15,7 +15,7 @@ export interface Notice {
   mentionMobiles: string[];
   /** One-tap acknowledge link (signed, expiring, single use). */
   ackUrl?: string;
-  alertId?: string;
+  alertId?: number;
   /** Machine-readable alert for generic webhooks. */
   data?: Record<string, unknown>;
 }
