@@ -17,6 +17,8 @@ import { Broker } from './broker/broker.js';
 import { buildApi } from './api/index.js';
 import { Failpoints } from './failpoints.js';
 import { deviceKinds } from '../devices/index.js';
+import { createTelemetrySink, NoTelemetry, type TelemetrySink } from './telemetry/index.js';
+import { RuleEngine } from './alerts/engine.js';
 
 export interface AppOptions {
   log?: Logger;
@@ -36,6 +38,8 @@ export class App {
   ingest!: Ingest;
   broker!: Broker;
   api!: FastifyInstance;
+  telemetry!: TelemetrySink;
+  rules!: RuleEngine;
   private started = false;
 
   constructor(
@@ -83,7 +87,38 @@ export class App {
       publishError: (device, body) => this.broker.publishError(device, body),
     });
     (this.broker as unknown as { deps: { ingest: Ingest } }).deps.ingest = this.ingest;
-    this.ingest.storeReadings = s.telemetry.sink === 'sqlite';
+    // Before ingest starts: readings recovered from the inbox go to history too. A sink that cannot start is
+    // logged and left out; ingest goes on without history.
+    this.telemetry = createTelemetrySink({
+      db: this.db,
+      directory: this.directory,
+      clock: this.clock,
+      bus: this.bus,
+      handlers: this.ingest.handlers,
+      metrics: this.metrics,
+      log: this.log.child({ component: 'telemetry' }),
+      dataDir: s.dataDir,
+      settings: s.telemetry,
+    });
+    await this.telemetry.start().catch((err) => {
+      this.log.error({ err, sink: this.telemetry.name }, 'telemetry sink failed to start; ingest continues without history');
+      this.telemetry = new NoTelemetry();
+    });
+    // Rules and alerts commit inside the ingest transaction, so the engine is ready before ingest replays its inbox.
+    this.rules = new RuleEngine({
+      db: this.db,
+      directory: this.directory,
+      kinds: deviceKinds,
+      clock: this.clock,
+      bus: this.bus,
+      metrics: this.metrics,
+      states: this.states,
+      log: this.log.child({ component: 'rules' }),
+      settings: s.rules,
+      communities: this.config.communities,
+    });
+    this.rules.start();
+    this.ingest.handlers.push(this.rules.handler);
     this.ingest.start();
     await this.broker.start();
 
@@ -97,7 +132,9 @@ export class App {
       metrics: this.metrics,
       log: this.log,
       adminToken: s.adminToken,
-      health: () => ({ broker: this.broker.up, store: this.db.open, ingest: true }),
+      telemetry: this.telemetry,
+      rules: { engine: this.rules, bus: this.bus },
+      health: () => ({ broker: this.broker.up, store: this.db.open, ingest: true, scheduler: this.rules.up }),
     });
     this.broker.attachTo(this.api.server);
     await this.api.listen({ port: s.http.port, host: s.http.host });
@@ -120,6 +157,8 @@ export class App {
     await this.broker.stop().catch((err) => this.log.error({ err }, 'broker close failed'));
     await this.api.close().catch((err) => this.log.error({ err }, 'api close failed'));
     this.ingest.stop();
+    this.rules.stop();
+    await this.telemetry.stop().catch((err) => this.log.error({ err }, 'telemetry stop failed'));
     this.db.close();
   }
 }

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { Reading, Rejection } from './ingest/reading.js';
 import type { DeviceState } from './state/deviceState.js';
+import type { AlertView, LotCounts } from './alerts/types.js';
 
 export interface EventMap {
   /** A reading was processed and committed. */
@@ -13,6 +14,10 @@ export interface EventMap {
   deviceState: DeviceState;
   /** A device connected (true) or disconnected (false). */
   deviceConnection: { deviceId: string; connected: boolean; at: number };
+  /** An alert was opened or changed (committed): the Alert JSON of CONTRACT.md. */
+  alert: AlertView;
+  /** A parking lot's live counts changed (committed). */
+  parking: LotCounts;
 }
 
 type Listener<K extends keyof EventMap> = (payload: EventMap[K]) => void;

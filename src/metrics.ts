@@ -46,6 +46,17 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    telemetryPoints: new Counter({
+      name: 'shaobing_telemetry_points_total',
+      help: 'Telemetry points by sink and result: written, queued (buffered), spooled (to disk while the server is away), dropped (spool full), rejected (refused by the server as invalid)',
+      labelNames: ['sink', 'result'] as const,
+      registers: [registry],
+    }),
+    telemetrySpoolBytes: new Gauge({
+      name: 'shaobing_telemetry_spool_bytes',
+      help: 'Bytes of line protocol waiting in the telemetry spool on disk',
+      registers: [registry],
+    }),
   };
 }
 

@@ -15,6 +15,9 @@ import { AppError } from '../errors.js';
 import { Authenticator } from './auth.js';
 import devicesApi from './devices.js';
 import rejectionsApi from './rejections.js';
+import telemetryApi from './telemetry.js';
+import type { TelemetrySink } from '../telemetry/sink.js';
+import { rulesPlugins, type RulesApiDeps } from './rulesApi.js';
 
 export interface ApiDeps {
   db: Db;
@@ -26,6 +29,10 @@ export interface ApiDeps {
   metrics: Metrics;
   log: Logger;
   adminToken?: string;
+  /** History for GET /api/devices/{id}/telemetry; absent = none kept. */
+  telemetry?: Pick<TelemetrySink, 'name' | 'query'>;
+  /** The rule engine: alerts, parking, visitors, the live stream and the replay clock; absent = those routes are off. */
+  rules?: RulesApiDeps;
   /** true when the broker, the store and the scheduler are up. */
   health(): Record<string, boolean>;
 }
@@ -78,6 +85,6 @@ export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<
     reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
 
-  for (const plugin of [devicesApi, rejectionsApi, ...extra]) await app.register(async (scope) => plugin(scope, deps));
+  for (const plugin of [devicesApi, rejectionsApi, telemetryApi, ...(deps.rules ? rulesPlugins(deps.rules) : []), ...extra]) await app.register(async (scope) => plugin(scope, deps));
   return app;
 }

@@ -31,6 +31,12 @@ const ENV: Array<[name: string, path: string[], type: 'int' | 'string' | 'clock'
   ['SHAOBING_ADMIN_TOKEN', ['adminToken'], 'string'],
   ['SHAOBING_CLOCK', ['clock'], 'string'],
   ['SHAOBING_LOG_LEVEL', ['log', 'level'], 'string'],
+  // Telemetry to InfluxDB 2 (docker-compose sets these; docs/telemetry.md).
+  ['SHAOBING_TELEMETRY_SINK', ['telemetry', 'sink'], 'string'],
+  ['SHAOBING_INFLUX_URL', ['telemetry', 'influx', 'url'], 'string'],
+  ['SHAOBING_INFLUX_ORG', ['telemetry', 'influx', 'org'], 'string'],
+  ['SHAOBING_INFLUX_BUCKET', ['telemetry', 'influx', 'bucket'], 'string'],
+  ['SHAOBING_INFLUX_TOKEN', ['telemetry', 'influx', 'token'], 'string'],
 ];
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
@@ -132,7 +138,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   if (opts.overrides) deepMerge(raw, structuredClone(opts.overrides));
 
   const fileLabel = settingsPath ? label(settingsPath) : 'settings';
-  if (!validateSettings(raw)) for (const e of validateSettings.errors ?? []) errors.push(describe(fileLabel, e));
+  // `if` only says a `then` failed; the `then` errors themselves are reported by path.
+  if (!validateSettings(raw)) for (const e of validateSettings.errors ?? []) if (e.keyword !== 'if') errors.push(describe(fileLabel, e));
   const settings = raw as Settings;
   const baseDir = settingsPath ? dirname(settingsPath) : cwd;
 

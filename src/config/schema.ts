@@ -89,9 +89,33 @@ export const settingsSchema = {
       properties: {
         sink: { enum: ['sqlite', 'influx', 'none'], default: 'sqlite' },
         retentionDays: { type: 'integer', minimum: 1, default: 90 },
+        /** InfluxDB 2 (sink: influx); see docs/telemetry.md. */
+        influx: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            url: { type: 'string', pattern: '^https?://' },
+            org: { type: 'string', minLength: 1 },
+            bucket: { type: 'string', minLength: 1 },
+            token: { type: 'string', minLength: 1 },
+            /** Points per write request; the InfluxDB docs suggest batches of about 5000 lines. */
+            batchSize: { type: 'integer', minimum: 1, maximum: 100000, default: 5000 },
+            flushIntervalMs: { type: 'integer', minimum: 10, default: 1000 },
+            /** Disk kept for points while the server is away; past it new points are dropped (and counted). */
+            spoolMaxBytes: { type: 'integer', minimum: 65536, default: 268435456 },
+            timeoutMs: { type: 'integer', minimum: 100, default: 10000 },
+            /** Retry delay after a failed write: doubles from min to max. */
+            retryMinMs: { type: 'integer', minimum: 10, default: 1000 },
+            retryMaxMs: { type: 'integer', minimum: 10, default: 30000 },
+          },
+        },
       },
+      // The server's address and credentials are needed only when InfluxDB is the sink.
+      if: { required: ['sink'], properties: { sink: { const: 'influx' } } },
+      then: { properties: { influx: { required: ['url', 'org', 'bucket', 'token'] } } },
     },
-    /** Rule thresholds (see the rule engine); open here, validated by the rules themselves. */
+    /** Rule settings by rule key (docs/rules.md); open here, validated by the rule engine at start-up (src/rules/lib/config.ts). */
     rules: { type: 'object', default: {} },
     /** Notification channels and routing; open here, validated by the notifier. */
     notify: { type: 'object', default: {} },

@@ -66,12 +66,9 @@ export class Ingest {
     inboxInsert: import('better-sqlite3').Statement;
     inboxDelete: import('better-sqlite3').Statement;
     rejectionInsert: import('better-sqlite3').Statement;
-    readingInsert: import('better-sqlite3').Statement;
   };
   private inboxTx!: (items: Pending[]) => void;
   private processTx!: (items: Pending[]) => Outcome[];
-  /** Readings are stored in the `readings` table (the SQLite telemetry sink) inside the same transaction. */
-  storeReadings = true;
 
   constructor(private readonly deps: IngestDeps) {}
 
@@ -85,7 +82,6 @@ export class Ingest {
       rejectionInsert: db.prepare(
         'INSERT INTO rejections (device_id, community_id, topic, code, message, payload, payload_bytes, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      readingInsert: db.prepare('INSERT INTO readings (device_id, ts, received_at, type, payload) VALUES (?, ?, ?, ?, ?)'),
     };
     this.inboxTx = db.transaction((items: Pending[]) => {
       for (const m of items) m.inboxId = Number(this.stmts.inboxInsert.run(m.device.id, m.topic, m.payload, m.receivedAt).lastInsertRowid);
@@ -196,7 +192,6 @@ export class Ingest {
       const r = outcome.reading;
       this.deps.clock.observe(r.ts);
       const state = this.deps.states.applyReading(r);
-      if (this.storeReadings) this.stmts.readingInsert.run(r.deviceId, r.ts, r.receivedAt, r.type, JSON.stringify(r.payload));
       for (const h of this.handlers) {
         try {
           h.handle(r, state);

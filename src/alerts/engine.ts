@@ -1,0 +1,421 @@
+// The rule engine: runs the pure rules of src/rules on every accepted reading (inside the ingest transaction,
+// as a ReadingHandler), on their deadlines (src/clock/scheduler.ts, each firing in its own transaction) and on
+// visitor registrations, and applies the actions they return — alert changes, deadlines, rule state — in that
+// same transaction. The `alert` and `parking` bus events and the alerts-opened metric follow only after the
+// commit; if a batch rolls back, what this engine holds in memory is read again from the store.
+import type { Logger } from 'pino';
+import type { Db } from '../store/db.js';
+import type { Directory } from '../config/inventory.js';
+import type { Inventory } from '../config/schema.js';
+import type { Clock } from '../clock/clock.js';
+import type { EventBus } from '../bus.js';
+import type { Metrics } from '../metrics.js';
+import type { DeviceKindDef } from '../ingest/types.js';
+import type { DeviceStates, DeviceState } from '../state/deviceState.js';
+import type { Reading } from '../ingest/reading.js';
+import type { ReadingHandler } from '../ingest/pipeline.js';
+import { Scheduler, sqliteDeadlineStore, type Deadline } from '../clock/scheduler.js';
+import { rules as allRules } from '../rules/index.js';
+import { RuleSettings } from '../rules/lib/config.js';
+import { normalisePlate, type Action, type Rule, type RuleConfigBase, type RuleContext, type RuleInput } from '../rules/lib/types.js';
+import { lotOccupied, type LotState } from '../rules/lotFull.js';
+import { plateSubject } from '../rules/unregisteredVehicle.js';
+import { AlertStore } from './store.js';
+import { RuleStates } from './ruleState.js';
+import { PlateLists } from './visitors.js';
+import { ContextBuilder, type Places } from './context.js';
+import type { Transition } from './lifecycle.js';
+import type { AlertKind, AlertPlace, AlertView, LotCounts } from './types.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rules differ in state and settings types
+type AnyRule = Rule<any, any>;
+
+export interface RuleEngineDeps {
+  db: Db;
+  directory: Directory;
+  kinds: readonly DeviceKindDef[];
+  clock: Clock;
+  bus: EventBus;
+  metrics: Metrics;
+  states: DeviceStates;
+  log: Logger;
+  /** settings.rules */
+  settings: Record<string, unknown>;
+  communities: readonly Inventory[];
+  rules?: readonly AnyRule[];
+}
+
+/** What one transaction changed, published once it commits. */
+interface Effects {
+  alerts: Map<number, AlertView>;
+  opened: AlertKind[];
+  lots: Map<string, number>;
+}
+
+const newEffects = (): Effects => ({ alerts: new Map(), opened: [], lots: new Map() });
+const deadlineKey = (rule: string, subject: string) => `${rule}:${subject}`;
+
+export class RuleEngine {
+  readonly alerts: AlertStore;
+  readonly scheduler: Scheduler;
+  readonly plates: PlateLists;
+  private readonly rules: readonly AnyRule[];
+  private readonly byName: Map<string, AnyRule>;
+  private readonly byKind = new Map<string, AnyRule[]>();
+  private readonly ruleStates: RuleStates;
+  private readonly contexts: ContextBuilder;
+  private settings!: RuleSettings;
+  private readonly lotCounts = new Map<string, LotCounts>();
+  /** Readings of the current ingest batch (and what they changed), until the bus says each one committed. */
+  private readonly pending = new Map<Reading, Effects | null>();
+  private settleQueued = false;
+  private running = false;
+  private readonly runReading: (r: Reading) => Effects;
+
+  readonly handler: ReadingHandler = { name: 'rules', handle: (r: Reading, s: DeviceState) => this.handle(r, s) };
+
+  constructor(private readonly deps: RuleEngineDeps) {
+    this.rules = deps.rules ?? allRules;
+    this.byName = new Map(this.rules.map((r) => [r.name, r]));
+    for (const r of this.rules) for (const k of r.deviceKinds) this.byKind.set(k, [...(this.byKind.get(k) ?? []), r]);
+    this.alerts = new AlertStore(deps.db);
+    this.ruleStates = new RuleStates(deps.db);
+    this.plates = new PlateLists(deps.db, deps.directory);
+    this.contexts = new ContextBuilder(deps.directory, deps.kinds, deps.states, this.plates);
+    this.scheduler = new Scheduler({
+      clock: deps.clock,
+      store: sqliteDeadlineStore(deps.db),
+      onDue: (due) => this.fire(due),
+      onError: (err) => deps.log.error({ err }, 'deadline firing failed'),
+    });
+    // A savepoint per reading: a failing write undoes that reading's rule work and nothing else of the batch.
+    this.runReading = deps.db.transaction((r: Reading) => this.evaluateReading(r));
+  }
+
+  /** Validate rule settings (throws with every problem), load alerts, visitors, lots and deadlines. */
+  start(): void {
+    const { deps } = this;
+    this.settings = new RuleSettings(this.rules, { settings: deps.settings, communities: deps.communities });
+    this.alerts.load();
+    this.plates.load();
+    this.loadLots();
+    if (deps.clock.mode === 'event') {
+      // The event clock starts at 0 in a new process; time never goes back across a restart.
+      const newest = Math.max(
+        this.ruleStates.newest() ?? 0,
+        (deps.db.prepare('SELECT MAX(updated_at) FROM alerts').pluck().get() as number | null) ?? 0,
+      );
+      deps.clock.observe(newest);
+    }
+    deps.bus.on('reading', 'rules', (r) => this.committed(r));
+    // A payload that fails to decode still proves the device is alive: let device_offline look again.
+    deps.bus.on('rejection', 'rules', (rej) => rej.deviceId && this.heardFrom(rej.deviceId));
+    this.running = true;
+    this.scheduler.start(); // wall clock: deadlines that passed while we were down fire on the next tick
+  }
+
+  stop(): void {
+    this.running = false;
+    this.scheduler.stop();
+    this.deps.bus.removeOwner('rules');
+  }
+
+  get up(): boolean {
+    return this.running && this.scheduler.up;
+  }
+
+  // ── readings (inside the ingest transaction) ──────────────────────────────────────────────────────────
+
+  private handle(r: Reading, _state: DeviceState): void {
+    if (!this.running) return;
+    if (!this.settleQueued) {
+      this.settleQueued = true;
+      queueMicrotask(() => this.settle());
+    }
+    try {
+      const fx = this.runReading(r);
+      this.pending.set(r, fx.alerts.size || fx.lots.size ? fx : null);
+    } catch (err) {
+      this.deps.log.error({ err, deviceId: r.deviceId, type: r.type }, 'applying rule actions failed; the reading\'s rule work was undone');
+      this.resync();
+    }
+  }
+
+  private evaluateReading(r: Reading): Effects {
+    const fx = newEffects();
+    const device = this.deps.directory.devices.get(r.deviceId);
+    if (!device) return fx;
+    const lookup = {
+      device,
+      space: device.spaceId ? this.deps.directory.spaces.get(device.spaceId) : undefined,
+      household: device.householdId ? this.deps.directory.households.get(device.householdId) : undefined,
+    };
+    const places = new Map<string, Places | undefined>(); // most rules look at the same device: build its places once
+    for (const rule of this.byKind.get(r.kind) ?? []) {
+      for (const subject of rule.subjects(r, lookup)) this.run(rule, subject, { type: 'reading', reading: r }, fx, r, places);
+    }
+    return fx;
+  }
+
+  /** After the batch: publish what committed; if something did not, memory is read again from the store. */
+  private committed(r: Reading): void {
+    const fx = this.pending.get(r);
+    if (fx === undefined) return;
+    this.pending.delete(r);
+    if (fx) this.publish(fx);
+  }
+
+  private settle(): void {
+    this.settleQueued = false;
+    if (this.pending.size) {
+      this.deps.log.warn({ readings: this.pending.size }, 'a processing transaction rolled back; reloading rule memory');
+      this.pending.clear();
+      this.resync();
+    }
+    if (this.running && this.deps.clock.mode === 'event') this.scheduler.advance();
+  }
+
+  private resync(): void {
+    this.ruleStates.forget();
+    this.alerts.load();
+    this.plates.load();
+    this.scheduler.reload();
+  }
+
+  // ── one rule, one subject ─────────────────────────────────────────────────────────────────────────────
+
+  private run(rule: AnyRule, subject: string, input: RuleInput, fx: Effects, reading?: Reading, cache?: Map<string, Places | undefined>): void {
+    const cacheKey = `${rule.subjectType}|${subject}`;
+    let places = cache?.get(cacheKey);
+    if (!places) {
+      places = this.contexts.places(rule.subjectType, subject, reading);
+      cache?.set(cacheKey, places);
+    }
+    if (!places) return;
+    const config = this.settings.resolve<RuleConfigBase>(rule, places.place.communityId, places.place.gridId, places.household, places.levelKey);
+    if (!config.enabled) return;
+    const key = deadlineKey(rule.name, subject);
+    // On the event clock a deadline fires at its own time, however far the batch that passed it moved the
+    // clock: a replay then stamps the same times whatever the spacing of its messages.
+    const clockNow = this.deps.clock.now();
+    const now = input.type === 'deadline' && this.deps.clock.mode === 'event' ? Math.min(input.due, clockNow) : clockNow;
+    const state = rule.stateful ? this.ruleStates.get(rule.name, subject) : undefined;
+    // One literal of fixed shape (this runs for every rule on every reading).
+    const ctx: RuleContext<RuleConfigBase> = {
+      now,
+      subject,
+      config,
+      place: places.place,
+      alert: this.alerts.openFor(rule.name, subject),
+      deadline: this.scheduler.get(key),
+      device: places.device,
+      deviceState: places.deviceState,
+      kind: places.kind,
+      household: places.household,
+      space: places.space,
+      lot: places.lot,
+      gate: places.gate,
+      where: places.where,
+      plates: places.plates,
+    };
+    let actions: Action<unknown>[];
+    try {
+      actions = rule.evaluate(input, state, ctx) as Action<unknown>[];
+    } catch (err) {
+      // A rule is pure, so a throw has written nothing: skip this rule only, so that a bug in one rule can
+      // never swallow another's alert (say, a smoke alarm in the same batch).
+      this.deps.log.error({ err, rule: rule.name, subject, input: input.type }, 'rule failed');
+      return;
+    }
+    for (const a of actions) this.apply(rule, subject, key, a, ctx, input, fx);
+  }
+
+  private apply(
+    rule: AnyRule,
+    subject: string,
+    key: string,
+    a: Action<unknown>,
+    ctx: { now: number; config: RuleConfigBase; place: AlertPlace },
+    input: RuleInput,
+    fx: Effects,
+  ): void {
+    const { now } = ctx;
+    switch (a.type) {
+      case 'open': {
+        const res = this.alerts.openOrRepeat({
+          kind: rule.name,
+          subject,
+          place: { ...ctx.place, ...a.place },
+          severity: a.severity,
+          title: a.title,
+          details: stripUndefined(a.details),
+          now,
+          flapHoldMs: ctx.config.flapHoldMinutes * 60_000,
+        });
+        fx.alerts.set(res.alert.id, res.alert);
+        if (res.created) fx.opened.push(rule.name);
+        return;
+      }
+      case 'update':
+        return changed(fx, this.alerts.update(rule.name, subject, stripUndefined(a.details), a.title, now));
+      case 'resolve':
+        return changed(fx, this.alerts.resolveAuto(rule.name, subject, a.reason, now));
+      case 'note':
+        return changed(fx, this.alerts.note(rule.name, subject, a.note, a.data, now));
+      case 'deadline':
+        // A deadline set while its own deadline fires must lie ahead, or the firing would never end.
+        return this.scheduler.set(key, input.type === 'deadline' && a.due <= now ? now + 1 : a.due);
+      case 'cancelDeadline':
+        return this.scheduler.cancel(key);
+      case 'state':
+        return this.ruleStates.put(rule.name, subject, a.state, now);
+      case 'lot':
+        fx.lots.set(subject, a.occupied);
+        return;
+    }
+  }
+
+  // ── deadlines (own transaction per chunk) ─────────────────────────────────────────────────────────────
+
+  private fire(due: Deadline[]): void {
+    if (!this.running) return;
+    const fx = newEffects();
+    let failed = false;
+    const one = this.deps.db.transaction((d: Deadline) => {
+      if (!this.scheduler.claim(d)) return; // gone from the table: handled before a restart, or cancelled
+      const sep = d.key.indexOf(':');
+      const rule = this.byName.get(d.key.slice(0, sep));
+      if (rule) this.run(rule, d.key.slice(sep + 1), { type: 'deadline', due: d.due }, fx);
+    });
+    const chunk = this.deps.db.transaction((list: Deadline[]) => {
+      for (const d of list) {
+        try {
+          one(d);
+        } catch (err) {
+          // That deadline's work is undone (savepoint); drop it so a broken rule cannot fire forever.
+          failed = true;
+          this.deps.log.error({ err, key: d.key }, 'deadline handler failed; deadline dropped');
+          this.deps.db.prepare('DELETE FROM deadlines WHERE key = ? AND due = ?').run(d.key, d.due);
+        }
+      }
+    });
+    try {
+      chunk(due);
+    } catch (err) {
+      this.deps.log.error({ err, count: due.length }, 'deadline transaction failed; reloading');
+      this.resync();
+      return;
+    }
+    if (failed) this.alerts.load();
+    this.publish(fx);
+  }
+
+  // ── visitors, people, the replay clock ────────────────────────────────────────────────────────────────
+
+  /** POST /api/visitors: register or extend a visitor plate; the plate rules see it in the same transaction. */
+  registerVisitor(communityId: string, plate: string, until: number, by: string): { plate: string; until: number } {
+    const p = normalisePlate(plate);
+    const fx = this.transact(() => {
+      const fx = newEffects();
+      this.plates.register({ communityId, plate: p, until, registeredBy: by, registeredAt: this.deps.clock.now() });
+      for (const rule of this.rules) if (rule.takesVisitors) this.run(rule, plateSubject(communityId, p), { type: 'visitor', until, by }, fx);
+      return fx;
+    });
+    this.publish(fx);
+    return { plate: p, until };
+  }
+
+  /** A person's lifecycle move on alert `id` (the API checked the grid). */
+  transition(id: number, t: Transition, actor: string, body: { assignee?: string; note?: string; score?: number; comment?: string }): AlertView {
+    let view!: AlertView;
+    const fx = this.transact(() => {
+      const fx = newEffects();
+      view = this.alerts.transition(id, t, actor, body, this.deps.clock.now());
+      fx.alerts.set(view.id, view);
+      return fx;
+    });
+    this.publish(fx);
+    return view;
+  }
+
+  /** An offline device was heard from outside a reading: bring its device_offline deadline forward to now. */
+  private heardFrom(deviceId: string): void {
+    if (!this.running || !this.alerts.openFor('device_offline', deviceId)) return;
+    const key = deadlineKey('device_offline', deviceId);
+    try {
+      this.transact(() => (this.scheduler.set(key, this.deps.clock.now()), newEffects()));
+    } catch (err) {
+      this.deps.log.error({ err, deviceId }, 'could not re-check an offline device');
+      return;
+    }
+    if (this.deps.clock.mode === 'event') this.scheduler.advance();
+  }
+
+  /** POST /api/replay/clock: move the event clock and fire what came due. */
+  advanceClock(now: number): { now: number; fired: number } {
+    this.deps.clock.observe(now);
+    const fired = this.scheduler.advance();
+    return { now: this.deps.clock.now(), fired };
+  }
+
+  private transact(fn: () => Effects): Effects {
+    try {
+      return this.deps.db.transaction(fn)();
+    } catch (err) {
+      this.resync();
+      throw err;
+    }
+  }
+
+  // ── lots ──────────────────────────────────────────────────────────────────────────────────────────────
+
+  private loadLots(): void {
+    const saved = new Map(this.ruleStates.all<LotState>('lot_full').map((r) => [r.subject, r.state]));
+    for (const lot of this.deps.directory.lots.values()) {
+      const s = saved.get(lot.id);
+      this.setLot(lot.id, s ? lotOccupied(s, lot.capacity) : 0, null);
+    }
+  }
+
+  private setLot(lotId: string, occupied: number, at: number | null): LotCounts | undefined {
+    const lot = this.deps.directory.lots.get(lotId);
+    if (!lot) return undefined;
+    const counts: LotCounts = {
+      id: lot.id,
+      name: lot.name,
+      communityId: lot.communityId,
+      gridId: lot.gridId,
+      capacity: lot.capacity,
+      occupied,
+      free: lot.capacity - occupied,
+      updatedAt: at === null ? null : new Date(at).toISOString(),
+    };
+    this.lotCounts.set(lotId, counts);
+    return counts;
+  }
+
+  lots(): LotCounts[] {
+    return [...this.lotCounts.values()];
+  }
+
+  // ── after commit ──────────────────────────────────────────────────────────────────────────────────────
+
+  private publish(fx: Effects): void {
+    for (const kind of fx.opened) this.deps.metrics.alertsOpened.inc({ kind });
+    for (const [lotId, occupied] of fx.lots) {
+      const counts = this.setLot(lotId, occupied, this.deps.clock.now());
+      if (counts) this.deps.bus.emit('parking', counts);
+    }
+    for (const v of fx.alerts.values()) this.deps.bus.emit('alert', v);
+  }
+}
+
+function changed(fx: Effects, v: AlertView | undefined): void {
+  if (v) fx.alerts.set(v.id, v);
+}
+
+function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out;
+}

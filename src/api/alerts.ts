@@ -1,0 +1,155 @@
+// Alerts: list, one with its timeline, and the people's lifecycle moves (CONTRACT.md "HTTP API"). Scoped to
+// the caller's grids: an alert outside them is a 404, exactly like one that does not exist.
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from './index.js';
+import { canSee } from './auth.js';
+import { errorSchema } from './schemas.js';
+import { AppError } from '../errors.js';
+import { ALERT_KINDS, SEVERITIES, STATUSES, type AlertStatus } from '../alerts/types.js';
+import type { Transition } from '../alerts/lifecycle.js';
+import type { RuleEngine } from '../alerts/engine.js';
+
+export const alertSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    kind: { type: 'string', enum: ALERT_KINDS },
+    severity: { type: 'string', enum: SEVERITIES },
+    status: { type: 'string', enum: STATUSES },
+    communityId: { type: 'string' },
+    gridId: { type: 'string' },
+    deviceId: { type: 'string' },
+    householdId: { type: 'string' },
+    spaceId: { type: 'string' },
+    plate: { type: 'string' },
+    title: { type: 'string' },
+    details: { type: 'object', additionalProperties: true },
+    count: { type: 'integer' },
+    openedAt: { type: 'string' },
+    updatedAt: { type: 'string' },
+    resolvedAt: { type: 'string' },
+    assignee: { type: 'string' },
+    resolution: { type: 'string' },
+    resolvedBy: { type: 'string' },
+    rating: {
+      type: 'object',
+      properties: { score: { type: 'integer' }, comment: { type: 'string' }, by: { type: 'string' }, at: { type: 'string' } },
+    },
+  },
+  required: ['id', 'kind', 'severity', 'status', 'communityId', 'gridId', 'title', 'details', 'count', 'openedAt', 'updatedAt'],
+} as const;
+
+const timelineSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: { at: { type: 'string' }, type: { type: 'string' }, actor: { type: 'string' }, data: { type: 'object', additionalProperties: true } },
+  },
+} as const;
+
+const params = { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] } as const;
+
+const BODIES: Record<Transition, Record<string, unknown>> = {
+  ack: { type: 'object', additionalProperties: false, properties: {} },
+  dispatch: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['assignee'],
+    properties: { assignee: { type: 'string', minLength: 1, maxLength: 64 } },
+  },
+  accept: { type: 'object', additionalProperties: false, properties: {} },
+  resolve: { type: 'object', additionalProperties: false, properties: { note: { type: 'string', maxLength: 500 } } },
+  rate: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['score'],
+    properties: { score: { type: 'integer', minimum: 1, maximum: 5 }, comment: { type: 'string', maxLength: 500 } },
+  },
+};
+
+const SUMMARY: Record<Transition, string> = {
+  ack: 'Acknowledge (确认)',
+  dispatch: 'Dispatch to a person (派单)',
+  accept: 'Accept the job (接单); only the assignee',
+  resolve: 'Resolve with a note (办结)',
+  rate: 'Rate a resolved alert (评单)',
+};
+
+export function alertsApi(engine: RuleEngine) {
+  return async function alertsPlugin(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+    app.get<{ Querystring: { status?: string; kind?: string; deviceId?: string; gridId?: string; limit?: number } }>(
+      '/api/alerts',
+      {
+        schema: {
+          summary: "Alerts in the caller's grids, newest first",
+          tags: ['alerts'],
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              status: { type: 'string', pattern: `^(${STATUSES.join('|')})(,(${STATUSES.join('|')}))*$` },
+              kind: { type: 'string' },
+              deviceId: { type: 'string' },
+              gridId: { type: 'string' },
+              limit: { type: 'integer', minimum: 1, maximum: 1000, default: 200 },
+            },
+          },
+          response: { 200: { type: 'object', properties: { items: { type: 'array', items: alertSchema } } }, '4xx': errorSchema },
+        },
+      },
+      async (req) => {
+        const q = req.query;
+        const items = engine.alerts.list({
+          status: q.status ? (q.status.split(',') as AlertStatus[]) : undefined,
+          kind: q.kind,
+          deviceId: q.deviceId,
+          gridId: q.gridId,
+          grids: req.principal.grids,
+          limit: q.limit ?? 200,
+        });
+        return { items };
+      },
+    );
+
+    app.get<{ Params: { id: number } }>(
+      '/api/alerts/:id',
+      {
+        schema: {
+          summary: 'One alert with its timeline (every transition and repeat)',
+          tags: ['alerts'],
+          params,
+          response: {
+            200: { type: 'object', properties: { ...alertSchema.properties, timeline: timelineSchema }, required: [...alertSchema.required, 'timeline'] },
+            '4xx': errorSchema,
+          },
+        },
+      },
+      async (req) => {
+        const a = engine.alerts.get(req.params.id);
+        if (!a || !canSee(req.principal, a.gridId)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`, 404);
+        return { ...a, timeline: engine.alerts.timeline(a.id) };
+      },
+    );
+
+    for (const t of Object.keys(BODIES) as Transition[]) {
+      app.post<{ Params: { id: number }; Body: { assignee?: string; note?: string; score?: number; comment?: string } }>(
+        `/api/alerts/:id/${t}`,
+        { schema: { summary: SUMMARY[t], tags: ['alerts'], params, body: BODIES[t], response: { 200: alertSchema, '4xx': errorSchema } } },
+        async (req) => {
+          const a = engine.alerts.get(req.params.id);
+          if (!a || !canSee(req.principal, a.gridId)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`, 404);
+          const body = req.body ?? {};
+          if (t === 'dispatch') {
+            const person = deps.directory.people.get(body.assignee!);
+            const grids = person ? deps.directory.gridsOf(person) : undefined;
+            if (!person || person.communityId !== a.communityId || (grids !== 'all' && !grids!.has(a.gridId)))
+              throw new AppError('SB_UNKNOWN_ASSIGNEE', `'${body.assignee}' is not a person serving grid ${a.gridId}`, 400);
+          }
+          const view = engine.transition(a.id, t, req.principal.id, body);
+          req.log.info({ alertId: a.id, kind: a.kind, transition: t, actor: req.principal.id }, 'alert transition');
+          return view;
+        },
+      );
+    }
+  };
+}

@@ -1,0 +1,78 @@
+// Parking: live lot counts (GET /api/parking/lots) and visitor registration (POST /api/visitors), which the
+// unregistered_vehicle and visitor_overstay rules read. Scoped to the caller's grids.
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from './index.js';
+import { canSee } from './auth.js';
+import { errorSchema } from './schemas.js';
+import { AppError } from '../errors.js';
+import type { RuleEngine } from '../alerts/engine.js';
+
+export const lotSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    communityId: { type: 'string' },
+    gridId: { type: 'string' },
+    capacity: { type: 'integer' },
+    occupied: { type: 'integer' },
+    free: { type: 'integer' },
+    updatedAt: { type: ['string', 'null'] },
+  },
+  required: ['id', 'name', 'capacity', 'occupied', 'free'],
+} as const;
+
+export function parkingApi(engine: RuleEngine) {
+  return async function parkingPlugin(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+    app.get(
+      '/api/parking/lots',
+      {
+        schema: {
+          summary: "Parking lots in the caller's grids with live counts",
+          tags: ['parking'],
+          response: { 200: { type: 'object', properties: { items: { type: 'array', items: lotSchema } } }, '4xx': errorSchema },
+        },
+      },
+      async (req) => ({ items: engine.lots().filter((l) => canSee(req.principal, l.gridId)) }),
+    );
+
+    app.post<{ Body: { plate: string; communityId: string; until: string | number } }>(
+      '/api/visitors',
+      {
+        schema: {
+          summary: 'Register (or extend) a visitor plate until a time',
+          tags: ['parking'],
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['plate', 'communityId', 'until'],
+            properties: {
+              plate: { type: 'string', minLength: 2, maxLength: 16 },
+              communityId: { type: 'string' },
+              until: { anyOf: [{ type: 'integer' }, { type: 'string' }], description: 'RFC 3339 time or epoch milliseconds' },
+            },
+          },
+          response: {
+            201: {
+              type: 'object',
+              properties: { communityId: { type: 'string' }, plate: { type: 'string' }, until: { type: 'string' }, registeredBy: { type: 'string' } },
+            },
+            '4xx': errorSchema,
+          },
+        },
+      },
+      async (req, reply) => {
+        const { plate, communityId } = req.body;
+        const community = deps.directory.communities.get(communityId);
+        if (!community || !community.grids.some((g) => canSee(req.principal, g.id)))
+          throw new AppError('SB_NOT_FOUND', `no community '${communityId}'`, 404);
+        const until = typeof req.body.until === 'number' ? req.body.until : Date.parse(req.body.until);
+        if (!Number.isFinite(until)) throw new AppError('SB_VALIDATION', `until '${String(req.body.until)}' is not a time`, 400);
+        if (until <= deps.clock.now()) throw new AppError('SB_VALIDATION', 'until must lie in the future', 400);
+        const v = engine.registerVisitor(communityId, plate, until, req.principal.id);
+        req.log.info({ communityId, by: req.principal.id }, 'visitor registered');
+        return reply.code(201).send({ communityId, plate: v.plate, until: new Date(v.until).toISOString(), registeredBy: req.principal.id });
+      },
+    );
+  };
+}

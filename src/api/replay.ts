@@ -1,0 +1,43 @@
+// POST /api/replay/clock {now}: move the event clock (replays, simulations, tests) and fire the deadlines it
+// passes. Only with `clock: event` (CONTRACT.md); on the wall clock it is a 409. Time never goes back. The
+// clock is everybody's, so only an admin moves it.
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from './index.js';
+import { errorSchema } from './schemas.js';
+import { requireAdmin } from './auth.js';
+import { AppError } from '../errors.js';
+import type { RuleEngine } from '../alerts/engine.js';
+
+export function replayApi(engine: RuleEngine) {
+  return async function replayPlugin(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+    app.post<{ Body: { now: string | number } }>(
+      '/api/replay/clock',
+      {
+        schema: {
+          summary: 'Advance the event clock (clock: event only)',
+          tags: ['replay'],
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['now'],
+            properties: { now: { anyOf: [{ type: 'integer' }, { type: 'string' }], description: 'RFC 3339 time or epoch milliseconds' } },
+          },
+          response: {
+            200: { type: 'object', properties: { now: { type: 'string' }, fired: { type: 'integer' } }, required: ['now', 'fired'] },
+            '4xx': errorSchema,
+          },
+        },
+      },
+      async (req) => {
+        requireAdmin(req.principal); // one clock for everybody: an operator's tool
+        if (deps.clock.mode !== 'event') throw new AppError('SB_CLOCK_NOT_EVENT', 'the clock is wall time; replay needs clock: event', 409);
+        const now = typeof req.body.now === 'number' ? req.body.now : Date.parse(req.body.now);
+        if (!Number.isFinite(now)) throw new AppError('SB_VALIDATION', `now '${String(req.body.now)}' is not a time`, 400);
+        if (now < deps.clock.now())
+          throw new AppError('SB_CLOCK_BACKWARDS', `the event clock is at ${new Date(deps.clock.now()).toISOString()} and never goes back`, 409);
+        const res = engine.advanceClock(now);
+        return { now: new Date(res.now).toISOString(), fired: res.fired };
+      },
+    );
+  };
+}

@@ -1,0 +1,120 @@
+// What a rule is: `evaluate(input, state, ctx) → actions`, pure (DESIGN.md "Rules are pure"). A rule never
+// touches the store, the clock or the bus: the engine (src/alerts/engine.ts) gives it its own state for one
+// subject, the time and the places involved, and applies the actions it returns in the transaction that
+// caused them.
+import type { DeviceKindName } from '../../config/schema.js';
+import type { DeviceInfo, HouseholdInfo, LotInfo, SpaceInfo } from '../../config/inventory.js';
+import type { Reading } from '../../ingest/reading.js';
+import type { DeviceState } from '../../state/deviceState.js';
+import type { AlertKind, AlertPlace, AlertStatus, Severity } from '../../alerts/types.js';
+
+/** What a rule's state is kept per: a device, a parking lot, or a licence plate in a community. */
+export type SubjectType = 'device' | 'lot' | 'plate';
+
+export type RuleInput =
+  | { type: 'reading'; reading: Reading }
+  /** The rule's own deadline for this subject came due. */
+  | { type: 'deadline'; due: number }
+  /** POST /api/visitors registered (or extended) a visitor plate. */
+  | { type: 'visitor'; until: number; by: string };
+
+/** The open (not yet resolved) alert of this rule's kind for this subject, if any. */
+export interface OpenAlert {
+  id: number;
+  status: AlertStatus;
+  severity: Severity;
+  count: number;
+  openedAt: number;
+  details: Record<string, unknown>;
+}
+
+export interface GateInfo {
+  id: string;
+  name: string;
+  lotId: string;
+  gridId: string;
+  communityId: string;
+}
+
+export interface RuleContext<C> {
+  /** The injected clock's time, epoch ms. */
+  now: number;
+  subject: string;
+  /** This rule's settings for this subject: defaults < settings.rules < community < grid < household. */
+  config: C;
+  /** Best-known place for an alert about this subject (the rule may add a plate). */
+  place: AlertPlace;
+  alert?: OpenAlert;
+  /** This rule's pending deadline for this subject, epoch ms. */
+  deadline?: number;
+  device?: DeviceInfo;
+  deviceState?: DeviceState;
+  /** The device kind's Chinese label (烟感) and heartbeat period. */
+  kind?: { label: string; heartbeatSeconds: number };
+  household?: HouseholdInfo;
+  space?: SpaceInfo;
+  lot?: LotInfo;
+  gate?: GateInfo;
+  /** Short Chinese place name for titles: 6号楼302, 6号楼东侧 消防通道, 小区大门. */
+  where: string;
+  /** Plate lists of the subject's community (plates normalised with normalisePlate). */
+  plates: {
+    isResident(plate: string): boolean;
+    /** A registered visitor's allowed-until time, epoch ms. */
+    visitorUntil(plate: string): number | undefined;
+  };
+}
+
+export type Action<S> =
+  /** Open an alert of the rule's kind for the subject, or count a repeat of the open one. */
+  | { type: 'open'; severity: Severity; title: string; details: Record<string, unknown>; place?: Partial<AlertPlace> }
+  /** Change the open alert's details (and title) without counting a repeat. */
+  | { type: 'update'; details: Record<string, unknown>; title?: string }
+  /** Resolve the open alert automatically, with the reason shown on its timeline. */
+  | { type: 'resolve'; reason: string }
+  /** A line on the open alert's timeline (e.g. the detector reported alarm_cleared). */
+  | { type: 'note'; note: string; data?: Record<string, unknown> }
+  | { type: 'deadline'; due: number }
+  | { type: 'cancelDeadline' }
+  /** The rule's new state for the subject; null forgets it. */
+  | { type: 'state'; state: S | null }
+  /** lot_full only: the lot's live counts changed. */
+  | { type: 'lot'; occupied: number };
+
+export interface Rule<S = unknown, C extends RuleConfigBase = RuleConfigBase> {
+  /** The alert kind it raises; also its key in `rules:` settings, in deadline keys and in rule state. */
+  name: AlertKind;
+  /** One line for docs/rules.md and the API. */
+  description: string;
+  subjectType: SubjectType;
+  /** Device kinds whose readings it looks at. */
+  deviceKinds: readonly DeviceKindName[];
+  /** Inputs other than readings and its own deadlines that it takes. */
+  takesVisitors?: boolean;
+  /** Whether it keeps state per subject (stateless rules skip the state read on the hot path). */
+  stateful: boolean;
+  defaults: C;
+  /** JSON Schema properties of its settings (the common `enabled` and `flapHoldMinutes` are added). */
+  configSchema: Record<string, unknown>;
+  /** The subjects a reading concerns; none means the rule has nothing to do with it. */
+  subjects(reading: Reading, ctx: SubjectLookup): string[];
+  evaluate(input: RuleInput, state: S | undefined, ctx: RuleContext<C>): Action<S>[];
+}
+
+export interface RuleConfigBase {
+  enabled: boolean;
+  /** A self-clearing alert that comes back within this time re-opens the same alert (flap damping). */
+  flapHoldMinutes: number;
+}
+
+/** What `subjects()` may look at: the reading's device and where it is. */
+export interface SubjectLookup {
+  device: DeviceInfo;
+  space?: SpaceInfo;
+  household?: HouseholdInfo;
+}
+
+/** Plates as people and cameras write them differ in case, spaces and the middle dot: 沪A·12345 = 沪A12345. */
+export function normalisePlate(plate: string): string {
+  return plate.replace(/[\s·•.\-]/g, '').toUpperCase();
+}

@@ -1,0 +1,116 @@
+// The default telemetry sink: one row per accepted reading in the `readings` table, written by a
+// ReadingHandler inside the ingest processing transaction (so it rides that batch's commit and costs no
+// commit of its own). Rows older than settings.telemetry.retentionDays are deleted by an hourly job, in
+// chunks so a long backlog never holds the write lock for long.
+import type { Statement } from 'better-sqlite3';
+import type { Reading } from '../ingest/reading.js';
+import type { ReadingHandler } from '../ingest/pipeline.js';
+import type { HistoryQuery, HistoryResult, TelemetryDeps, TelemetrySink } from './sink.js';
+import { intervalsOf, lastPerBucket, occupancy, waterFromIntervals, waterFromRegister, emptyBuckets, type WaterInterval } from './history.js';
+
+const DAY_MS = 86_400_000;
+const SWEEP_EVERY_MS = 3_600_000;
+const SWEEP_CHUNK = 5000;
+/** NB meters upload their intervals in batches once or twice a day, so a reading carries intervals that
+ * ended up to a day before it; two days of readings after `to` are searched for intervals ending inside. */
+export const INTERVAL_LOOKAHEAD_MS = 2 * DAY_MS;
+
+export class SqliteSink implements TelemetrySink {
+  readonly name = 'sqlite' as const;
+  private insert!: Statement;
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<number> | null = null;
+  private readonly handler: ReadingHandler = { name: 'telemetry.sqlite', handle: (r) => this.writeOne(r) };
+  private written!: ReturnType<TelemetryDeps['metrics']['telemetryPoints']['labels']>;
+
+  constructor(private readonly deps: TelemetryDeps) {}
+
+  async start(): Promise<void> {
+    const { db, metrics, bus, handlers } = this.deps;
+    this.insert = db.prepare('INSERT INTO readings (device_id, ts, received_at, type, payload) VALUES (?, ?, ?, ?, ?)');
+    this.written = metrics.telemetryPoints.labels('sqlite', 'written');
+    handlers.push(this.handler);
+    // Counted once committed: the bus emits 'reading' only after the processing transaction.
+    bus.on('reading', 'telemetry.sqlite', () => this.written.inc());
+    this.timer = setInterval(() => void this.sweep(), SWEEP_EVERY_MS);
+    this.timer.unref();
+    setImmediate(() => void this.sweep());
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const i = this.deps.handlers.indexOf(this.handler);
+    if (i >= 0) this.deps.handlers.splice(i, 1);
+    this.deps.bus.removeOwner('telemetry.sqlite');
+    await this.sweeping;
+  }
+
+  /** Call inside a transaction (the ingest pipeline does, through its handler). */
+  write(readings: readonly Reading[]): void {
+    for (const r of readings) this.writeOne(r);
+  }
+
+  private writeOne(r: Reading): void {
+    this.insert.run(r.deviceId, r.ts, r.receivedAt, r.type, JSON.stringify(r.payload));
+  }
+
+  /** Delete rows past the retention window (event time); resolves to the number deleted. */
+  sweep(): Promise<number> {
+    if (this.sweeping) return this.sweeping;
+    const run = async () => {
+      const { db, clock, settings, log } = this.deps;
+      const cutoff = clock.now() - settings.retentionDays * DAY_MS;
+      const del = db.prepare('DELETE FROM readings WHERE rowid IN (SELECT rowid FROM readings WHERE ts < ? LIMIT ?)');
+      let total = 0;
+      for (;;) {
+        if (!db.open) break;
+        const n = del.run(cutoff, SWEEP_CHUNK).changes;
+        total += n;
+        if (n < SWEEP_CHUNK) break;
+        await new Promise((r) => setImmediate(r)); // let ingest batches in between chunks
+      }
+      if (total) log.info({ deleted: total, before: new Date(cutoff).toISOString() }, 'telemetry retention: old readings deleted');
+      return total;
+    };
+    this.sweeping = run()
+      .catch((err) => {
+        this.deps.log.error({ err }, 'telemetry retention sweep failed');
+        return 0;
+      })
+      .finally(() => (this.sweeping = null));
+    return this.sweeping;
+  }
+
+  async query(q: HistoryQuery): Promise<HistoryResult> {
+    const { db } = this.deps;
+    const id = q.device.id;
+    if (q.field === 'water') {
+      const rows = db
+        .prepare("SELECT json_extract(payload, '$.intervals') AS iv FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? AND type = 'reading' AND iv IS NOT NULL ORDER BY ts")
+        .all(id, q.from, q.to + INTERVAL_LOOKAHEAD_MS) as Array<{ iv: string }>;
+      const intervals: WaterInterval[] = [];
+      for (const row of rows) intervals.push(...intervalsOf({ intervals: JSON.parse(row.iv) }));
+      const covered = intervals.some((iv) => iv.end > q.from && iv.end <= q.to);
+      if (covered) return { source: 'intervals', buckets: waterFromIntervals(intervals, q.from, q.to, q.every) };
+      const register = "SELECT ts, json_extract(payload, '$.totalM3') AS totalM3 FROM readings WHERE device_id = ? AND type = 'reading' AND totalM3 IS NOT NULL";
+      const before = db.prepare(`${register} AND ts < ? ORDER BY ts DESC LIMIT 1`).get(id, q.from) as { ts: number; totalM3: number } | undefined;
+      const inside = db.prepare(`${register} AND ts >= ? AND ts < ? ORDER BY ts`).all(id, q.from, q.to) as Array<{ ts: number; totalM3: number }>;
+      const samples = before ? [before, ...inside] : inside;
+      if (samples.length < 2) return { source: 'none', buckets: emptyBuckets(q.from, q.to, q.every) };
+      return { source: 'register', buckets: waterFromRegister(samples, q.from, q.to, q.every) };
+    }
+    if (q.field === 'occupancy') {
+      const state = "SELECT ts, json_extract(payload, '$.occupied') AS occupied FROM readings WHERE device_id = ? AND occupied IS NOT NULL";
+      const before = db.prepare(`${state} AND ts < ? ORDER BY ts DESC LIMIT 1`).get(id, q.from) as { occupied: number } | undefined;
+      const inside = db.prepare(`${state} AND ts >= ? AND ts < ? ORDER BY ts`).all(id, q.from, q.to) as Array<{ ts: number; occupied: number }>;
+      // json_extract gives SQLite's 1/0 for JSON true/false.
+      const reports = inside.map((r) => ({ at: r.ts, occupied: r.occupied === 1 }));
+      return occupancy(before ? before.occupied === 1 : null, reports, q.from, q.to, q.every, q.now);
+    }
+    const rows = db
+      .prepare("SELECT ts, json_extract(payload, '$.batteryPct') AS value FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? AND value IS NOT NULL")
+      .all(id, q.from, q.to) as Array<{ ts: number; value: number }>;
+    return { buckets: lastPerBucket(rows, q.from, q.to, q.every) };
+  }
+}
