@@ -24,6 +24,7 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { Inventory } from '../src/config/schema.js';
+import type { CanonicalPayload } from '../src/ingest/types.js';
 import { Rng } from './lib/prng.js';
 import { EventQueue } from './lib/queue.js';
 import { DAY, HOUR, MINUTE, cstHour, cstMidnight, isoCst, CST_OFFSET_MS } from './lib/time.js';
@@ -215,7 +216,7 @@ export class CommunitySimulator {
       else if (zone === 'visitor') this.visitorBays.push(d);
       else if (zone === 'fire_lane' || zone === 'no_parking') this.scheduleStops(d, zone);
       this.scheduleHeartbeats(d, (t) => this.emit(d, d.helpers.heartbeat(t, {})));
-      this.scheduleDaily(d, (day) => {
+      this.scheduleDaily((day) => {
         const r = this.rng.fork(`reboot/${d.info.id}/${day}`);
         if (r.chance(this.rates.sensorReboot)) this.at(day + r.between(0, DAY), () => this.emit(d, d.helpers.startup(this.now, {})));
       });
@@ -232,8 +233,8 @@ export class CommunitySimulator {
       bay.occupied = true; // parked overnight; its first message says so
       bay.since = this.start - car.rng.between(2, 14) * HOUR;
     });
-    for (const car of this.cars) this.scheduleDaily(car, (day) => this.planCar(car, day));
-    if (this.gateIn) this.scheduleDaily(this.gateIn, (day) => this.planVisitors(day, households.size));
+    for (const car of this.cars) this.scheduleDaily((day) => this.planCar(car, day));
+    if (this.gateIn) this.scheduleDaily((day) => this.planVisitors(day, households.size));
     for (const g of new Set([this.gateIn, this.gateOut])) if (g) this.scheduleGateHeartbeats(g);
 
     // Meters and smoke detectors.
@@ -286,7 +287,7 @@ export class CommunitySimulator {
   }
 
   /** A message from `d` now, unless it has gone silent. */
-  private emit(d: SimulatedDevice, canonical: ReturnType<SimulatedDevice['helpers'][string]>): void {
+  private emit(d: SimulatedDevice, canonical: CanonicalPayload): void {
     if (this.silent.has(d.info.id)) return;
     this.push(d.message(this.now, canonical));
   }
@@ -297,7 +298,7 @@ export class CommunitySimulator {
   }
 
   /** Run `plan(midnight)` at every China-time midnight of the run (and at the start, for the first day). */
-  private scheduleDaily(_owner: unknown, plan: (day: number) => void): void {
+  private scheduleDaily(plan: (day: number) => void): void {
     this.at(this.start, () => plan(cstMidnight(this.start)));
     for (let day = cstMidnight(this.start) + DAY; day < this.end; day += DAY) this.at(day, () => plan(day));
   }
@@ -343,7 +344,7 @@ export class CommunitySimulator {
       period: (device.info.heartbeatSeconds ?? 12 * 3600) * 1000,
     };
     this.meters.push(m);
-    this.scheduleDaily(m, (day) => this.planMeterDay(m, day));
+    this.scheduleDaily((day) => this.planMeterDay(m, day));
     // Uploads: hourly meters at a minute of their own; NB meters (12 h or 24 h) from a morning hour of their
     // own (DOMAIN.md §1: one GSM meter uploads at 11:00 and 16:00), scattered by 10–60 s (DB35/T 2106-2022).
     let nominal: number;
@@ -436,7 +437,7 @@ export class CommunitySimulator {
       },
       24 * 3600,
     );
-    this.scheduleDaily(d, (day) => {
+    this.scheduleDaily((day) => {
       const r = this.rng.fork(`smokeday/${d.info.id}/${day}`);
       if (r.chance(this.rates.smokeSelfTest)) {
         this.at(day + r.between(9, 18) * HOUR, () => {
@@ -559,7 +560,7 @@ export class CommunitySimulator {
   // --- fire lanes and no-parking zones -------------------------------------------------------------------
 
   private scheduleStops(d: ParkingSensorSim, zone: 'fire_lane' | 'no_parking'): void {
-    this.scheduleDaily(d, (day) => {
+    this.scheduleDaily((day) => {
       const r = this.rng.fork(`stops/${d.info.id}/${day}`);
       const n = r.poisson(zone === 'fire_lane' ? this.rates.fireLaneStops : this.rates.noParkingStops);
       for (let i = 0; i < n; i++) {

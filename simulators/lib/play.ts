@@ -1,6 +1,7 @@
 // Puts simulated traffic on the wire: every device connects with its own credentials, messages go out in
 // virtual-time order at `speed` × real time (or as fast as the service takes them), and API events (visitor
-// registrations) are made over HTTP in their place in the stream.
+// registrations) are made over HTTP in their place in the stream. At a finite speed no gap between two events
+// is ever shortened: when the service holds the stream up, the rest of it runs later rather than in a burst.
 //
 // At full speed on the event clock the service's time is driven by the message times, so order matters across
 // devices too: a message is sent only once every in-flight message more than `reorderToleranceMs` of virtual
@@ -75,6 +76,8 @@ export async function play(events: Iterable<SimEvent>, devices: ReadonlyMap<stri
   const inFlight: Array<{ t: number; p: Promise<void> }> = [];
   let failure: Error | undefined;
   let lastProgress = wall0;
+  let lastSent = -Infinity;
+  let lastT = 0;
 
   const drainTo = async (pred: (oldest: { t: number }) => boolean) => {
     while (inFlight.length && pred(inFlight[0])) await inFlight.shift()!.p;
@@ -85,10 +88,14 @@ export async function play(events: Iterable<SimEvent>, devices: ReadonlyMap<stri
     if (opts.signal?.aborted) break;
     v0 ??= e.t;
     if (Number.isFinite(opts.speed)) {
-      const due = wall0 + (e.t - v0) / opts.speed;
+      // On schedule, or — when the service has held us up — at least the original gap after the previous one:
+      // a late stream drifts later instead of bursting, so the service always sees the recorded spacing.
+      const due = Math.max(wall0 + (e.t - v0) / opts.speed, lastSent + (e.t - lastT) / opts.speed);
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait, undefined, { signal: opts.signal }).catch(() => undefined);
     }
+    lastSent = performance.now();
+    lastT = e.t;
     if (e.type === 'api') {
       await drainTo(() => true); // everything before it first: the registration belongs at its place in time
       if (!opts.api) stats.apiSkipped++;

@@ -111,9 +111,7 @@ describe('record → replay', () => {
       const rec = await startRecorder({ url: a.mqttUrl, token: a.token, out: file });
       await connectAll(sim.devices.values(), a.mqttUrl, secrets);
       const stats = await play(sim.events(), sim.devices, { mqttUrl: a.mqttUrl, secrets, speed: Infinity, maxInFlight: 1 });
-      // Then, after a pause (a 2× replay of the burst above may run late and needs time to catch up), three
-      // heartbeats 400 ms apart, to see the gaps kept.
-      await new Promise((r) => setTimeout(r, 1500));
+      // Then three heartbeats 400 ms apart, to see the gaps kept.
       const gate = sim.devices.get('gh-gt-out')!;
       for (let i = 0; i < 3; i++) {
         await gate.send(sim.end + i * 1000, { type: 'heartbeat', ts: sim.end + i * 1000 });
@@ -140,9 +138,9 @@ describe('record → replay', () => {
       const again = readFileSync(file2, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RecordLine);
       // The same bytes on the same topics, in the same order.
       expect(again.map((l) => `${l.topic} ${l.payload.base64}`)).toEqual(lines.map((l) => `${l.topic} ${l.payload.base64}`));
-      // The 400 ms gaps at the end come back as about 200 ms.
+      // The 400 ms gaps at the end come back as about 200 ms (never shorter, however late the replay runs).
       const gaps = [total - 2, total - 1].map((i) => Date.parse(again[i].time) - Date.parse(again[i - 1].time));
-      for (const g of gaps) expect(g).toBeGreaterThan(140), expect(g).toBeLessThan(330);
+      for (const g of gaps) expect(g).toBeGreaterThan(150), expect(g).toBeLessThan(400);
 
       for (const t of [a, b]) await t.api.advanceClock(sim.end + 3000);
       const alertsA = await a.api.alerts();
