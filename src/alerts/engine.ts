@@ -18,11 +18,12 @@ import { Scheduler, sqliteDeadlineStore, type Deadline } from '../clock/schedule
 import { rules as allRules } from '../rules/index.js';
 import { RuleSettings } from '../rules/lib/config.js';
 import { normalisePlate, type Action, type Rule, type RuleConfigBase, type RuleContext, type RuleInput } from '../rules/lib/types.js';
-import { lotOccupied, type LotState } from '../rules/lotFull.js';
+import type { LotState } from '../rules/lotFull.js';
 import { plateSubject } from '../rules/unregisteredVehicle.js';
 import { AlertStore } from './store.js';
 import { RuleStates } from './ruleState.js';
 import { PlateLists } from './visitors.js';
+import { LotBoard } from './lots.js';
 import { ContextBuilder, type Places } from './context.js';
 import type { Transition } from './lifecycle.js';
 import type { AlertKind, AlertPlace, AlertView, LotCounts } from './types.js';
@@ -58,14 +59,14 @@ const deadlineKey = (rule: string, subject: string) => `${rule}:${subject}`;
 export class RuleEngine {
   readonly alerts: AlertStore;
   readonly scheduler: Scheduler;
-  readonly plates: PlateLists;
+  private readonly plates: PlateLists;
   private readonly rules: readonly AnyRule[];
   private readonly byName: Map<string, AnyRule>;
   private readonly byKind = new Map<string, AnyRule[]>();
   private readonly ruleStates: RuleStates;
   private readonly contexts: ContextBuilder;
   private settings!: RuleSettings;
-  private readonly lotCounts = new Map<string, LotCounts>();
+  private readonly lotBoard: LotBoard;
   /** Readings of the current ingest batch (and what they changed), until the bus says each one committed. */
   private readonly pending = new Map<Reading, Effects | null>();
   private settleQueued = false;
@@ -81,6 +82,7 @@ export class RuleEngine {
     this.alerts = new AlertStore(deps.db);
     this.ruleStates = new RuleStates(deps.db);
     this.plates = new PlateLists(deps.db, deps.directory);
+    this.lotBoard = new LotBoard(deps.directory);
     this.contexts = new ContextBuilder(deps.directory, deps.kinds, deps.states, this.plates);
     this.scheduler = new Scheduler({
       clock: deps.clock,
@@ -98,7 +100,7 @@ export class RuleEngine {
     this.settings = new RuleSettings(this.rules, { settings: deps.settings, communities: deps.communities });
     this.alerts.load();
     this.plates.load();
-    this.loadLots();
+    this.lotBoard.load(this.ruleStates.all<LotState>('lot_full'));
     if (deps.clock.mode === 'event') {
       // The event clock starts at 0 in a new process; time never goes back across a restart.
       const newest = Math.max(
@@ -281,16 +283,20 @@ export class RuleEngine {
     if (!this.running) return;
     const fx = newEffects();
     let failed = false;
-    const one = this.deps.db.transaction((d: Deadline) => {
+    const one = this.deps.db.transaction((d: Deadline, dfx: Effects) => {
       if (!this.scheduler.claim(d)) return; // gone from the table: handled before a restart, or cancelled
       const sep = d.key.indexOf(':');
       const rule = this.byName.get(d.key.slice(0, sep));
-      if (rule) this.run(rule, d.key.slice(sep + 1), { type: 'deadline', due: d.due }, fx);
+      if (rule) this.run(rule, d.key.slice(sep + 1), { type: 'deadline', due: d.due }, dfx);
     });
     const chunk = this.deps.db.transaction((list: Deadline[]) => {
       for (const d of list) {
+        const dfx = newEffects();
         try {
-          one(d);
+          one(d, dfx);
+          for (const [id, v] of dfx.alerts) fx.alerts.set(id, v);
+          fx.opened.push(...dfx.opened);
+          for (const [lot, n] of dfx.lots) fx.lots.set(lot, n);
         } catch (err) {
           // That deadline's work is undone (savepoint); drop it so a broken rule cannot fire forever.
           failed = true;
@@ -367,35 +373,8 @@ export class RuleEngine {
     }
   }
 
-  // ── lots ──────────────────────────────────────────────────────────────────────────────────────────────
-
-  private loadLots(): void {
-    const saved = new Map(this.ruleStates.all<LotState>('lot_full').map((r) => [r.subject, r.state]));
-    for (const lot of this.deps.directory.lots.values()) {
-      const s = saved.get(lot.id);
-      this.setLot(lot.id, s ? lotOccupied(s, lot.capacity) : 0, null);
-    }
-  }
-
-  private setLot(lotId: string, occupied: number, at: number | null): LotCounts | undefined {
-    const lot = this.deps.directory.lots.get(lotId);
-    if (!lot) return undefined;
-    const counts: LotCounts = {
-      id: lot.id,
-      name: lot.name,
-      communityId: lot.communityId,
-      gridId: lot.gridId,
-      capacity: lot.capacity,
-      occupied,
-      free: lot.capacity - occupied,
-      updatedAt: at === null ? null : new Date(at).toISOString(),
-    };
-    this.lotCounts.set(lotId, counts);
-    return counts;
-  }
-
   lots(): LotCounts[] {
-    return [...this.lotCounts.values()];
+    return this.lotBoard.all();
   }
 
   // ── after commit ──────────────────────────────────────────────────────────────────────────────────────
@@ -403,7 +382,7 @@ export class RuleEngine {
   private publish(fx: Effects): void {
     for (const kind of fx.opened) this.deps.metrics.alertsOpened.inc({ kind });
     for (const [lotId, occupied] of fx.lots) {
-      const counts = this.setLot(lotId, occupied, this.deps.clock.now());
+      const counts = this.lotBoard.set(lotId, occupied, this.deps.clock.now());
       if (counts) this.deps.bus.emit('parking', counts);
     }
     for (const v of fx.alerts.values()) this.deps.bus.emit('alert', v);

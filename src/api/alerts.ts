@@ -87,7 +87,7 @@ export function alertsApi(engine: RuleEngine) {
             type: 'object',
             additionalProperties: false,
             properties: {
-              status: { type: 'string', pattern: `^(${STATUSES.join('|')})(,(${STATUSES.join('|')}))*$` },
+              status: { type: 'string', pattern: `^$|^(${STATUSES.join('|')})(,(${STATUSES.join('|')}))*$`, description: 'one or more, comma-separated' },
               kind: { type: 'string' },
               deviceId: { type: 'string' },
               gridId: { type: 'string' },

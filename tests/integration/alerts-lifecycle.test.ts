@@ -108,6 +108,10 @@ describe('alert lifecycle over the API', () => {
     expect((await env.alerts({}, HEAD_G1)).some((x) => x.id === a.id)).toBe(false);
     expect((await env.alerts({ gridId: 'gh-g2' }, HEAD_G2)).some((x) => x.id === a.id)).toBe(true);
     expect((await env.t.app.api.inject({ method: 'GET', url: '/api/alerts/999999', headers: auth() })).statusCode).toBe(404);
+    // Empty filters are no filters; an unknown status is a 400.
+    const empty = await env.t.app.api.inject({ method: 'GET', url: '/api/alerts?status=&kind=&deviceId=&gridId=', headers: auth(HEAD_G2) });
+    expect(JSON.parse(empty.body).items.some((x: AlertView) => x.id === a.id)).toBe(true);
+    expect((await env.t.app.api.inject({ method: 'GET', url: '/api/alerts?status=closed', headers: auth() })).statusCode).toBe(400);
     await env.post(`/api/alerts/${a.id}/resolve`, {});
   });
 

@@ -84,6 +84,16 @@ describe('no_water_use', () => {
     });
   });
 
+  it('counts a batch sent twice once (new data replaces what it overlaps)', () => {
+    const h = meter(elder, { settleMinutes: 0 });
+    const intervals = Array.from({ length: 48 }, (_, i) => ({ start: T0 + i * 15 * MIN, end: T0 + (i + 1) * 15 * MIN, litres: i % 8 === 0 ? 1.5 : 0 }));
+    h.read(reading(wm, 'reading', T0 + 12 * HOUR, { intervals })); // 9 L in 12 h
+    h.advance(T0 + 12 * HOUR);
+    expect(h.actionsOf('open')[0]).toMatchObject({ details: { litres: 9 } });
+    h.read(reading(wm, 'reading', T0 + 12 * HOUR, { intervals }), T0 + 13 * HOUR); // the same batch, re-sent
+    expect(h.actionsOf('resolve')).toEqual([]); // not 18 L, not "use resumed"
+  });
+
   it('does not alert on a late batch that shows use, however long it was silent', () => {
     const h = meter();
     const intervals = Array.from({ length: 48 }, (_, i) => ({ start: T0 + i * 15 * MIN, end: T0 + (i + 1) * 15 * MIN, litres: i === 40 ? 12 : 0 }));
