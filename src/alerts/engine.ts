@@ -46,6 +46,19 @@ export interface RuleEngineDeps {
   rules?: readonly AnyRule[];
 }
 
+/**
+ * Work other modules do with alert changes (notifications): called inside the transaction that made the
+ * change, so what they queue commits with it; `committed` runs after the commit.
+ */
+export interface AlertHooks {
+  /** Deadlines keyed `${name}:…` are handed to `deadline`. */
+  name: string;
+  opened?(alert: AlertView, how: 'created' | 'reopened', now: number): void;
+  transitioned?(alert: AlertView, t: Transition, actor: string, now: number): void;
+  deadline?(subject: string, due: number, now: number): void;
+  committed?(): void;
+}
+
 /** What one transaction changed, published once it commits. */
 interface Effects {
   alerts: Map<number, AlertView>;
@@ -72,6 +85,8 @@ export class RuleEngine {
   private settleQueued = false;
   private running = false;
   private readonly runReading: (r: Reading) => Effects;
+
+  readonly hooks: AlertHooks[] = [];
 
   readonly handler: ReadingHandler = { name: 'rules', handle: (r: Reading, s: DeviceState) => this.handle(r, s) };
 
@@ -256,6 +271,7 @@ export class RuleEngine {
         });
         fx.alerts.set(res.alert.id, res.alert);
         if (res.created) fx.opened.push(rule.name);
+        if (res.created || res.reopened) for (const h of this.hooks) h.opened?.(res.alert, res.created ? 'created' : 'reopened', now);
         return;
       }
       case 'update':
@@ -286,8 +302,10 @@ export class RuleEngine {
     const one = this.deps.db.transaction((d: Deadline, dfx: Effects) => {
       if (!this.scheduler.claim(d)) return; // gone from the table: handled before a restart, or cancelled
       const sep = d.key.indexOf(':');
-      const rule = this.byName.get(d.key.slice(0, sep));
+      const owner = d.key.slice(0, sep);
+      const rule = this.byName.get(owner);
       if (rule) this.run(rule, d.key.slice(sep + 1), { type: 'deadline', due: d.due }, dfx);
+      else this.hooks.find((h) => h.name === owner)?.deadline?.(d.key.slice(sep + 1), d.due, this.deps.clock.now());
     });
     const chunk = this.deps.db.transaction((list: Deadline[]) => {
       for (const d of list) {
@@ -336,8 +354,10 @@ export class RuleEngine {
     let view!: AlertView;
     const fx = this.transact(() => {
       const fx = newEffects();
-      view = this.alerts.transition(id, t, actor, body, this.deps.clock.now());
+      const now = this.deps.clock.now();
+      view = this.alerts.transition(id, t, actor, body, now);
       fx.alerts.set(view.id, view);
+      for (const h of this.hooks) h.transitioned?.(view, t, actor, now);
       return fx;
     });
     this.publish(fx);
@@ -386,6 +406,7 @@ export class RuleEngine {
       if (counts) this.deps.bus.emit('parking', counts);
     }
     for (const v of fx.alerts.values()) this.deps.bus.emit('alert', v);
+    for (const h of this.hooks) h.committed?.();
   }
 }
 

@@ -156,6 +156,11 @@ export class AlertStore {
     return r ? toView(r) : undefined;
   }
 
+  /** A timeline entry from outside the lifecycle (notification attempts, escalations). */
+  record(id: number, at: number, type: string, actor: string, data?: Record<string, unknown>): void {
+    this.event(id, at, type, actor, data);
+  }
+
   private event(id: number, at: number, type: string, actor: string, data?: Record<string, unknown>): void {
     this.s.event.run(id, at, type, actor, data === undefined ? null : JSON.stringify(data));
   }
@@ -167,20 +172,20 @@ export class AlertStore {
   }
 
   /** Open, count a repeat of the open one, or re-open one that cleared itself within the flap hold. */
-  openOrRepeat(q: OpenRequest): { alert: AlertView; created: boolean } {
+  openOrRepeat(q: OpenRequest): { alert: AlertView; created: boolean; reopened: boolean } {
     const details = JSON.stringify(q.details);
     const current = this.s.openOf.get(q.kind, q.subject) as Row | undefined;
     if (current) {
       const severity = RANK[q.severity] < RANK[current.severity] ? q.severity : current.severity;
       this.s.repeat.run(severity, q.title, details, q.now, current.id);
       this.event(current.id, q.now, 'repeated', SYSTEM, { count: current.count + 1 });
-      return { alert: this.reread(current.id), created: false };
+      return { alert: this.reread(current.id), created: false, reopened: false };
     }
     const last = this.s.lastOf.get(q.kind, q.subject) as Row | undefined;
     if (last && last.auto_resolved && last.resolved_at !== null && q.now - last.resolved_at <= q.flapHoldMs) {
       this.s.reopen.run(q.severity, q.title, details, q.now, last.id);
       this.event(last.id, q.now, 'reopened', SYSTEM, { clearedAt: iso(last.resolved_at), count: last.count + 1 });
-      return { alert: this.reread(last.id), created: false };
+      return { alert: this.reread(last.id), created: false, reopened: true };
     }
     const id = Number(
       this.s.insert.run({
@@ -199,7 +204,7 @@ export class AlertStore {
       }).lastInsertRowid,
     );
     this.event(id, q.now, 'opened', SYSTEM, { severity: q.severity, title: q.title });
-    return { alert: this.reread(id), created: true };
+    return { alert: this.reread(id), created: true, reopened: false };
   }
 
   /** New details (and title) on the open alert, without counting a repeat. */

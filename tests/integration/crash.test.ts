@@ -1,54 +1,16 @@
 // "Nothing acknowledged is lost": a QoS1 message PUBACKed just before the process is killed with SIGKILL is
 // processed after restart — a real child process, the real broker, real SQLite.
 import { describe, it, expect, afterEach } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { connectDevice, tempDir, sampleDevices, ADMIN_TOKEN, waitFor } from '../helpers.js';
+import { startChild, killChildren } from '../child.js';
 
-interface Child {
-  proc: ChildProcess;
-  mqttUrl: string;
-  httpUrl: string;
-  exited: Promise<number | null>;
-}
-
-const children: ChildProcess[] = [];
 const dirs: Array<{ remove(): void }> = [];
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  killChildren();
   for (const d of dirs.splice(0)) d.remove();
 });
-
-function startChild(dataDir: string, failpoints = ''): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: {
-      ...process.env,
-      SHAOBING_CONFIG: 'config/settings.yaml',
-      SHAOBING_DATA_DIR: dataDir,
-      SHAOBING_MQTT_PORT: '0',
-      SHAOBING_HTTP_PORT: '0',
-      SHAOBING_ADMIN_TOKEN: ADMIN_TOKEN,
-      SHAOBING_LOG_LEVEL: 'info',
-      SHAOBING_FAILPOINTS: failpoints,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(proc);
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  let stderr = '';
-  proc.stderr!.on('data', (d) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: proc.stdout! });
-    lines.on('line', (line) => {
-      if (!line.includes('shaobing listening')) return;
-      const { mqtt, http } = JSON.parse(line) as { mqtt: number; http: number };
-      resolve({ proc, mqttUrl: `mqtt://127.0.0.1:${mqtt}`, httpUrl: `http://127.0.0.1:${http}`, exited });
-    });
-    void exited.then((code) => reject(new Error(`service exited (${code}) before listening: ${stderr}`)));
-  });
-}
 
 async function deviceState(httpUrl: string, id: string): Promise<{ accepted: number; meterTotalM3: number | null }> {
   const res = await fetch(`${httpUrl}/api/devices/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });

@@ -1,0 +1,258 @@
+// The notifier: reach the right people about an alert, and keep at it until somebody acknowledges.
+// It hooks into the rule engine (src/alerts/engine.ts AlertHooks): what it queues is written in the same
+// transaction as the alert change (durable outbox), escalations and reminders are deadlines in the same
+// persisted scheduler as the rules (so they run on the event clock and survive restarts, exactly once), and
+// a delivery loop sends what is due (src/notify/outbox.ts).
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Db } from '../store/db.js';
+import type { Clock } from '../clock/clock.js';
+import type { Metrics } from '../metrics.js';
+import type { Directory, PersonInfo } from '../config/inventory.js';
+import type { Role, Settings } from '../config/schema.js';
+import type { AlertHooks, RuleEngine } from '../alerts/engine.js';
+import type { AlertKind, AlertView } from '../alerts/types.js';
+import type { Transition } from '../alerts/lifecycle.js';
+import { ConfigError } from '../config/load.js';
+import { Outbox, Deliverer, type Attempt } from './outbox.js';
+import { recipients, type Route } from './routing.js';
+import { deliverAt } from './quietHours.js';
+import { noticeFor, type NoticeReason } from './wording.js';
+import { newAckKey, signAck } from './ackLinks.js';
+import type { Destination, Notice } from './channels/index.js';
+
+type NotifySettings = Settings['notify'];
+export interface EscalationStep {
+  afterMinutes: number;
+  roles: Role[];
+  streetOps: boolean;
+}
+
+/** Defaults from DOMAIN.md §6: smoke unacknowledged after 3 min → grid head and committee, after 10 → the
+ *  street's operations centre; fire-lane parking +15 min → committee; an elder's silence → grid head at 1 h. */
+export const DEFAULT_ESCALATION: Partial<Record<AlertKind, EscalationStep[]>> = {
+  smoke: [
+    { afterMinutes: 3, roles: ['grid_head', 'residents_committee'], streetOps: false },
+    { afterMinutes: 10, roles: [], streetOps: true },
+  ],
+  no_water_use: [{ afterMinutes: 60, roles: ['grid_head'], streetOps: false }],
+  missed_check: [{ afterMinutes: 60, roles: ['grid_head'], streetOps: false }],
+  illegal_parking: [{ afterMinutes: 15, roles: ['residents_committee'], streetOps: false }],
+};
+
+export interface NotifierDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  directory: Directory;
+  engine: RuleEngine;
+  settings: NotifySettings;
+  publicUrl: string;
+  dataDir: string;
+  /** Failpoint notify.afterCommit: queue, but do not send (crash tests). */
+  hold?: () => boolean;
+}
+
+export class Notifier implements AlertHooks {
+  readonly name = 'notify';
+  readonly destinations = new Map<string, Destination & { streetOps: boolean }>();
+  private readonly outbox: Outbox;
+  readonly deliverer: Deliverer;
+  private ackKey = '';
+
+  constructor(private readonly deps: NotifierDeps) {
+    for (const d of deps.settings.destinations) this.destinations.set(d.id, { ...d, streetOps: d.streetOps ?? false });
+    this.outbox = new Outbox(deps.db);
+    this.deliverer = new Deliverer({
+      db: deps.db,
+      clock: deps.clock,
+      log: deps.log,
+      metrics: deps.metrics,
+      destinations: this.destinations,
+      hold: deps.hold,
+      onAttempt: (a) => this.recordAttempt(a),
+    });
+  }
+
+  /** Check that every person's destinations exist (every problem by path), then start delivering. */
+  start(): void {
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    this.deps.settings.destinations.forEach((d, i) => {
+      if (seen.has(d.id)) problems.push(`settings: /notify/destinations/${i}/id: '${d.id}' is used twice`);
+      seen.add(d.id);
+    });
+    for (const p of this.deps.directory.people.values())
+      (p.channels?.destinations ?? []).forEach((d, i) => {
+        if (!this.destinations.has(d)) problems.push(`${p.communityId}: person ${p.id}: /channels/destinations/${i}: no destination '${d}' in settings.notify.destinations`);
+      });
+    if (problems.length) throw new ConfigError(problems);
+    this.ackKey = this.loadAckKey();
+    this.deps.engine.hooks.push(this);
+    this.deliverer.start();
+  }
+
+  stop(): void {
+    this.deliverer.stop();
+    const i = this.deps.engine.hooks.indexOf(this);
+    if (i >= 0) this.deps.engine.hooks.splice(i, 1);
+  }
+
+  /** The key that signs acknowledge links, kept in the data dir so links survive a restart. */
+  private loadAckKey(): string {
+    const path = join(this.deps.dataDir, 'ack.key');
+    if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+    mkdirSync(this.deps.dataDir, { recursive: true });
+    const key = newAckKey();
+    writeFileSync(path, key + '\n', { mode: 0o600 });
+    return key;
+  }
+
+  get signingKey(): string {
+    return this.ackKey;
+  }
+
+  // ── AlertHooks (inside the alert's transaction) ──────────────────────────────────────────────────────
+
+  opened(alert: AlertView, how: 'created' | 'reopened', now: number): void {
+    const sent = this.send(alert, recipients(alert, this.deps.directory, this.routes()), how, now);
+    // Escalation and reminders only for what somebody was told about (digest-only kinds wait for the digest).
+    if (sent === 0 && this.escalation(alert.kind).length === 0) return;
+    const steps = this.escalation(alert.kind);
+    steps.forEach((s, i) => this.deps.engine.scheduler.set(`notify:esc:${alert.id}:${i}`, now + s.afterMinutes * 60_000));
+    const r = this.deps.settings.reminders;
+    if (sent > 0 && r.max > 0 && r.severities.includes(alert.severity))
+      this.deps.engine.scheduler.set(`notify:rem:${alert.id}:1`, now + r.everyMinutes * 60_000);
+  }
+
+  transitioned(alert: AlertView, t: Transition): void {
+    if (t === 'ack' || t === 'resolve' || t === 'dispatch' || t === 'accept') this.cancelFollowUps(alert.id);
+  }
+
+  deadline(subject: string, _due: number, now: number): void {
+    const [what, idText, nText] = subject.split(':');
+    const alert = this.deps.engine.alerts.get(Number(idText));
+    // Stop the moment someone acknowledges (or the condition cleared itself).
+    if (!alert || alert.status !== 'open') return;
+    const n = Number(nText);
+    const minutes = Math.round((now - Date.parse(alert.openedAt)) / 60_000);
+    if (what === 'esc') {
+      const step = this.escalation(alert.kind)[n];
+      if (!step) return;
+      const people = step.roles.length ? recipients(alert, this.deps.directory, { [alert.kind]: { roles: [], careContacts: false, digestOnly: false } }, step.roles) : [];
+      const extra = step.streetOps ? [...this.destinations.values()].filter((d) => d.streetOps).map((d) => d.id) : [];
+      this.send(alert, people, 'escalation', now, extra, minutes);
+      this.deps.engine.alerts.record(alert.id, now, 'escalated', 'system', { step: n + 1, afterMinutes: step.afterMinutes, roles: step.roles, streetOps: step.streetOps });
+    } else if (what === 'rem') {
+      const r = this.deps.settings.reminders;
+      this.send(alert, recipients(alert, this.deps.directory, this.routes()), 'reminder', now, [], minutes);
+      if (n < r.max) this.deps.engine.scheduler.set(`notify:rem:${alert.id}:${n + 1}`, now + r.everyMinutes * 60_000);
+    }
+  }
+
+  committed(): void {
+    this.deliverer.kick();
+  }
+
+  // ── queueing ─────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Queue a notice to these people's destinations (+ extra destinations); returns the rows queued. */
+  notifyPeople(personIds: string[], notice: Notice, now: number): number {
+    const people = personIds.map((id) => this.deps.directory.people.get(id)).filter((p): p is PersonInfo => !!p);
+    let queued = 0;
+    for (const [dest, group] of this.byDestination(people)) {
+      const due = Math.min(...group.map((p) => deliverAt(p.quietHours, notice.severity, now, this.deps.settings.utcOffsetMinutes)));
+      this.outbox.enqueue(dest, { ...notice, mentionMobiles: mobiles(group) }, due, now);
+      queued++;
+    }
+    return queued;
+  }
+
+  private send(alert: AlertView, people: Array<{ person: PersonInfo }>, reason: NoticeReason | 'created', now: number, extraDestinations: string[] = [], minutes?: number): number {
+    const groups = this.byDestination(people.map((r) => r.person));
+    for (const d of extraDestinations) if (!groups.has(d)) groups.set(d, []);
+    let queued = 0;
+    for (const [dest, group] of groups) {
+      const notice = noticeFor(alert, this.deps.directory, {
+        reason: reason === 'created' ? 'opened' : reason,
+        mentionMobiles: mobiles(group),
+        ackUrl: this.ackUrl(alert.id, dest, now),
+        minutesUnacknowledged: minutes,
+        utcOffsetMinutes: this.deps.settings.utcOffsetMinutes,
+      });
+      const due = group.length
+        ? Math.min(...group.map((p) => deliverAt(p.quietHours, alert.severity, now, this.deps.settings.utcOffsetMinutes)))
+        : now;
+      this.outbox.enqueue(dest, notice, due, now);
+      queued++;
+    }
+    if (people.length && groups.size === 0)
+      this.deps.log.debug({ alertId: alert.id, people: people.length }, 'recipients have no destination; the console stream carries the alert');
+    return queued;
+  }
+
+  private byDestination(people: PersonInfo[]): Map<string, PersonInfo[]> {
+    const out = new Map<string, PersonInfo[]>();
+    for (const p of people) for (const d of this.destinationsOf(p)) out.set(d, [...(out.get(d) ?? []), p]);
+    return out;
+  }
+
+  /** A person's own destinations plus every group robot whose `reaches` takes them in. */
+  destinationsOf(p: PersonInfo): Set<string> {
+    const out = new Set(p.channels?.destinations ?? []);
+    for (const d of this.deps.settings.destinations) {
+      const r = d.reaches;
+      if (!r) continue;
+      if (r.communities && !r.communities.includes(p.communityId)) continue;
+      if (r.grids && !r.grids.some((g) => p.grids.includes(g))) continue;
+      if (r.roles && !r.roles.some((role) => p.roles.includes(role))) continue;
+      if (r.people && !r.people.includes(p.id)) continue;
+      out.add(d.id);
+    }
+    return out;
+  }
+
+  private ackUrl(alertId: number, destination: string, now: number): string {
+    const token = signAck(this.ackKey, { alertId, personId: `link:${destination}`, exp: now + this.deps.settings.ackLinkTtlMinutes * 60_000 });
+    return `${this.deps.publicUrl.replace(/\/$/, '')}/ack/${token}`;
+  }
+
+  private cancelFollowUps(alertId: number): void {
+    const steps = this.escalation(this.deps.engine.alerts.get(alertId)?.kind ?? 'smoke');
+    steps.forEach((_, i) => this.deps.engine.scheduler.cancel(`notify:esc:${alertId}:${i}`));
+    for (let n = 1; n <= this.deps.settings.reminders.max; n++) this.deps.engine.scheduler.cancel(`notify:rem:${alertId}:${n}`);
+  }
+
+  private routes(): Partial<Record<AlertKind, Partial<Route>>> {
+    return this.deps.settings.routes as Partial<Record<AlertKind, Partial<Route>>>;
+  }
+
+  private escalation(kind: AlertKind): EscalationStep[] {
+    const configured = (this.deps.settings.escalation as Record<string, EscalationStep[] | undefined>)[kind];
+    return configured ?? DEFAULT_ESCALATION[kind] ?? [];
+  }
+
+  private recordAttempt(a: Attempt): void {
+    try {
+      this.deps.db.transaction(() => {
+        for (const id of a.alertIds)
+          this.deps.engine.alerts.record(id, this.deps.clock.now(), 'notification', 'system', {
+            destination: a.destination,
+            channel: a.channel,
+            ok: a.ok,
+            reason: a.reason,
+            merged: a.merged,
+            sentAt: new Date(a.at).toISOString(),
+          });
+      })();
+    } catch (err) {
+      this.deps.log.error({ err }, 'could not record a notification attempt on the alert timeline');
+    }
+  }
+}
+
+function mobiles(people: PersonInfo[]): string[] {
+  return [...new Set(people.map((p) => p.mobile).filter((m): m is string => !!m))];
+}
