@@ -16,6 +16,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { Document, isScalar, parse, visit } from 'yaml';
 import { inventorySchema, type DeviceKindName, type Role } from '../src/config/schema.js';
 import { hashSecret, verifySecret } from '../src/broker/secrets.js';
+import { hashPassword, verifyPasswordSync } from '../src/api/passwords.js';
 
 // What the files contain: the schema's defaults stay unwritten, so defaulted fields are optional here.
 type InventoryFile = FromSchema<typeof inventorySchema, { keepDefaultedPropertiesOptional: true }>;
@@ -85,12 +86,22 @@ function streamSeed(name: string): number {
 class Credentials {
   readonly devices: Record<string, string> = {};
   readonly people: Record<string, string> = {};
+  /** Console sign-in: username → demo password. */
+  readonly passwords: Record<string, string> = {};
   issue(kind: 'devices' | 'people', id: string): string {
     const rng = new Rng(streamSeed(`${kind}:${id}`));
     const secret = rng.bytes(24).toString('base64url'); // same size as newSecret()
     const salt = rng.bytes(12).toString('base64'); // same size as hashSecret's default salt
     this[kind][id] = secret;
     return hashSecret(secret, salt);
+  }
+  /** A console password for `username` (its own stream, so it changes nothing else); returns its scrypt hash. */
+  password(username: string): string {
+    const rng = new Rng(streamSeed(`passwords:${username}`));
+    const password = rng.bytes(9).toString('base64url'); // 12 characters
+    const salt = rng.bytes(16);
+    this.passwords[username] = password;
+    return hashPassword(password, salt);
   }
 }
 
@@ -242,6 +253,8 @@ interface RosterEntry {
   /** Display-name pattern, `{}` = surname; or a fixed name. */
   name: string;
   quiet?: boolean;
+  /** Gets a console username (= id) and a demo password (docs/console.md). */
+  login?: boolean;
 }
 
 const NIGHT = { from: '22:00', to: '07:00' };
@@ -254,6 +267,7 @@ function makePeople(roster: readonly RosterEntry[], names: Names, phones: Phones
     grids: r.grids,
     mobile: phones.take(),
     tokenHash: creds.issue('people', r.id),
+    ...(r.login ? { username: r.id, passwordHash: creds.password(r.id) } : {}),
     ...(r.quiet ? { quietHours: { ...NIGHT } } : {}),
   }));
 }
@@ -322,9 +336,9 @@ function chunjiang(creds: Credentials): InventoryFile {
   const highRise = buildings.filter((b) => b.floors! > 6).flatMap((b) => b.households!);
 
   const roster: RosterEntry[] = [
-    { id: 'cj-duty-1', roles: ['property_duty'], grids: [grid], name: '{}师傅' },
+    { id: 'cj-duty-1', roles: ['property_duty'], grids: [grid], name: '{}师傅', login: true },
     { id: 'cj-duty-2', roles: ['property_duty'], grids: [grid], name: '{}师傅' },
-    { id: 'cj-head', roles: ['grid_head'], grids: [grid], name: '{}老师' },
+    { id: 'cj-head', roles: ['grid_head'], grids: [grid], name: '{}老师', login: true },
     ...[1, 2, 3].map((i) => ({ id: `cj-member-${i}`, roles: ['grid_member'] as Role[], grids: [grid], name: '小{}', quiet: true })),
     { id: 'cj-care-1', roles: ['special_care'], grids: [grid], name: '{}老师' },
     { id: 'cj-emerg-1', roles: ['emergency'], grids: [grid], name: '{}队长' },
@@ -335,10 +349,11 @@ function chunjiang(creds: Credentials): InventoryFile {
       grids: [grid],
       name: ['{}阿姨', '{}老师', '{}阿姨', '{}叔叔'][i % 4],
       quiet: true,
+      login: i === 1,
     })),
     { id: 'cj-rc-1', roles: ['residents_committee'], grids: [grid], name: '{}书记', quiet: true },
     { id: 'cj-oc-1', roles: ['owners_committee'], grids: [grid], name: '{}主任', quiet: true },
-    { id: 'cj-admin', roles: ['admin'], grids: [grid], name: '平台管理员' },
+    { id: 'cj-admin', roles: ['admin'], grids: [grid], name: '平台管理员', login: true },
   ];
   const people = makePeople(roster, names, phones, creds);
   const volunteers = people.filter((p) => p.roles.includes('volunteer'));
@@ -425,10 +440,10 @@ function guihuayuan(creds: Credentials): InventoryFile {
   const [b5, b6] = buildings;
 
   const roster: RosterEntry[] = [
-    { id: 'gh-duty-1', roles: ['property_duty'], grids: both, name: '{}师傅' },
+    { id: 'gh-duty-1', roles: ['property_duty'], grids: both, name: '{}师傅', login: true },
     { id: 'gh-duty-2', roles: ['property_duty'], grids: both, name: '{}师傅' },
     ...[g1, g2].flatMap((g) => [
-      { id: `gh-head-${g.slice(3)}`, roles: ['grid_head'] as Role[], grids: [g], name: '{}老师' },
+      { id: `gh-head-${g.slice(3)}`, roles: ['grid_head'] as Role[], grids: [g], name: '{}老师', login: true },
       { id: `gh-member-${g.slice(3)}-1`, roles: ['grid_member'] as Role[], grids: [g], name: '小{}', quiet: true },
       { id: `gh-member-${g.slice(3)}-2`, roles: ['grid_member'] as Role[], grids: [g], name: '小{}', quiet: true },
     ]),
@@ -436,12 +451,12 @@ function guihuayuan(creds: Credentials): InventoryFile {
     { id: 'gh-emerg-1', roles: ['emergency'], grids: both, name: '{}队长' },
     { id: 'gh-emerg-2', roles: ['emergency'], grids: both, name: '{}师傅' },
     ...[g1, g2].flatMap((g) => [
-      { id: `gh-vol-${g.slice(3)}-1`, roles: ['volunteer'] as Role[], grids: [g], name: '{}嬢嬢', quiet: true },
+      { id: `gh-vol-${g.slice(3)}-1`, roles: ['volunteer'] as Role[], grids: [g], name: '{}嬢嬢', quiet: true, login: true },
       { id: `gh-vol-${g.slice(3)}-2`, roles: ['volunteer'] as Role[], grids: [g], name: '{}老师', quiet: true },
     ]),
     { id: 'gh-rc-1', roles: ['residents_committee'], grids: both, name: '{}书记', quiet: true },
     { id: 'gh-oc-1', roles: ['owners_committee'], grids: both, name: '{}主任', quiet: true },
-    { id: 'gh-admin', roles: ['admin'], grids: both, name: '平台管理员' },
+    { id: 'gh-admin', roles: ['admin'], grids: both, name: '平台管理员', login: true },
   ];
   const people = makePeople(roster, names, phones, creds);
 
@@ -704,6 +719,10 @@ for (const [kind, table] of Object.entries({ devices: creds.devices, people: cre
     if (!verifySecret(secret, hashes.get(id))) problems.push(`${kind} ${id}: the sample secret does not match its hash`);
   }
 }
+const logins = new Map(communities.flatMap(({ inv }) => (inv.people ?? []).filter((p) => p.username).map((p) => [p.username!, p.passwordHash] as const)));
+for (const [username, password] of Object.entries(creds.passwords)) {
+  if (!verifyPasswordSync(password, logins.get(username))) problems.push(`password of ${username}: does not match its hash`);
+}
 if (problems.length) {
   console.error(`gen-samples: ${problems.length} problem(s), nothing written:\n  ${problems.join('\n  ')}`);
   process.exit(1);
@@ -719,8 +738,8 @@ for (const { inv, notes } of communities) {
   writeFileSync(file, text);
   written.push(`config/communities/${inv.id}.yaml`);
 }
-writeFileSync(new URL('../config/sample-secrets.json', import.meta.url), `${JSON.stringify({ devices: creds.devices, people: creds.people }, null, 2)}\n`);
+writeFileSync(new URL('../config/sample-secrets.json', import.meta.url), `${JSON.stringify({ devices: creds.devices, people: creds.people, passwords: creds.passwords }, null, 2)}\n`);
 written.push('config/sample-secrets.json');
 
 console.log(communities.map(({ inv }) => summary(inv)).join('\n\n'));
-console.log(`\nwrote ${written.join(', ')} (${Object.keys(creds.devices).length} device secrets, ${Object.keys(creds.people).length} person tokens)`);
+console.log(`\nwrote ${written.join(', ')} (${Object.keys(creds.devices).length} device secrets, ${Object.keys(creds.people).length} person tokens, ${Object.keys(creds.passwords).length} console passwords)`);

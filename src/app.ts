@@ -19,6 +19,9 @@ import { Failpoints } from './failpoints.js';
 import { deviceKinds } from '../devices/index.js';
 import { createTelemetrySink, NoTelemetry, type TelemetrySink } from './telemetry/index.js';
 import { RuleEngine } from './alerts/engine.js';
+import { Notifier } from './notify/index.js';
+import { Jobs } from './jobs/index.js';
+import { ackApi } from './api/ack.js';
 
 export interface AppOptions {
   log?: Logger;
@@ -40,6 +43,8 @@ export class App {
   api!: FastifyInstance;
   telemetry!: TelemetrySink;
   rules!: RuleEngine;
+  notifier!: Notifier;
+  jobs?: Jobs;
   private started = false;
 
   constructor(
@@ -64,6 +69,7 @@ export class App {
     this.states = new DeviceStates(this.db);
     this.states.load();
 
+    const failpoints = new Failpoints(this.opts.failpoints ?? process.env.SHAOBING_FAILPOINTS ?? '');
     this.broker = new Broker({
       directory: this.directory,
       repo: this.devicesRepo,
@@ -82,7 +88,7 @@ export class App {
       bus: this.bus,
       metrics: this.metrics,
       states: this.states,
-      failpoints: new Failpoints(this.opts.failpoints ?? process.env.SHAOBING_FAILPOINTS ?? ''),
+      failpoints,
       settings: { batchMax: s.ingest.batchMax, rejectionsMax: s.store.rejectionsMax, maxPayloadBytes: s.mqtt.maxPayloadBytes },
       publishError: (device, body) => this.broker.publishError(device, body),
     });
@@ -117,6 +123,20 @@ export class App {
       settings: s.rules,
       communities: this.config.communities,
     });
+    // Notifications queue inside the alert's transaction, so the notifier hooks in before anything can fire.
+    this.notifier = new Notifier({
+      db: this.db,
+      clock: this.clock,
+      log: this.log.child({ component: 'notify' }),
+      metrics: this.metrics,
+      directory: this.directory,
+      engine: this.rules,
+      settings: s.notify,
+      publicUrl: s.http.publicUrl,
+      dataDir: s.dataDir,
+      hold: () => failpoints.active('notify.afterCommit'),
+    });
+    this.notifier.start();
     this.rules.start();
     this.ingest.handlers.push(this.rules.handler);
     this.ingest.start();
@@ -132,13 +152,24 @@ export class App {
       metrics: this.metrics,
       log: this.log,
       adminToken: s.adminToken,
+      dataDir: s.dataDir,
       telemetry: this.telemetry,
-      rules: { engine: this.rules, bus: this.bus },
+      rules: { engine: this.rules, bus: this.bus, utcOffsetMinutes: s.notify.utcOffsetMinutes },
       health: () => ({ broker: this.broker.up, store: this.db.open, ingest: true, scheduler: this.rules.up }),
-    });
+    }, [ackApi(this.rules, () => this.notifier.signingKey)]);
     this.broker.attachTo(this.api.server);
     await this.api.listen({ port: s.http.port, host: s.http.host });
     this.started = true;
+    // Digest and retention (src/jobs): wall-clock schedules, computed on the injected clock; a failing run is logged.
+    this.jobs = new Jobs({
+      db: this.db,
+      directory: this.directory,
+      clock: this.clock,
+      log: this.log.child({ component: 'jobs' }),
+      settings: { utcOffsetMinutes: s.notify.utcOffsetMinutes, digest: s.notify.digest, rejectionsMax: s.store.rejectionsMax },
+      notifier: this.notifier,
+    });
+    this.jobs.start();
     const ports = this.ports;
     this.log.info(
       { mqtt: ports.mqtt, ws: ports.ws ?? `${ports.http}/mqtt`, http: ports.http, clock: s.clock, communities: this.directory.communities.size, devices: this.directory.devices.size },
@@ -157,6 +188,8 @@ export class App {
     await this.broker.stop().catch((err) => this.log.error({ err }, 'broker close failed'));
     await this.api.close().catch((err) => this.log.error({ err }, 'api close failed'));
     this.ingest.stop();
+    this.jobs?.stop();
+    this.notifier.stop();
     this.rules.stop();
     await this.telemetry.stop().catch((err) => this.log.error({ err }, 'telemetry stop failed'));
     this.db.close();

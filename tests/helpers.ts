@@ -12,6 +12,8 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const sampleSecrets = JSON.parse(readFileSync(new URL('../config/sample-secrets.json', import.meta.url), 'utf8')) as {
   devices: Record<string, string>;
   people: Record<string, string>;
+  /** Console sign-in: username → demo password (docs/console.md). */
+  passwords: Record<string, string>;
 };
 
 export function tempDir(prefix = 'shaobing-'): { path: string; remove(): void } {

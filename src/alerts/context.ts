@@ -33,7 +33,8 @@ export class ContextBuilder {
     const d = this.directory;
     const device = reading ? d.devices.get(reading.deviceId) : type === 'device' ? d.devices.get(subject) : undefined;
     if (type === 'device' && !device) return undefined;
-    const household = device?.householdId ? d.households.get(device.householdId) : undefined;
+    const household = type === 'household' ? d.households.get(subject) : device?.householdId ? d.households.get(device.householdId) : undefined;
+    if (type === 'household' && !household) return undefined;
     const space = device?.spaceId ? d.spaces.get(device.spaceId) : undefined;
     const gate = device?.gateId ? d.gates.get(device.gateId) : undefined;
     const lot = type === 'lot' ? d.lots.get(subject) : device?.lotId ? d.lots.get(device.lotId) : undefined;
@@ -41,6 +42,8 @@ export class ContextBuilder {
 
     let place: AlertPlace;
     if (type === 'lot') place = { communityId: lot!.communityId, gridId: lot!.gridId };
+    // A household's alert (missed_check) is about the flat, whichever of its devices (if any) spoke.
+    else if (type === 'household') place = { communityId: household!.communityId, gridId: household!.gridId, householdId: household!.id };
     else if (device) {
       place = { communityId: device.communityId, gridId: device.gridId, deviceId: device.id };
       if (device.householdId) place.householdId = device.householdId;

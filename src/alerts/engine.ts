@@ -23,6 +23,7 @@ import { plateSubject } from '../rules/unregisteredVehicle.js';
 import { AlertStore } from './store.js';
 import { RuleStates } from './ruleState.js';
 import { PlateLists } from './visitors.js';
+import { CareVisits } from './careVisits.js';
 import { LotBoard } from './lots.js';
 import { ContextBuilder, type Places } from './context.js';
 import type { Transition } from './lifecycle.js';
@@ -72,6 +73,8 @@ const deadlineKey = (rule: string, subject: string) => `${rule}:${subject}`;
 export class RuleEngine {
   readonly alerts: AlertStore;
   readonly scheduler: Scheduler;
+  /** Logged care visits (care_visits). */
+  readonly visits: CareVisits;
   private readonly plates: PlateLists;
   private readonly rules: readonly AnyRule[];
   private readonly byName: Map<string, AnyRule>;
@@ -84,11 +87,16 @@ export class RuleEngine {
   private readonly pending = new Map<Reading, Effects | null>();
   private settleQueued = false;
   private running = false;
-  private readonly runReading: (r: Reading) => Effects;
+  private readonly runReading: (plan: NonNullable<RuleEngine['plan']>) => Effects;
 
   readonly hooks: AlertHooks[] = [];
 
-  readonly handler: ReadingHandler = { name: 'rules', handle: (r: Reading, s: DeviceState) => this.handle(r, s) };
+  readonly handler: ReadingHandler = {
+    name: 'rules',
+    handle: (r: Reading, s: DeviceState) => this.handle(r, s),
+    // End of the ingest batch, still inside its transaction: one write per changed rule state.
+    flush: () => this.ruleStates.flush(),
+  };
 
   constructor(private readonly deps: RuleEngineDeps) {
     this.rules = deps.rules ?? allRules;
@@ -97,6 +105,7 @@ export class RuleEngine {
     this.alerts = new AlertStore(deps.db);
     this.ruleStates = new RuleStates(deps.db);
     this.plates = new PlateLists(deps.db, deps.directory);
+    this.visits = new CareVisits(deps.db);
     this.lotBoard = new LotBoard(deps.directory);
     this.contexts = new ContextBuilder(deps.directory, deps.kinds, deps.states, this.plates);
     this.scheduler = new Scheduler({
@@ -106,7 +115,7 @@ export class RuleEngine {
       onError: (err) => deps.log.error({ err }, 'deadline firing failed'),
     });
     // A savepoint per reading: a failing write undoes that reading's rule work and nothing else of the batch.
-    this.runReading = deps.db.transaction((r: Reading) => this.evaluateReading(r));
+    this.runReading = deps.db.transaction((plan: NonNullable<RuleEngine['plan']>) => this.applyPlan(plan));
   }
 
   /** Validate rule settings (throws with every problem), load alerts, visitors, lots and deadlines. */
@@ -149,13 +158,35 @@ export class RuleEngine {
       this.settleQueued = true;
       queueMicrotask(() => this.settle());
     }
+    this.ruleStates.mark();
     try {
-      const fx = this.runReading(r);
+      // Rules are pure: evaluate them all first. Most readings only change rule state (kept in memory until
+      // the batch flushes), and those need no savepoint; one that opens, changes or resolves an alert or
+      // moves a deadline is applied inside its own savepoint, so a failure undoes that reading alone.
+      this.plan = [];
+      let plan;
+      try {
+        this.evaluateReading(r);
+      } finally {
+        plan = this.plan;
+        this.plan = null;
+      }
+      const writes = plan.some((p) => p.actions.some((a) => a.type !== 'state' && a.type !== 'lot'));
+      const fx = writes ? this.runReading(plan) : this.applyPlan(plan);
       this.pending.set(r, fx.alerts.size || fx.lots.size ? fx : null);
     } catch (err) {
       this.deps.log.error({ err, deviceId: r.deviceId, type: r.type }, 'applying rule actions failed; the reading\'s rule work was undone');
-      this.resync();
+      // The savepoint undid this reading's writes; earlier readings of the batch stand (their rule states
+      // are still to be written by flush).
+      this.ruleStates.undo();
+      this.reloadIndexes();
     }
+  }
+
+  private applyPlan(plan: NonNullable<RuleEngine['plan']>): Effects {
+    const fx = newEffects();
+    for (const p of plan) for (const a of p.actions) this.apply(p.rule, p.subject, p.key, a, p.ctx, p.input, fx);
+    return fx;
   }
 
   private evaluateReading(r: Reading): Effects {
@@ -194,6 +225,11 @@ export class RuleEngine {
 
   private resync(): void {
     this.ruleStates.forget();
+    this.reloadIndexes();
+  }
+
+  /** Alerts, plates and deadlines as the store (inside the current transaction) has them. */
+  private reloadIndexes(): void {
     this.alerts.load();
     this.plates.load();
     this.scheduler.reload();
@@ -244,8 +280,12 @@ export class RuleEngine {
       this.deps.log.error({ err, rule: rule.name, subject, input: input.type }, 'rule failed');
       return;
     }
-    for (const a of actions) this.apply(rule, subject, key, a, ctx, input, fx);
+    if (this.plan) this.plan.push({ rule, subject, key, actions, ctx, input });
+    else for (const a of actions) this.apply(rule, subject, key, a, ctx, input, fx);
   }
+
+  /** While a reading is evaluated: what its rules decided, applied once all of them have run. */
+  private plan: Array<{ rule: AnyRule; subject: string; key: string; actions: Action<unknown>[]; ctx: RuleContext<RuleConfigBase>; input: RuleInput }> | null = null;
 
   private apply(
     rule: AnyRule,
@@ -310,6 +350,7 @@ export class RuleEngine {
     const chunk = this.deps.db.transaction((list: Deadline[]) => {
       for (const d of list) {
         const dfx = newEffects();
+        this.ruleStates.mark();
         try {
           one(d, dfx);
           for (const [id, v] of dfx.alerts) fx.alerts.set(id, v);
@@ -318,10 +359,12 @@ export class RuleEngine {
         } catch (err) {
           // That deadline's work is undone (savepoint); drop it so a broken rule cannot fire forever.
           failed = true;
+          this.ruleStates.undo();
           this.deps.log.error({ err, key: d.key }, 'deadline handler failed; deadline dropped');
           this.deps.db.prepare('DELETE FROM deadlines WHERE key = ? AND due = ?').run(d.key, d.due);
         }
       }
+      this.ruleStates.flush();
     });
     try {
       chunk(due);
@@ -347,6 +390,36 @@ export class RuleEngine {
     });
     this.publish(fx);
     return { plate: p, until };
+  }
+
+  /**
+   * POST /api/care/visits: log a visit to a household (the API checked who may); the care-round rule sees it as
+   * a sign of life in the same transaction, so the visit and the alert it resolves commit together.
+   */
+  logVisit(householdId: string, by: string, at: number, note?: string): { id: number; householdId: string; at: number } {
+    const h = this.deps.directory.households.get(householdId);
+    if (!h) throw new Error(`unknown household ${householdId}`);
+    let id = 0;
+    const fx = this.transact(() => {
+      const fx = newEffects();
+      id = this.visits.add({ householdId, communityId: h.communityId, gridId: h.gridId, by, at, note, loggedAt: this.deps.clock.now() });
+      for (const rule of this.rules) if (rule.takesVisits) this.run(rule, householdId, { type: 'visit', household: householdId, by, at, note }, fx);
+      return fx;
+    });
+    this.publish(fx);
+    return { id, householdId, at };
+  }
+
+  /** A stateful rule's saved state for a subject (read-only views such as GET /api/care/elders). */
+  ruleState<S>(rule: AlertKind, subject: string): S | undefined {
+    return this.ruleStates.get<S>(rule, subject);
+  }
+
+  /** A rule's merged settings for a household (defaults < settings < community < grid < household). */
+  ruleConfig<C>(rule: AlertKind, householdId: string): C | undefined {
+    const r = this.byName.get(rule);
+    const h = this.deps.directory.households.get(householdId);
+    return r && h ? this.settings.resolve<C>(r, h.communityId, h.gridId, h) : undefined;
   }
 
   /** A person's lifecycle move on alert `id` (the API checked the grid). */
@@ -386,7 +459,11 @@ export class RuleEngine {
 
   private transact(fn: () => Effects): Effects {
     try {
-      return this.deps.db.transaction(fn)();
+      return this.deps.db.transaction(() => {
+        const fx = fn();
+        this.ruleStates.flush();
+        return fx;
+      })();
     } catch (err) {
       this.resync();
       throw err;

@@ -1,4 +1,7 @@
-// Each stateful rule's state per subject, as JSON, written in the transaction that changed it. The most
+// Each stateful rule's state per subject, as JSON, written in the transaction that changed it — once per
+// subject per transaction (write-behind: `put` marks it dirty, `flush` at the end of the transaction writes it),
+// because a water meter's rules change their state on every reading and a row write per reading was the
+// largest cost of the hot path. The most
 // recently used states are also kept in memory (a reading's rules find their state without a query and a
 // JSON parse); the engine forgets them all if a transaction rolls back, so memory is never ahead of the store.
 // Rules are pure and never change a state object they were given, so a cached object can be handed out as is.
@@ -7,6 +10,10 @@ import type { Db } from '../store/db.js';
 export class RuleStates {
   private readonly s;
   private readonly cache = new Map<string, unknown>();
+  /** Changed in the current transaction, not yet written: key → [rule, subject, state (null = delete), now]. */
+  private readonly dirty = new Map<string, [string, string, unknown, number]>();
+  /** Undo log since the last mark(): key, the dirty entry and the cached state before the put. */
+  private journal: Array<[string, [string, string, unknown, number] | undefined, unknown, boolean]> = [];
 
   constructor(
     db: Db,
@@ -26,6 +33,8 @@ export class RuleStates {
   get<S>(rule: string, subject: string): S | undefined {
     const key = `${rule}\u0000${subject}`;
     if (this.cache.has(key)) return this.cache.get(key) as S | undefined;
+    const pending = this.dirty.get(key);
+    if (pending) return (pending[2] ?? undefined) as S | undefined;
     const json = this.s.get.get(rule, subject) as string | undefined;
     const state = json === undefined ? undefined : (JSON.parse(json) as S);
     this.remember(key, state);
@@ -33,14 +42,44 @@ export class RuleStates {
   }
 
   put(rule: string, subject: string, state: unknown, now: number): void {
-    if (state === null) this.s.del.run(rule, subject);
-    else this.s.put.run(rule, subject, JSON.stringify(state), now);
-    this.remember(`${rule}\u0000${subject}`, state ?? undefined);
+    const key = `${rule}\u0000${subject}`;
+    this.journal.push([key, this.dirty.get(key), this.cache.get(key), this.cache.has(key)]);
+    this.dirty.set(key, [rule, subject, state, now]);
+    this.remember(key, state ?? undefined);
+  }
+
+  /** Start of a unit that may be undone alone (one reading's or one deadline's rule work, a savepoint). */
+  mark(): void {
+    this.journal = [];
+  }
+
+  /** That unit's savepoint rolled back: put back what it changed, newest first. */
+  undo(): void {
+    for (let i = this.journal.length - 1; i >= 0; i--) {
+      const [key, dirty, cached, wasCached] = this.journal[i];
+      if (dirty) this.dirty.set(key, dirty);
+      else this.dirty.delete(key);
+      if (wasCached) this.cache.set(key, cached);
+      else this.cache.delete(key);
+    }
+    this.journal = [];
+  }
+
+  /** Write every changed state; call at the end of the transaction that changed them. */
+  flush(): void {
+    for (const [rule, subject, state, now] of this.dirty.values()) {
+      if (state === null || state === undefined) this.s.del.run(rule, subject);
+      else this.s.put.run(rule, subject, JSON.stringify(state), now);
+    }
+    this.dirty.clear();
+    this.journal = [];
   }
 
   /** Drop what memory holds (after a rolled-back transaction). */
   forget(): void {
     this.cache.clear();
+    this.dirty.clear();
+    this.journal = [];
   }
 
   private remember(key: string, state: unknown): void {

@@ -1,8 +1,9 @@
 // Bearer tokens (CONTRACT.md "HTTP API"): staff tokens are hashed in the inventory (people[].tokenHash); the
-// admin token comes from settings or SHAOBING_ADMIN_TOKEN. Deny by default: every /api route needs one.
+// admin token comes from settings or SHAOBING_ADMIN_TOKEN; console session tokens (src/api/session.ts) are
+// accepted alike. Deny by default: every /api route needs one, unless it is marked `config: { public: true }`.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { Directory } from '../config/inventory.js';
+import type { Directory, PersonInfo } from '../config/inventory.js';
 import type { Role } from '../config/schema.js';
 import { verifySecret } from '../broker/secrets.js';
 import { AppError } from '../errors.js';
@@ -19,7 +20,18 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
   }
+  interface FastifyContextConfig {
+    /** An /api route that needs no token (signing in). */
+    public?: boolean;
+  }
 }
+
+/** Checks console session tokens: the person a valid one belongs to (src/api/session.ts Sessions). */
+export interface SessionVerifier {
+  verify(token: string): PersonInfo | undefined;
+}
+
+const principalOf = (directory: Directory, p: PersonInfo): Principal => ({ id: p.id, roles: p.roles, grids: directory.gridsOf(p), admin: p.roles.includes('admin') });
 
 export class Authenticator {
   /** sha256(token) → principal, so a known token costs one hash, not one per person. */
@@ -28,9 +40,15 @@ export class Authenticator {
   constructor(
     private readonly directory: Directory,
     private readonly adminToken: string | undefined,
+    private readonly sessions?: SessionVerifier,
   ) {}
 
   resolve(token: string): Principal | undefined {
+    // Not cached: a session expires, and verifying one is a single HMAC.
+    if (this.sessions && token.startsWith('sbs1.')) {
+      const p = this.sessions.verify(token);
+      return p && principalOf(this.directory, p);
+    }
     const key = createHash('sha256').update(token).digest('base64');
     const hit = this.cache.get(key);
     if (hit) return hit;
@@ -40,7 +58,7 @@ export class Authenticator {
     } else {
       for (const p of this.directory.people.values()) {
         if (p.tokenHash && verifySecret(token, p.tokenHash)) {
-          found = { id: p.id, roles: p.roles, grids: this.directory.gridsOf(p), admin: p.roles.includes('admin') };
+          found = principalOf(this.directory, p);
           break;
         }
       }

@@ -18,6 +18,9 @@ import rejectionsApi from './rejections.js';
 import telemetryApi from './telemetry.js';
 import type { TelemetrySink } from '../telemetry/sink.js';
 import { rulesPlugins, type RulesApiDeps } from './rulesApi.js';
+import { Sessions, sessionApi } from './session.js';
+import peopleApi from './people.js';
+import webApi from './web.js';
 
 export interface ApiDeps {
   db: Db;
@@ -29,6 +32,8 @@ export interface ApiDeps {
   metrics: Metrics;
   log: Logger;
   adminToken?: string;
+  /** The data dir: console sessions keep their signing key there (session.key); absent = a per-process key. */
+  dataDir?: string;
   /** History for GET /api/devices/{id}/telemetry; absent = none kept. */
   telemetry?: Pick<TelemetrySink, 'name' | 'query'>;
   /** The rule engine: alerts, parking, visitors, the live stream and the replay clock; absent = those routes are off. */
@@ -42,6 +47,8 @@ export type ApiPlugin = (app: FastifyInstance, deps: ApiDeps) => Promise<void>;
 
 export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<FastifyInstance> {
   const app = Fastify({
+    // One-tap acknowledge links carry a signed token of ~160 characters in the path (/ack/:token).
+    routerOptions: { maxParamLength: 512 },
     loggerInstance: deps.log.child({ component: 'api' }) as unknown as FastifyBaseLogger,
     // Requests are not logged one by one (the console polls); errors are, by the handler below.
     logController: new LogController({ disableRequestLogging: true }),
@@ -70,10 +77,11 @@ export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const auth = new Authenticator(deps.directory, deps.adminToken);
+  const sessions = new Sessions({ directory: deps.directory, dataDir: deps.dataDir });
+  const auth = new Authenticator(deps.directory, deps.adminToken, sessions);
   app.decorateRequest('principal', null as never);
   app.addHook('onRequest', async (req) => {
-    if (req.url.startsWith('/api/') || req.url === '/api') req.principal = auth.authenticate(req);
+    if ((req.url.startsWith('/api/') || req.url === '/api') && !req.routeOptions.config?.public) req.principal = auth.authenticate(req);
   });
 
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
@@ -85,6 +93,6 @@ export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<
     reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
 
-  for (const plugin of [devicesApi, rejectionsApi, telemetryApi, ...(deps.rules ? rulesPlugins(deps.rules) : []), ...extra]) await app.register(async (scope) => plugin(scope, deps));
+  for (const plugin of [devicesApi, rejectionsApi, telemetryApi, sessionApi(sessions), peopleApi, webApi, ...(deps.rules ? rulesPlugins(deps.rules) : []), ...extra]) await app.register(async (scope) => plugin(scope, deps));
   return app;
 }

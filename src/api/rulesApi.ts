@@ -6,14 +6,25 @@ import { alertsApi } from './alerts.js';
 import { parkingApi } from './parking.js';
 import { streamApi } from './stream.js';
 import { replayApi } from './replay.js';
+import { careApi } from './care.js';
+import { reportsApi } from './reports.js';
 
 export interface RulesApiDeps {
   engine: RuleEngine;
   bus: EventBus;
   /** SSE heartbeat period (tests shorten it). */
   streamHeartbeatMs?: number;
+  /** settings.notify.utcOffsetMinutes: local days of GET /api/reports/daily (default 480, UTC+8). */
+  utcOffsetMinutes?: number;
 }
 
 export function rulesPlugins(d: RulesApiDeps): ApiPlugin[] {
-  return [alertsApi(d.engine), parkingApi(d.engine), streamApi(d.engine, d.bus, { heartbeatMs: d.streamHeartbeatMs }), replayApi(d.engine)];
+  return [
+    alertsApi(d.engine),
+    parkingApi(d.engine),
+    streamApi(d.engine, d.bus, { heartbeatMs: d.streamHeartbeatMs }),
+    replayApi(d.engine),
+    careApi(d.engine),
+    reportsApi({ utcOffsetMinutes: d.utcOffsetMinutes }),
+  ];
 }

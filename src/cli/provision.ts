@@ -1,6 +1,7 @@
 // npm run provision -- --id cj-sd-9-101 --kind smoke-detector --community chunjiang [--format milesight-gs524n]
 //     [--household cj-9-101 | --space ID | --gate ID] [--building ID] [--area 楼道]
 // npm run provision -- --token        (a new staff token and the tokenHash to put in people[] of an inventory)
+// npm run provision -- --password     (reads a console password from stdin, prints the passwordHash for people[])
 // Provisions a device into the data dir's database (the running service picks it up on the device's first
 // connect) and prints its secret once. Only the hash is stored.
 import { parseArgs } from 'node:util';
@@ -10,6 +11,8 @@ import { openDb } from '../store/db.js';
 import { DevicesRepo } from '../store/devicesRepo.js';
 import { provisionDevice } from '../broker/provision.js';
 import { hashSecret, newSecret } from '../broker/secrets.js';
+import { hashPassword, PASSWORD_MIN_LENGTH } from '../api/passwords.js';
+import { createInterface } from 'node:readline';
 import { AppError } from '../errors.js';
 import { deviceKinds } from '../../devices/index.js';
 
@@ -25,6 +28,7 @@ const { values } = parseArgs({
     building: { type: 'string' },
     area: { type: 'string' },
     token: { type: 'boolean' },
+    password: { type: 'boolean' },
     json: { type: 'boolean' },
   },
 });
@@ -39,7 +43,30 @@ if (values.token) {
   process.stdout.write(`token:     ${token}\ntokenHash: ${hashSecret(token)}\n(the token is shown this once; put tokenHash in the person's entry)\n`);
   process.exit(0);
 }
-if (!values.id || !values.kind || !values.community) fail('--id, --kind and --community are required (or --token)');
+/** The first line of stdin; on a terminal, asked for without echoing it. */
+async function readPassword(): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY === true });
+  if (process.stdin.isTTY) {
+    process.stderr.write('password: ');
+    // Echo nothing while the password is typed.
+    (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
+  }
+  const line = await new Promise<string>((resolve) => {
+    rl.once('line', resolve);
+    rl.once('close', () => resolve(''));
+  });
+  rl.close();
+  if (process.stdin.isTTY) process.stderr.write('\n');
+  return line;
+}
+
+if (values.password) {
+  const password = await readPassword();
+  if (password.length < PASSWORD_MIN_LENGTH) fail(`a password needs at least ${PASSWORD_MIN_LENGTH} characters`);
+  process.stdout.write(`passwordHash: ${hashPassword(password)}\n(put it and a username in the person's entry of the inventory)\n`);
+  process.exit(0);
+}
+if (!values.id || !values.kind || !values.community) fail('--id, --kind and --community are required (or --token, or --password)');
 
 let config;
 try {

@@ -160,6 +160,18 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     if (seen.has(c.id)) errors.push(`community id '${c.id}' is used twice`);
     seen.set(c.id, c.name);
   }
+  // Console sign-in names (docs/console.md): one login page serves every community, so names are unique across them.
+  const usernames = new Map<string, string>();
+  for (const c of communities) {
+    c.people.forEach((p, i) => {
+      if ((p.username === undefined) !== (p.passwordHash === undefined))
+        errors.push(`${c.id}: /people/${i}: username and passwordHash go together (a console sign-in needs both)`);
+      if (p.username === undefined) return;
+      const other = usernames.get(p.username);
+      if (other) errors.push(`${c.id}: /people/${i}/username: '${p.username}' is already used by ${other}`);
+      else usernames.set(p.username, `${c.id}/${p.id}`);
+    });
+  }
   if (errors.length) throw new ConfigError(errors);
   if (settings.dataDir) settings.dataDir = resolve(cwd, settings.dataDir);
   return deepFreeze({ settings, communities, settingsPath, baseDir });

@@ -118,7 +118,104 @@ export const settingsSchema = {
     /** Rule settings by rule key (docs/rules.md); open here, validated by the rule engine at start-up (src/rules/lib/config.ts). */
     rules: { type: 'object', default: {} },
     /** Notification channels and routing; open here, validated by the notifier. */
-    notify: { type: 'object', default: {} },
+    notify: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        /** Local time of the communities, minutes east of UTC (China: 480, no daylight saving). */
+        utcOffsetMinutes: { type: 'integer', minimum: -720, maximum: 840, default: 480 },
+        /** How long a one-tap acknowledge link in a message works. */
+        ackLinkTtlMinutes: { type: 'integer', minimum: 1, default: 1440 },
+        /** Group robots and webhooks. People name theirs in `channels.destinations`. */
+        destinations: {
+          type: 'array',
+          default: [],
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['id', 'type', 'url'],
+            properties: {
+              id,
+              type: { enum: ['wecom', 'dingtalk', 'feishu', 'webhook'] },
+              url: { type: 'string', pattern: '^https?://' },
+              /** DingTalk SEC… secret, Feishu signing secret, webhook HMAC key. */
+              secret: { type: 'string', minLength: 1 },
+              /** The street's operations centre: escalation steps with `streetOps: true` go here. */
+              streetOps: { type: 'boolean', default: false },
+              /**
+               * Who is in the group this robot posts to: people matching every filter given (a community's
+               * property-duty group = communities + roles). People may also name destinations themselves.
+               */
+              reaches: {
+                type: 'object',
+                additionalProperties: false,
+                properties: {
+                  communities: { type: 'array', items: id },
+                  grids: { type: 'array', items: id },
+                  roles: { type: 'array', items: { enum: ROLES } },
+                  people: { type: 'array', items: id },
+                },
+              },
+            },
+          },
+        },
+        /** Per alert kind: { roles, careContacts, digestOnly } over the defaults (docs/notify.md). */
+        routes: {
+          type: 'object',
+          default: {},
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              roles: { type: 'array', items: { enum: ROLES } },
+              careContacts: { type: 'boolean' },
+              digestOnly: { type: 'boolean' },
+            },
+          },
+        },
+        /** Per alert kind: steps taken while nobody has acknowledged. Replaces the kind's default steps. */
+        escalation: {
+          type: 'object',
+          default: {},
+          additionalProperties: {
+            type: 'array',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['afterMinutes'],
+              properties: {
+                afterMinutes: { type: 'number', exclusiveMinimum: 0 },
+                roles: { type: 'array', items: { enum: ROLES }, default: [] },
+                streetOps: { type: 'boolean', default: false },
+              },
+            },
+          },
+        },
+        /** Repeat to the same people until acknowledged, a bounded number of times. */
+        reminders: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            everyMinutes: { type: 'number', exclusiveMinimum: 0, default: 5 },
+            max: { type: 'integer', minimum: 0, default: 3 },
+            severities: { type: 'array', items: { enum: ['critical', 'major', 'minor', 'info'] }, default: ['critical', 'major'] },
+          },
+        },
+        /** The committee's daily digest (src/jobs/dailyDigest.ts, docs/care.md). */
+        digest: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            enabled: { type: 'boolean', default: true },
+            /** node-cron expression in the communities' local time (utcOffsetMinutes); default 08:00 daily. */
+            cron: { type: 'string', minLength: 9, default: '0 8 * * *' },
+          },
+        },
+      },
+    },
   },
 } as const;
 
@@ -183,6 +280,10 @@ const person = {
     grids: { type: 'array', items: id, default: [] },
     /** `sha256$<salt>$<hash>` of the person's API/console token. */
     tokenHash: { type: 'string', pattern: '^sha256\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$' },
+    /** Console sign-in name, unique across all communities (docs/console.md). */
+    username: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$' },
+    /** `scrypt$N$salt$hash` from `npm run provision -- --password` (src/api/passwords.ts). */
+    passwordHash: { type: 'string', pattern: '^scrypt\\$[0-9]{4,8}\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$' },
     mobile: { type: 'string', pattern: '^\\+?[0-9-]{5,20}$' },
     quietHours: {
       type: 'object',
@@ -190,7 +291,13 @@ const person = {
       required: ['from', 'to'],
       properties: { from: hhmm, to: hhmm },
     },
-    channels: { type: 'object', default: {} },
+    /** Where this person is reached: `destinations` lists ids of settings.notify.destinations. */
+    channels: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { destinations: { type: 'array', items: id, default: [] } },
+    },
   },
 } as const;
 

@@ -23,6 +23,8 @@ import type { Failpoints } from '../failpoints.js';
 export interface ReadingHandler {
   name: string;
   handle(reading: Reading, state: DeviceState): void;
+  /** End of the batch, inside its transaction: write what was kept back (write-behind state). */
+  flush?(): void;
 }
 
 export interface IngestDeps {
@@ -89,6 +91,7 @@ export class Ingest {
     this.processTx = db.transaction((items: Pending[]) => {
       const out: Outcome[] = [];
       for (const m of items) out.push(this.processOne(m));
+      for (const h of this.handlers) h.flush?.();
       this.stateChanges = this.deps.states.flush(this.deps.clock.now());
       return out;
     });

@@ -25,7 +25,7 @@ export const deviceOffline: Rule<undefined, DeviceOfflineConfig> = {
   subjects: (r) => [r.deviceId],
   evaluate(input, _state, ctx) {
     const period = (ctx.device?.heartbeatSeconds ?? ctx.kind?.heartbeatSeconds ?? 0) * 1000 * ctx.config.factor;
-    if (!period || input.type === 'visitor') return [];
+    if (!period || input.type === 'visitor' || input.type === 'visit') return [];
     const st = ctx.deviceState;
     // Receive time, or the device's event time when that is later (event clock: the message's own time).
     const heard = Math.max(st?.lastSeenAt ?? -Infinity, st?.lastEventAt ?? -Infinity, input.type === 'reading' ? input.reading.ts : -Infinity);

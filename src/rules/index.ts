@@ -12,6 +12,7 @@ import { deviceOffline } from './deviceOffline.js';
 import { lowBattery } from './lowBattery.js';
 import { deviceTamper } from './deviceTamper.js';
 import { deviceFault } from './deviceFault.js';
+import { missedCheck } from './missedCheck.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each rule has its own state and settings types
 export const rules: readonly Rule<any, any>[] = Object.freeze([
@@ -26,4 +27,5 @@ export const rules: readonly Rule<any, any>[] = Object.freeze([
   lowBattery,
   deviceTamper,
   deviceFault,
+  missedCheck,
 ]);

@@ -63,7 +63,7 @@ export const noWaterUse: Rule<NoWaterUseState, NoWaterUseConfig> = {
   evaluate(input, state, ctx) {
     const c = ctx.config;
     if (c.loneEldersOnly && !ctx.household?.loneElder) return [];
-    if (input.type === 'visitor') return [];
+    if (input.type === 'visitor' || input.type === 'visit') return [];
     const windowMs = c.windowHours * H;
     const s: NoWaterUseState = state ?? {};
     const segs = unpackSegments(s.use);

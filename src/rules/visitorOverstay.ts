@@ -52,6 +52,7 @@ export const visitorOverstay: Rule<VisitorOverstayState, VisitorOverstayConfig> 
       return out;
     }
 
+    if (input.type !== 'reading') return out;
     const r = input.reading;
     if (r.payload.direction === 'out') {
       if (!state) return out;

@@ -168,4 +168,21 @@ export const migrations: Migration[] = [
     );
     CREATE TABLE ack_tokens_used (jti TEXT PRIMARY KEY, used_at INTEGER NOT NULL)`,
   },
+  {
+    id: 'care-001-visits',
+    // Logged care visits (POST /api/care/visits): a sign of life for the care rounds (missed_check), written in
+    // the transaction that runs the rules on them; kept a year (src/jobs/retention.ts).
+    sql: `CREATE TABLE care_visits (
+      id INTEGER PRIMARY KEY,
+      household_id TEXT NOT NULL,
+      community_id TEXT NOT NULL,
+      grid_id TEXT NOT NULL,
+      visited_by TEXT NOT NULL,
+      at INTEGER NOT NULL,
+      note TEXT,
+      logged_at INTEGER NOT NULL
+    );
+    CREATE INDEX care_visits_household ON care_visits(household_id, at);
+    CREATE INDEX care_visits_at ON care_visits(at)`,
+  },
 ];

@@ -8,15 +8,17 @@ import type { Reading } from '../../ingest/reading.js';
 import type { DeviceState } from '../../state/deviceState.js';
 import type { AlertKind, AlertPlace, AlertStatus, Severity } from '../../alerts/types.js';
 
-/** What a rule's state is kept per: a device, a parking lot, or a licence plate in a community. */
-export type SubjectType = 'device' | 'lot' | 'plate';
+/** What a rule's state is kept per: a device, a parking lot, a licence plate in a community, or a household. */
+export type SubjectType = 'device' | 'lot' | 'plate' | 'household';
 
 export type RuleInput =
   | { type: 'reading'; reading: Reading }
   /** The rule's own deadline for this subject came due. */
   | { type: 'deadline'; due: number }
   /** POST /api/visitors registered (or extended) a visitor plate. */
-  | { type: 'visitor'; until: number; by: string };
+  | { type: 'visitor'; until: number; by: string }
+  /** POST /api/care/visits logged a visit to a household (`by` a person id, `at` epoch ms). */
+  | { type: 'visit'; household: string; by: string; at: number; note?: string };
 
 /** The open (not yet resolved) alert of this rule's kind for this subject, if any. */
 export interface OpenAlert {
@@ -91,6 +93,8 @@ export interface Rule<S = unknown, C extends RuleConfigBase = RuleConfigBase> {
   deviceKinds: readonly DeviceKindName[];
   /** Inputs other than readings and its own deadlines that it takes. */
   takesVisitors?: boolean;
+  /** Logged care visits (subject: the household); only rules with subjectType 'household'. */
+  takesVisits?: boolean;
   /** Whether it keeps state per subject (stateless rules skip the state read on the hot path). */
   stateful: boolean;
   defaults: C;

@@ -1,0 +1,156 @@
+// Care (一天两见面): logging a visit to a lone elder (POST /api/care/visits), which the missed_check rule takes as
+// a sign of life, and the round list a volunteer works from (GET /api/care/elders). Scoped to the caller's
+// grids; a volunteer (a person whose only role is volunteer) sees and visits only the elders paired with
+// them (the household's careContacts personId). Anything else is a 404, as outside one's grids.
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from './index.js';
+import { canSee, type Principal } from './auth.js';
+import { errorSchema } from './schemas.js';
+import { AppError } from '../errors.js';
+import type { RuleEngine } from '../alerts/engine.js';
+import type { HouseholdInfo } from '../config/inventory.js';
+import type { MissedCheckConfig, MissedCheckState } from '../rules/missedCheck.js';
+import { nextRound, previousRound } from '../rules/lib/rounds.js';
+
+const MIN = 60_000;
+/** A phone's clock may run a little ahead of ours. */
+const FUTURE_SKEW_MS = 5 * MIN;
+/** Visits are logged on the day, not reconstructed weeks later. */
+const MAX_AGE_MS = 7 * 24 * 60 * MIN;
+
+const iso = (t: number | undefined | null) => (t === undefined || t === null ? null : new Date(t).toISOString());
+
+/** A volunteer only: no staff role that would give them their whole grids. */
+export function volunteerOnly(p: Principal): boolean {
+  return !p.admin && p.roles.length > 0 && p.roles.every((r) => r === 'volunteer');
+}
+
+export function pairedWith(h: HouseholdInfo, personId: string): boolean {
+  return h.careContacts.some((c) => c.personId === personId);
+}
+
+/** May this caller see (and log visits to) this household? */
+export function mayCare(p: Principal, h: HouseholdInfo): boolean {
+  return canSee(p, h.gridId) && (!volunteerOnly(p) || pairedWith(h, p.id));
+}
+
+const elderSchema = {
+  type: 'object',
+  properties: {
+    householdId: { type: 'string' },
+    displayName: { type: ['string', 'null'] },
+    room: { type: 'string' },
+    buildingName: { type: 'string' },
+    gridId: { type: 'string' },
+    lastSignOfLifeAt: { type: ['string', 'null'] },
+    lastSign: { type: ['string', 'null'], enum: ['water', 'visit', null] },
+    volunteerId: { type: ['string', 'null'] },
+    openAlerts: { type: 'integer' },
+    round: {
+      type: 'object',
+      properties: { lastAt: { type: ['string', 'null'] }, nextAt: { type: ['string', 'null'] }, missed: { type: 'boolean' } },
+      required: ['lastAt', 'nextAt', 'missed'],
+    },
+  },
+  required: ['householdId', 'room', 'buildingName', 'gridId', 'lastSignOfLifeAt', 'lastSign', 'volunteerId', 'openAlerts', 'round'],
+} as const;
+
+export function careApi(engine: RuleEngine) {
+  return async function carePlugin(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+    const openByHousehold = deps.db.prepare(
+      "SELECT household_id AS householdId, COUNT(*) AS n FROM alerts WHERE status <> 'resolved' AND household_id IS NOT NULL GROUP BY household_id",
+    );
+
+    app.post<{ Body: { householdId: string; note?: string; at?: string | number } }>(
+      '/api/care/visits',
+      {
+        schema: {
+          summary: 'Log a visit to a household (a sign of life for the care rounds)',
+          tags: ['care'],
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['householdId'],
+            properties: {
+              householdId: { type: 'string', minLength: 1, maxLength: 64 },
+              note: { type: 'string', maxLength: 500 },
+              at: { anyOf: [{ type: 'integer' }, { type: 'string' }], description: 'when the visit happened: RFC 3339 or epoch ms; default now' },
+            },
+          },
+          response: {
+            201: { type: 'object', properties: { id: { type: 'integer' }, householdId: { type: 'string' }, at: { type: 'string' } }, required: ['id', 'householdId', 'at'] },
+            '4xx': errorSchema,
+          },
+        },
+      },
+      async (req, reply) => {
+        const h = deps.directory.households.get(req.body.householdId);
+        if (!h || !mayCare(req.principal, h)) throw new AppError('SB_NOT_FOUND', `no household '${req.body.householdId}'`, 404);
+        const now = deps.clock.now();
+        let at = now;
+        if (req.body.at !== undefined) {
+          at = typeof req.body.at === 'number' ? req.body.at : Date.parse(req.body.at);
+          if (!Number.isFinite(at)) throw new AppError('SB_VALIDATION', `at '${String(req.body.at)}' is not a time`, 400);
+          if (at > now + FUTURE_SKEW_MS) throw new AppError('SB_VALIDATION', 'at lies in the future', 400);
+          if (at < now - MAX_AGE_MS) throw new AppError('SB_VALIDATION', 'a visit is logged within 7 days', 400);
+          at = Math.min(at, now);
+        }
+        const note = req.body.note?.trim() || undefined;
+        const v = engine.logVisit(h.id, req.principal.id, at, note);
+        req.log.info({ householdId: h.id, by: req.principal.id, visitId: v.id }, 'care visit logged');
+        return reply.code(201).send({ id: v.id, householdId: v.householdId, at: new Date(v.at).toISOString() });
+      },
+    );
+
+    app.get(
+      '/api/care/elders',
+      {
+        schema: {
+          summary: "Lone elders the caller looks after, with their last sign of life and the care round",
+          tags: ['care'],
+          response: { 200: { type: 'object', properties: { items: { type: 'array', items: elderSchema } } }, '4xx': errorSchema },
+        },
+      },
+      async (req) => {
+        const now = deps.clock.now();
+        const open = new Map((openByHousehold.all() as Array<{ householdId: string; n: number }>).map((r) => [r.householdId, r.n]));
+        const items = [];
+        for (const h of deps.directory.households.values()) {
+          if (!h.loneElder || !mayCare(req.principal, h)) continue;
+          const state = engine.ruleState<MissedCheckState>('missed_check', h.id);
+          let lastAt = state?.lastSignAt;
+          let lastSign = state?.lastSign;
+          if (lastAt === undefined) {
+            const v = engine.visits.last(h.id); // the rule is off here, or has not heard of the household yet
+            if (v) {
+              lastAt = v.at;
+              lastSign = 'visit';
+            }
+          }
+          const c = engine.ruleConfig<MissedCheckConfig>('missed_check', h.id);
+          const on = c?.enabled === true;
+          const volunteer = h.careContacts.find((x) => x.relation === 'volunteer' && x.personId) ?? h.careContacts.find((x) => x.personId);
+          items.push({
+            householdId: h.id,
+            displayName: h.displayName ?? null,
+            room: h.room,
+            buildingName: h.buildingName,
+            gridId: h.gridId,
+            lastSignOfLifeAt: iso(lastAt),
+            lastSign: lastSign ?? null,
+            volunteerId: volunteer?.personId ?? null,
+            openAlerts: open.get(h.id) ?? 0,
+            round: {
+              lastAt: on ? iso(previousRound(now + 1, c.rounds, c.utcOffsetMinutes)) : null,
+              nextAt: on ? iso(engine.scheduler.get(`missed_check:${h.id}`) ?? nextRound(now, c.rounds, c.utcOffsetMinutes)) : null,
+              missed: on && state?.missed !== undefined,
+            },
+          });
+        }
+        // Whoever was missed at the last round first; then as the inventory lists them.
+        items.sort((a, b) => Number(b.round.missed) - Number(a.round.missed));
+        return { items };
+      },
+    );
+  };
+}

@@ -1,0 +1,240 @@
+// The committees' daily digest (居委 / 业委会; DESIGN.md "Who uses it": "a daily digest, response-time
+// figures per grid"): what is still open by kind, how fast each micro-grid acknowledged and resolved over the
+// window (median and p90 from the audit trail), devices offline and batteries low. Pure: the alerts and
+// their events go in, the digest comes out; src/jobs/digestData.ts reads them from the store, the daily job
+// queues the Chinese notice, GET /api/reports/daily answers the same digest as JSON.
+import type { AlertKind } from '../alerts/types.js';
+import type { Notice } from '../notify/channels/types.js';
+import { localTime } from '../notify/wording.js';
+
+export interface DigestAlert {
+  id: number;
+  kind: AlertKind;
+  gridId: string;
+  title: string;
+  deviceId?: string;
+  householdId?: string;
+  openedAt: number;
+  resolvedAt: number | null;
+}
+
+/** Audit-trail lines that matter here: opened, reopened, acknowledged, dispatched, accepted, resolved. */
+export interface DigestEvent {
+  alertId: number;
+  at: number;
+  type: string;
+  /** A person's id, or `system` for a rule. */
+  actor: string;
+}
+
+export interface DigestInput {
+  community: { id: string; name: string };
+  /** The micro-grids the digest covers (the reader's). */
+  grids: Array<{ id: string; name: string }>;
+  /** The window (from, to], epoch ms. */
+  from: number;
+  to: number;
+  /** Alerts of those grids that were not resolved before `from` and opened by `to`. */
+  alerts: DigestAlert[];
+  /** Their audit-trail lines up to `to`, any order. */
+  events: DigestEvent[];
+  utcOffsetMinutes: number;
+}
+
+export interface ResponseStat {
+  count: number;
+  medianMinutes: number | null;
+  p90Minutes: number | null;
+}
+
+export interface DeviceLine {
+  alertId: number;
+  deviceId?: string;
+  householdId?: string;
+  gridId: string;
+  title: string;
+  since: string;
+}
+
+export interface Digest {
+  communityId: string;
+  communityName: string;
+  /** The local date of the window's end, YYYY-MM-DD. */
+  date: string;
+  from: string;
+  to: string;
+  /** Alerts still open (not resolved) at the window's end. */
+  openAlerts: { total: number; byKind: Partial<Record<AlertKind, number>> };
+  /** New alerts, resolutions by a person, and ones that cleared themselves, within the window. */
+  opened: number;
+  resolved: number;
+  autoResolved: number;
+  grids: Array<{
+    gridId: string;
+    gridName: string;
+    opened: number;
+    open: number;
+    /** Opened (or re-opened) → the first move by a person: acknowledge, dispatch, accept or resolve. */
+    acknowledge: ResponseStat;
+    /** Opened (or re-opened) → resolved by a person. */
+    resolve: ResponseStat;
+  }>;
+  offlineDevices: DeviceLine[];
+  lowBatteries: DeviceLine[];
+}
+
+export const KIND_ZH: Record<AlertKind, string> = {
+  smoke: '烟感报警',
+  no_water_use: '独居老人无用水',
+  continuous_water_flow: '持续用水',
+  illegal_parking: '违规停车',
+  unregistered_vehicle: '陌生车辆',
+  visitor_overstay: '访客超时',
+  lot_full: '车场满位',
+  device_offline: '设备离线',
+  low_battery: '电量低',
+  device_tamper: '设备被拆',
+  device_fault: '设备故障',
+  missed_check: '巡访未见活动',
+};
+
+const RESPONSES = new Set(['acknowledged', 'dispatched', 'accepted', 'resolved']);
+const SYSTEM = 'system';
+const iso = (t: number) => new Date(t).toISOString();
+
+/** Median and p90 (nearest rank) in minutes, one decimal. */
+export function responseStat(ms: number[]): ResponseStat {
+  if (ms.length === 0) return { count: 0, medianMinutes: null, p90Minutes: null };
+  const s = [...ms].sort((a, b) => a - b);
+  const n = s.length;
+  const median = n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  const p90 = s[Math.ceil(0.9 * n) - 1];
+  const min = (v: number) => Math.round(v / 6_000) / 10;
+  return { count: n, medianMinutes: min(median), p90Minutes: min(p90) };
+}
+
+/** YYYY-MM-DD of an instant in local time. */
+export function localDate(t: number, utcOffsetMinutes: number): string {
+  return new Date(t + utcOffsetMinutes * 60_000).toISOString().slice(0, 10);
+}
+
+export function buildDigest(input: DigestInput): Digest {
+  const { from, to } = input;
+  const inWindow = (t: number) => t > from && t <= to;
+  const events = new Map<number, DigestEvent[]>();
+  for (const e of input.events) if (e.at <= to) events.set(e.alertId, [...(events.get(e.alertId) ?? []), e]);
+
+  const grids = new Map(
+    input.grids.map((g) => [g.id, { gridId: g.id, gridName: g.name, opened: 0, open: 0, ack: [] as number[], res: [] as number[] }]),
+  );
+  const byKind: Partial<Record<AlertKind, number>> = {};
+  let total = 0;
+  let opened = 0;
+  let resolved = 0;
+  let autoResolved = 0;
+  const offline: DeviceLine[] = [];
+  const lowBattery: DeviceLine[] = [];
+
+  for (const a of input.alerts) {
+    const g = grids.get(a.gridId);
+    if (!g || a.openedAt > to) continue;
+    const list = (events.get(a.id) ?? []).sort((x, y) => x.at - y.at);
+    // Walk the trail: each opening (first or re-open) starts a clock that the first response stops.
+    let openSince: number | undefined;
+    let responded = false;
+    let isOpen = list.length === 0 ? a.resolvedAt === null || a.resolvedAt > to : false;
+    if (list.length === 0) openSince = a.openedAt;
+    for (const e of list) {
+      if (e.type === 'opened' || e.type === 'reopened') {
+        openSince = e.at;
+        responded = false;
+        isOpen = true;
+        if (e.type === 'opened' && inWindow(e.at)) {
+          opened++;
+          g.opened++;
+        }
+        continue;
+      }
+      const byPerson = e.actor !== SYSTEM;
+      if (byPerson && RESPONSES.has(e.type) && !responded && openSince !== undefined) {
+        responded = true;
+        if (inWindow(e.at)) g.ack.push(e.at - openSince);
+      }
+      if (e.type === 'resolved') {
+        isOpen = false;
+        if (inWindow(e.at)) {
+          if (byPerson) {
+            resolved++;
+            if (openSince !== undefined) g.res.push(e.at - openSince);
+          } else autoResolved++;
+        }
+      }
+    }
+    if (!isOpen) continue;
+    total++;
+    g.open++;
+    byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
+    const line: DeviceLine = { alertId: a.id, gridId: a.gridId, title: a.title, since: iso(openSince ?? a.openedAt) };
+    if (a.deviceId) line.deviceId = a.deviceId;
+    if (a.householdId) line.householdId = a.householdId;
+    if (a.kind === 'device_offline') offline.push(line);
+    if (a.kind === 'low_battery') lowBattery.push(line);
+  }
+
+  const bySince = (x: DeviceLine, y: DeviceLine) => x.since.localeCompare(y.since) || x.alertId - y.alertId;
+  return {
+    communityId: input.community.id,
+    communityName: input.community.name,
+    date: localDate(to, input.utcOffsetMinutes),
+    from: iso(from),
+    to: iso(to),
+    openAlerts: { total, byKind },
+    opened,
+    resolved,
+    autoResolved,
+    grids: [...grids.values()].map((g) => ({
+      gridId: g.gridId,
+      gridName: g.gridName,
+      opened: g.opened,
+      open: g.open,
+      acknowledge: responseStat(g.ack),
+      resolve: responseStat(g.res),
+    })),
+    offlineDevices: offline.sort(bySince),
+    lowBatteries: lowBattery.sort(bySince),
+  };
+}
+
+const LISTED = 5;
+
+function stat(s: ResponseStat): string {
+  return s.count === 0 ? '无' : `中位${s.medianMinutes}分钟/P90 ${s.p90Minutes}分钟（${s.count}件）`;
+}
+
+function devices(label: string, list: DeviceLine[]): string {
+  if (list.length === 0) return `${label}：无`;
+  const names = list.slice(0, LISTED).map((d) => d.title);
+  return `${label}${list.length}台：${names.join('；')}${list.length > LISTED ? ` 等` : ''}`;
+}
+
+/** The digest as a Chinese notice for the committee's group robots (severity info: quiet hours apply). */
+export function digestNotice(d: Digest, utcOffsetMinutes: number): Notice {
+  const kinds = Object.entries(d.openAlerts.byKind)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${KIND_ZH[k as AlertKind] ?? k}${n}`);
+  const lines = [
+    `时段：${localTime(Date.parse(d.from), utcOffsetMinutes)} 至 ${localTime(Date.parse(d.to), utcOffsetMinutes)}`,
+    d.openAlerts.total ? `未办结警情${d.openAlerts.total}件：${kinds.join('，')}` : '未办结警情：无',
+    `新增${d.opened}件，人工办结${d.resolved}件，自动消除${d.autoResolved}件`,
+    ...d.grids.map((g) => `${g.gridName}：新增${g.opened}件，未办结${g.open}件；确认用时 ${stat(g.acknowledge)}；办结用时 ${stat(g.resolve)}`),
+    devices('离线设备', d.offlineDevices),
+    devices('电量低', d.lowBatteries),
+  ];
+  return {
+    title: `【提示】${d.communityName} 每日简报（${Number(d.date.slice(5, 7))}月${Number(d.date.slice(8, 10))}日）`,
+    lines,
+    severity: 'info',
+    mentionMobiles: [],
+    data: { type: 'daily_digest', ...d },
+  };
+}

@@ -1,0 +1,139 @@
+// 一天两见面: the twice-daily care round. By each round (10:00 and 20:00 local by default) a lone elder should
+// have shown a sign of life since the round before: water use on the household's meter, or a visit a
+// volunteer logged (POST /api/care/visits). If nothing was seen, missed_check opens for the household; the
+// next sign of life resolves it with its reason (CONTRACT.md "Alert kinds").
+//
+// Use is judged as no_water_use judges it (lib/water.ts): interval litres > 0, or a rise of the register
+// between readings, at the meter's own times. A heartbeat or a reading with zero use is no sign: it proves the
+// meter is alive, not the elder. A sign counts at the end of the span it was seen in (errs towards "seen").
+//
+// Watching starts at the household's first reading or visit, not at start-up: a household shaobing has
+// never heard from has no state and no round deadline, so the first round after a (re)deployment cannot fire
+// for all of them at once. A round that comes less than `minWatchedHours` after watching began is not
+// judged either (a meter first heard at 09:55 says nothing about the 10:00 round). Round deadlines live in
+// the engine's scheduler (key missed_check:<household>), so they follow the event clock and survive restarts.
+import type { Action, Rule, RuleConfigBase } from './lib/types.js';
+import { careLabel } from './lib/place.js';
+import { useFromReading, type Register } from './lib/water.js';
+import { clockTime, dayTime, nextRound, previousRound } from './lib/rounds.js';
+
+export interface MissedCheckConfig extends RuleConfigBase {
+  /** Round times, local hh:mm. */
+  rounds: string[];
+  /** The communities' local time, minutes east of UTC (China: 480). */
+  utcOffsetMinutes: number;
+  /** A round this soon after watching began is not judged. */
+  minWatchedHours: number;
+}
+
+export type SignKind = 'water' | 'visit';
+
+export interface MissedCheckState {
+  /** When watching began: the household's first reading or visit (the clock's time then). */
+  watchedFrom: number;
+  /** The newest sign of life, by its own time. */
+  lastSignAt?: number;
+  lastSign?: SignKind;
+  /** Each meter's last register, for use between readings that carry no intervals. */
+  regs?: Record<string, Register>;
+  /** The last round judged. */
+  lastRoundAt?: number;
+  /** Nothing seen since `since` (the round before the first missed one); cleared by a sign of life after it. */
+  missed?: { since: number; round: number; rounds: number };
+}
+
+const H = 3_600_000;
+const iso = (t: number) => new Date(t).toISOString();
+const HHMM = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
+
+export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
+  name: 'missed_check',
+  description: 'a lone elder shows no sign of life (water use, a logged visit) since the previous care round; resolves on the next sign',
+  subjectType: 'household',
+  deviceKinds: ['water-meter'],
+  takesVisits: true,
+  stateful: true,
+  defaults: { enabled: true, flapHoldMinutes: 5, rounds: ['10:00', '20:00'], utcOffsetMinutes: 480, minWatchedHours: 2 },
+  configSchema: {
+    rounds: { type: 'array', minItems: 1, maxItems: 24, uniqueItems: true, items: { type: 'string', pattern: HHMM } },
+    utcOffsetMinutes: { type: 'integer', minimum: -720, maximum: 840 },
+    minWatchedHours: { type: 'number', minimum: 0, maximum: 24 },
+  },
+  subjects: (_r, { household }) => (household?.loneElder ? [household.id] : []),
+  evaluate(input, state, ctx) {
+    const c = ctx.config;
+    const h = ctx.household;
+    if (!h?.loneElder || input.type === 'visitor') return [];
+    const off = c.utcOffsetMinutes;
+    const out: Action<MissedCheckState>[] = [];
+
+    if (input.type === 'deadline') {
+      if (!state) return []; // never watched: nothing to judge, and no next round until a sign of life
+      const round = input.due;
+      const since = previousRound(round, c.rounds, off);
+      // After downtime (wall clock) the next round is the next one still ahead, never a run of past ones.
+      out.push({ type: 'deadline', due: nextRound(Math.max(round, ctx.now), c.rounds, off) });
+      const s: MissedCheckState = { ...state, lastRoundAt: round };
+      const seen = state.lastSignAt !== undefined && state.lastSignAt > since;
+      if (seen) s.missed = undefined;
+      else if (round - state.watchedFrom >= c.minWatchedHours * H) {
+        s.missed = state.missed ? { ...state.missed, rounds: state.missed.rounds + 1 } : { since, round, rounds: 1 };
+        out.push({
+          type: 'open',
+          severity: 'major',
+          title: `${careLabel(h)} 今日${clockTime(round, off)}巡访未见活动`,
+          details: {
+            round: iso(round),
+            since: iso(s.missed.since),
+            missedRounds: s.missed.rounds,
+            lastSignOfLifeAt: state.lastSignAt === undefined ? undefined : iso(state.lastSignAt),
+            lastSign: state.lastSign,
+          },
+        });
+      }
+      out.push({ type: 'state', state: s });
+      return out;
+    }
+
+    let s: MissedCheckState = state ?? { watchedFrom: ctx.now };
+    let changed = state === undefined;
+    let sign: { at: number; kind: SignKind; reason: string } | undefined;
+    if (input.type === 'reading') {
+      const r = input.reading;
+      const previous = s.regs?.[r.deviceId];
+      const u = useFromReading(r, previous);
+      if (u.register && u.register !== previous) {
+        s = { ...s, regs: { ...s.regs, [r.deviceId]: u.register } };
+        changed = true;
+      }
+      let at: number | undefined;
+      let litres = 0;
+      for (const [, end, l] of u.segments)
+        if (l > 0) {
+          litres += l;
+          at = Math.max(at ?? end, end);
+        }
+      if (at !== undefined) sign = { at, kind: 'water', reason: `恢复用水（${dayTime(at, off)}，${Math.round(litres * 10) / 10} 升）` };
+    } else {
+      sign = { at: input.at, kind: 'visit', reason: `上门探访（${input.by}，${dayTime(input.at, off)}）${input.note ? `：${input.note}` : ''}` };
+    }
+
+    if (sign) {
+      if (s.lastSignAt === undefined || sign.at > s.lastSignAt) {
+        s = { ...s, lastSignAt: sign.at, lastSign: sign.kind };
+        changed = true;
+      }
+      // A late batch counts too: use at 09:00 arriving at noon still shows the elder was up before the 10:00 round.
+      if (s.missed ? sign.at > s.missed.since : ctx.alert !== undefined) {
+        if (s.missed) {
+          s = { ...s, missed: undefined };
+          changed = true;
+        }
+        if (ctx.alert) out.push({ type: 'resolve', reason: sign.reason });
+      }
+    }
+    if (changed) out.push({ type: 'state', state: s });
+    if (ctx.deadline === undefined) out.push({ type: 'deadline', due: nextRound(ctx.now, c.rounds, off) });
+    return out;
+  },
+};

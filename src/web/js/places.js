@@ -1,0 +1,46 @@
+// Lookups built from GET api/me, to name where things are: grids, buildings, households, lots, people.
+import { ROLE } from './zh.js';
+
+export function buildPlaces(me, people) {
+  const grids = new Map((me?.grids ?? []).map((g) => [g.id, g]));
+  const buildings = new Map((me?.buildings ?? []).map((b) => [b.id, b]));
+  const households = new Map((me?.households ?? []).map((h) => [h.id, h]));
+  const lots = new Map((me?.lots ?? []).map((l) => [l.id, l]));
+  const persons = new Map((people ?? []).map((p) => [p.id, p]));
+  return {
+    grids,
+    buildings,
+    households,
+    lots,
+    persons,
+    gridName: (id) => grids.get(id)?.name ?? id,
+    /** A person's name for the timeline and "who has it": 系统 for the rules, 管理员 for the admin token. */
+    personName(id) {
+      if (!id) return '';
+      if (id === 'system') return '系统';
+      if (id === 'admin') return '管理员';
+      if (id === me?.id) return me.displayName;
+      return persons.get(id)?.displayName ?? id;
+    },
+    /** 6号楼 302室 (王婆婆), or null when the household is not known here. */
+    household(id) {
+      const h = households.get(id);
+      if (!h) return null;
+      const b = buildings.get(h.buildingId);
+      return { label: `${b?.name ?? ''} ${h.room}室`.trim(), elder: h.displayName ?? null, gridId: h.gridId };
+    },
+    /** Where a device is: its household, its building, its lot, or its grid. */
+    deviceWhere(d) {
+      const h = d.householdId && this.household(d.householdId);
+      if (h) return h.label;
+      if (d.area) return d.area;
+      if (d.buildingId && buildings.get(d.buildingId)) return buildings.get(d.buildingId).name;
+      if (d.lotId && lots.get(d.lotId)) return lots.get(d.lotId).name;
+      return this.gridName(d.gridId);
+    },
+  };
+}
+
+export function rolesText(roles) {
+  return (roles ?? []).map((r) => ROLE[r] ?? r).join('、');
+}

@@ -1,0 +1,193 @@
+// One alert: what and where, its timeline, and the community's workflow as buttons (四单制): 确认, 派单 to a
+// member of the alert's grid, 接单 (the assignee), 办结 with a note, 评价 with a score and a comment.
+import { useEffect, useState } from 'preact/hooks';
+import { html } from '../html.js';
+import { api } from '../api.js';
+import { useApi } from '../hooks.js';
+import { SEVERITY, STATUS, KIND, TIMELINE, errorText, clock, duration } from '../zh.js';
+import { rolesText } from '../places.js';
+import { whoHasIt, Age } from './alerts.js';
+
+const time = (v) => clock(v);
+const yes = (v) => (v ? '是' : '否');
+const ZONE = { fire_lane: '消防通道', no_parking: '禁停区', visitor: '访客车位', resident: '业主车位' };
+const PLATE_COLOR = { blue: '蓝牌', yellow: '黄牌', green: '绿牌（新能源）', white: '白牌', black: '黑牌' };
+
+/** Known `details` fields in words; fields not listed are not shown (they are for machines). */
+const DETAILS = {
+  eventAt: ['事件时间', time],
+  smokePct: ['烟雾浓度', (v) => `${v}%`],
+  temperatureC: ['温度', (v) => `${v}℃`],
+  loneElder: ['独居老人', yes],
+  flowLph: ['瞬时流量', (v) => `${v} 升/小时`],
+  litres: ['用水量', (v) => `${v} 升`],
+  thresholdLitres: ['判定阈值', (v) => `${v} 升`],
+  coveredHours: ['数据覆盖', (v) => `${v} 小时`],
+  hours: ['持续时长', (v) => `${v} 小时`],
+  windowFrom: ['统计起点', time],
+  windowTo: ['统计终点', time],
+  runFrom: ['开始用水', time],
+  runTo: ['最近用水', time],
+  fault: ['故障', String],
+  event: ['设备事件', String],
+  lastSeenAt: ['最后上报', time],
+  offlineAfterMinutes: ['离线判定', (v) => `${v} 分钟无消息`],
+  zone: ['区域', (v) => ZONE[v] ?? v],
+  occupiedSince: ['占用开始', time],
+  thresholdMinutes: ['允许停留', (v) => `${v} 分钟`],
+  capacity: ['总车位', String],
+  occupied: ['已占用', String],
+  free: ['空位', String],
+  batteryPct: ['电量', (v) => `${v}%`],
+  thresholdPct: ['低电阈值', (v) => `${v}%`],
+  lane: ['车道', (v) => ({ in: '入口', out: '出口' })[v] ?? v],
+  plateColor: ['车牌颜色', (v) => PLATE_COLOR[v] ?? v],
+  confidence: ['识别置信度', (v) => `${v}%`],
+  enteredAt: ['入场时间', time],
+  visitorExpiredAt: ['访客到期', time],
+  until: ['到期时间', time],
+};
+
+function Facts({ a, places }) {
+  const h = a.householdId && places.household(a.householdId);
+  const rows = [
+    ['类型', KIND[a.kind] ?? '告警'],
+    ['级别', SEVERITY[a.severity]],
+    ['状态', whoHasIt(a, places)],
+    ['网格', places.gridName(a.gridId)],
+    h && ['住户', `${h.label}${h.elder ? `（独居老人 ${h.elder}）` : ''}`],
+    a.plate && ['车牌', a.plate],
+    a.deviceId && ['设备', a.deviceId],
+    ['首次告警', clock(a.openedAt)],
+    ['最近变化', clock(a.updatedAt)],
+    a.count > 1 && ['重复次数', `${a.count} 次`],
+    a.resolvedAt && ['办结时间', `${clock(a.resolvedAt)}（用时 ${duration(Date.parse(a.resolvedAt) - Date.parse(a.openedAt))}）`],
+    a.resolution && ['办结说明', a.resolution],
+    a.resolvedBy && ['办结人', places.personName(a.resolvedBy)],
+    a.rating && ['评价', `${'★'.repeat(a.rating.score)}${'☆'.repeat(5 - a.rating.score)} ${a.rating.comment ?? ''}（${places.personName(a.rating.by)}）`],
+    ...Object.entries(a.details ?? {})
+      .filter(([k, v]) => DETAILS[k] && v !== null && v !== undefined)
+      .map(([k, v]) => [DETAILS[k][0], DETAILS[k][1](v)]),
+  ].filter(Boolean);
+  return html`<dl class="facts">${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`;
+}
+
+function timelineText(e, places) {
+  const d = e.data ?? {};
+  if (e.type === 'dispatched' && d.assignee) return `派单给 ${places.personName(d.assignee)}`;
+  if (e.type === 'resolved' && d.note) return `办结：${d.note}`;
+  if (e.type === 'rated') return `评价 ${d.score ?? ''} 分${d.comment ? `：${d.comment}` : ''}`;
+  if (e.type === 'note' && d.note) return `备注：${d.note}`;
+  if (e.type === 'repeated' && d.count) return `再次触发（第 ${d.count} 次）`;
+  return TIMELINE[e.type] ?? '状态更新';
+}
+
+function Timeline({ entries, places }) {
+  if (!entries) return html`<p class="muted">时间线加载中…</p>`;
+  return html`<ol class="timeline" data-testid="timeline">
+    ${[...entries].reverse().map(
+      (e) => html`<li class=${`tl-${e.type}`}><time>${clock(e.at)}</time><span class="tl-what">${timelineText(e, places)}</span><span class="tl-who">${places.personName(e.actor)}</span></li>`,
+    )}
+  </ol>`;
+}
+
+function Actions({ a, me, onDone }) {
+  const [busy, setBusy] = useState(null);
+  const [error, setError] = useState(null);
+  const [assignee, setAssignee] = useState('');
+  const [note, setNote] = useState('');
+  const [score, setScore] = useState(5);
+  const [comment, setComment] = useState('');
+  const canDispatch = ['open', 'acknowledged', 'dispatched'].includes(a.status);
+  const members = useApi(canDispatch ? `people?gridId=${encodeURIComponent(a.gridId)}` : null);
+
+  useEffect(() => {
+    // Propose a grid member first: they are the ones a job is usually sent to.
+    const items = members.data?.items ?? [];
+    if (!assignee && items.length) setAssignee((items.find((p) => p.roles.includes('grid_member')) ?? items[0]).id);
+  }, [members.data]);
+
+  async function act(t, body = {}) {
+    setBusy(t);
+    setError(null);
+    try {
+      const updated = await api(`alerts/${a.id}/${t}`, { method: 'POST', body });
+      if (t === 'resolve') setNote('');
+      if (t === 'rate') setComment('');
+      onDone(updated);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(null);
+    }
+  }
+  const btn = (t, label, cls = '', body, disabled = false) =>
+    html`<button class=${`act ${cls}`} data-action=${t} disabled=${busy !== null || disabled} onClick=${() => act(t, typeof body === 'function' ? body() : body)}>${busy === t ? '提交中…' : label}</button>`;
+
+  const mine = a.assignee === me.id || me.admin;
+  return html`
+    <div class="actions" data-testid="actions">
+      ${error && html`<p class="error" role="alert">${error}</p>`}
+      ${a.status === 'open' && html`<div class="act-row">${btn('ack', '确认', 'primary')}<span class="hint">表示已看到，正在核实</span></div>`}
+      ${canDispatch &&
+      html`<div class="act-row bottom">
+        <label class="grow">派单给
+          <select value=${assignee} onChange=${(e) => setAssignee(e.currentTarget.value)} data-testid="assignee">
+            ${(members.data?.items ?? []).map((p) => html`<option value=${p.id}>${p.displayName}（${rolesText(p.roles)}）</option>`)}
+          </select>
+        </label>
+        ${btn('dispatch', '派单', '', () => ({ assignee }), !assignee)}
+      </div>`}
+      ${a.status === 'dispatched' &&
+      (mine
+        ? html`<div class="act-row">${btn('accept', '接单', 'primary')}<span class="hint">接单后请尽快到场处置</span></div>`
+        : html`<p class="hint">已派单，等待接单。</p>`)}
+      ${a.status !== 'resolved' &&
+      html`<div class="act-row col">
+        <label>办结说明<textarea rows="2" maxlength="500" placeholder="例如：现场核实为做饭油烟，已开窗通风，老人安全" value=${note} onInput=${(e) => setNote(e.currentTarget.value)}></textarea></label>
+        ${btn('resolve', '办结', 'good', () => (note.trim() ? { note: note.trim() } : {}))}
+      </div>`}
+      ${a.status === 'resolved' &&
+      !a.rating &&
+      html`<div class="act-row col">
+        <div class="stars" role="radiogroup" aria-label="评分">
+          ${[1, 2, 3, 4, 5].map((n) => html`<button type="button" role="radio" aria-checked=${n === score} class=${n <= score ? 'star on' : 'star'} onClick=${() => setScore(n)} aria-label=${`${n} 分`}>★</button>`)}
+          <span class="hint">${score} 分</span>
+        </div>
+        <label>评价意见<textarea rows="2" maxlength="500" placeholder="处置是否及时、到位" value=${comment} onInput=${(e) => setComment(e.currentTarget.value)}></textarea></label>
+        ${btn('rate', '提交评价', 'primary', () => (comment.trim() ? { score, comment: comment.trim() } : { score }))}
+      </div>`}
+    </div>
+  `;
+}
+
+export function AlertDetail({ id, alert, places, me, now, onChanged, onClose }) {
+  const detail = useApi(`alerts/${id}`);
+  // The list holds the freshest copy (the stream updates it); the timeline is re-read whenever it changes.
+  const a = alert ?? detail.data;
+  const stamp = alert?.updatedAt;
+  useEffect(() => {
+    if (stamp && detail.data && detail.data.updatedAt !== stamp) detail.reload();
+  }, [stamp]);
+
+  return html`
+    <aside class="detail-pane" data-testid="alert-detail" data-alert-id=${id}>
+      <header class="detail-head">
+        <button class="back" onClick=${onClose}><span class="narrow-only">‹ 返回列表</span><span class="wide-only">关闭 ✕</span></button>
+      </header>
+      ${!a && detail.error && html`<p class="error">${errorText(detail.error)}</p>`}
+      ${!a && !detail.error && html`<p class="muted">加载中…</p>`}
+      ${a &&
+      html`
+        <h2 class="detail-title"><span class=${`sev-chip sev-${a.severity}`}>${SEVERITY[a.severity]}</span> ${a.title}</h2>
+        <p class="detail-sub"><span class=${`status st-${a.status}`} data-testid="detail-status" data-status=${a.status}>${STATUS[a.status]}</span> <${Age} alert=${a} now=${now} />${a.count > 1 && html`<span class="count">×${a.count}</span>`}</p>
+        <${Actions} a=${a} me=${me} onDone=${(u) => (onChanged(u), detail.reload())} />
+        <h3>详情</h3>
+        <${Facts} a=${a} places=${places} />
+        ${a.householdId && html`<p><a href=${`#/water/${encodeURIComponent(a.householdId)}`}>查看该户用水曲线 ›</a></p>`}
+        <h3>时间线</h3>
+        <${Timeline} entries=${detail.data?.timeline} places=${places} />
+      `}
+    </aside>
+  `;
+}

@@ -1,0 +1,110 @@
+// Lone elders (独居老人): last sign of life, today's care round (一天两见面), logging a visit. Built on
+// GET api/care/elders and POST api/care/visits; while the server lacks them the panel says so and the rest of
+// the console carries on.
+import { useState } from 'preact/hooks';
+import { html } from '../html.js';
+import { api, isMissingRoute } from '../api.js';
+import { useApi, useNow } from '../hooks.js';
+import { SIGN, ago, clock, hm, errorText, sameDay } from '../zh.js';
+
+export const CARE_UNAVAILABLE = '关爱名单暂不可用：服务器尚未开放关爱接口（/api/care/elders）。告警、停车、设备等其他功能不受影响。';
+
+/**
+ * Seen in this round (a sign of life since the last round's deadline, or today when the server names no
+ * rounds), and how urgent a visit is: open alerts, a missed round, a long silence, then not yet seen.
+ */
+export function careState(e, now) {
+  const last = e.lastSignOfLifeAt ? Date.parse(e.lastSignOfLifeAt) : null;
+  const roundStart = e.round?.lastAt ? Date.parse(e.round.lastAt) : null;
+  const seen = last !== null && (roundStart !== null ? last > roundStart : sameDay(new Date(last), new Date(now)));
+  const silentH = last === null ? Infinity : (now - last) / 3_600_000;
+  // No record is not a long silence (a meter not yet heard from, a service just set up): it is simply due.
+  const level = e.openAlerts > 0 ? 'alert' : e.round?.missed && !seen ? 'missed' : last !== null && silentH >= 12 ? 'late' : seen ? 'ok' : 'due';
+  return { seen, silentH, level };
+}
+
+export function byUrgency(elders, now) {
+  const rank = { alert: 0, missed: 1, late: 2, due: 3, ok: 4 };
+  return [...elders].sort((a, b) => {
+    const x = careState(a, now);
+    const y = careState(b, now);
+    return rank[x.level] - rank[y.level] || y.silentH - x.silentH || a.householdId.localeCompare(b.householdId);
+  });
+}
+
+const LEVEL = { alert: '有告警', missed: '上一轮未见面', late: '超过12小时无动静', due: '本轮待见', ok: '本轮已见' };
+
+function VisitForm({ elder, onDone, onCancel }) {
+  const [note, setNote] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  async function submit(e) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api('care/visits', { method: 'POST', body: note.trim() ? { householdId: elder.householdId, note: note.trim() } : { householdId: elder.householdId } });
+      onDone();
+    } catch (err) {
+      setError(isMissingRoute(err) ? '服务器尚未开放探访登记接口' : errorText(err));
+      setBusy(false);
+    }
+  }
+  return html`
+    <form class="visit-form" onSubmit=${submit}>
+      <label>探访记录（可选）<textarea rows="2" maxlength="500" placeholder="例如：上门见面，老人精神好，已提醒按时吃药" value=${note} onInput=${(e) => setNote(e.currentTarget.value)}></textarea></label>
+      ${error && html`<p class="error" role="alert">${error}</p>`}
+      <div class="act-row"><button class="act good" type="submit" disabled=${busy}>${busy ? '提交中…' : '确认已探访'}</button><button class="act" type="button" onClick=${onCancel}>取消</button></div>
+    </form>
+  `;
+}
+
+function ElderRow({ e, places, now, onVisited }) {
+  const [open, setOpen] = useState(false);
+  const s = careState(e, now);
+  return html`
+    <li class=${`elder care-${s.level}`} data-household-id=${e.householdId}>
+      <div class="elder-main">
+        <span class="elder-name">${e.displayName ?? '独居老人'}</span>
+        <span class="muted">${e.buildingName} ${e.room}室 · ${places.gridName(e.gridId)}</span>
+      </div>
+      <div class="elder-sign">
+        <span class=${`pill care-${s.level}`}>${LEVEL[s.level]}</span>
+        <span class="small">${e.lastSignOfLifeAt ? `最近${SIGN[e.lastSign] ?? '动静'}：${ago(e.lastSignOfLifeAt, now)}（${clock(e.lastSignOfLifeAt, now)}）` : '暂无动静记录'}</span>
+        ${e.round?.nextAt && !s.seen && html`<span class="small muted">本轮截止 ${hm(e.round.nextAt, now)}</span>`}
+        ${e.openAlerts > 0 && html`<a class="small warn-link" href="#/alerts">未办结告警 ${e.openAlerts} 条 ›</a>`}
+      </div>
+      <div class="elder-acts">
+        <a class="act small-act" href=${`#/water/${encodeURIComponent(e.householdId)}`}>用水</a>
+        <button class="act good small-act" data-action="visit" onClick=${() => setOpen(!open)}>登记探访</button>
+      </div>
+      ${open && html`<${VisitForm} elder=${e} onCancel=${() => setOpen(false)} onDone=${() => (setOpen(false), onVisited())} />`}
+    </li>
+  `;
+}
+
+export function CareView({ places }) {
+  const now = useNow(30_000);
+  const elders = useApi('care/elders', { refreshMs: 60_000 });
+  if (elders.error && isMissingRoute(elders.error))
+    return html`<section class="care-view" data-care="unavailable"><h2 class="view-title">独居老人关爱</h2><p class="notice">${CARE_UNAVAILABLE}</p></section>`;
+  const items = elders.data?.items ?? [];
+  const seen = items.filter((e) => careState(e, now).seen).length;
+  return html`
+    <section class="care-view" data-care=${elders.data ? 'ready' : 'loading'}>
+      <h2 class="view-title">独居老人关爱 <span class="muted small">一天两见面</span></h2>
+      ${elders.error && html`<p class="error">${errorText(elders.error)}</p>`}
+      ${elders.data &&
+      html`<div class="care-summary">
+          <div class="stat"><b>${items.length}</b><span>关爱对象</span></div>
+          <div class="stat ok"><b>${seen}</b><span>本轮已见</span></div>
+          <div class="stat due"><b>${items.length - seen}</b><span>本轮待见</span></div>
+          <div class="stat alert"><b>${items.filter((e) => e.openAlerts > 0 || e.round?.missed).length}</b><span>有告警或漏见</span></div>
+        </div>
+        ${items.length === 0
+          ? html`<p class="empty">没有分配给您的关爱对象。</p>`
+          : html`<ul class="elders" data-testid="elders">${byUrgency(items, now).map((e) => html`<${ElderRow} key=${e.householdId} e=${e} places=${places} now=${now} onVisited=${elders.reload} />`)}</ul>`}`}
+      ${!elders.data && !elders.error && html`<p class="muted">加载中…</p>`}
+    </section>
+  `;
+}

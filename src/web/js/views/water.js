@@ -1,0 +1,145 @@
+// A household's water use from the history API (GET api/devices/{id}/telemetry), as a uPlot bar chart: the
+// last 24 hours by hour, or the last 7 / 30 days by local day. A bucket no data covers is a gap, not zero
+// (a silent meter is not a meter showing no use).
+import { useEffect, useRef, useState } from 'preact/hooks';
+import uPlot from 'uplot';
+import { html } from '../html.js';
+import { api } from '../api.js';
+import { useApi, go } from '../hooks.js';
+import { errorText } from '../zh.js';
+
+const RANGES = {
+  day: { label: '近24小时', every: '1h', from: (now) => startOfHour(now) - 23 * 3_600_000 },
+  week: { label: '近7天', every: '1d', from: (now) => startOfDay(now, 6) },
+  month: { label: '近30天', every: '1d', from: (now) => startOfDay(now, 29) },
+};
+
+function startOfHour(t) {
+  const d = new Date(t);
+  d.setMinutes(0, 0, 0);
+  return d.getTime();
+}
+
+/** Local midnight `daysBack` days ago: day buckets align with the household's days, not UTC's. */
+function startOfDay(t, daysBack) {
+  const d = new Date(t);
+  d.setHours(0, 0, 0, 0);
+  d.setDate(d.getDate() - daysBack);
+  return d.getTime();
+}
+
+function Chart({ buckets, every }) {
+  const box = useRef(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return undefined;
+    const xs = buckets.map((b) => Date.parse(b.start) / 1000);
+    const ys = buckets.map((b) => b.value);
+    const hourly = every === '1h';
+    const step = (xs.length > 1 ? xs[1] - xs[0] : hourly ? 3600 : 86400);
+    const opts = {
+      width: el.clientWidth || 600,
+      height: Math.max(220, Math.min(360, Math.round((el.clientWidth || 600) * 0.45))),
+      legend: { show: true },
+      cursor: { points: { show: false } },
+      // Each bar covers its bucket [start, start + every): bars start at their x, and the scale ends one bucket later.
+      scales: { x: { time: true, range: () => [xs[0], xs[xs.length - 1] + step] }, y: { range: (_u, _min, max) => [0, Math.max(10, Math.ceil((max ?? 0) * 1.15))] } },
+      axes: [
+        {
+          stroke: '#55657a',
+          grid: { stroke: '#e6ebf2' },
+          values: (_u, ticks) =>
+            ticks.map((t) => {
+              const d = new Date(t * 1000);
+              return hourly ? `${String(d.getHours()).padStart(2, '0')}时` : `${d.getMonth() + 1}/${d.getDate()}`;
+            }),
+        },
+        { stroke: '#55657a', grid: { stroke: '#e6ebf2' }, label: '升', size: 56 },
+      ],
+      series: [
+        {
+          label: '时间',
+          value: (_u, t) => {
+            if (t === null || t === undefined) return '—';
+            const d = new Date(t * 1000);
+            return hourly ? `${d.getMonth() + 1}月${d.getDate()}日 ${String(d.getHours()).padStart(2, '0')}:00` : `${d.getMonth() + 1}月${d.getDate()}日`;
+          },
+        },
+        {
+          label: '用水量',
+          stroke: '#2b7bd6',
+          fill: 'rgba(43,123,214,0.35)',
+          width: 1,
+          paths: uPlot.paths.bars({ size: [0.8, 60], align: 1 }),
+          points: { show: false },
+          value: (_u, v) => (v === null || v === undefined ? '无数据' : `${Math.round(v * 10) / 10} 升`),
+        },
+      ],
+    };
+    const plot = new uPlot(opts, [xs, ys], el);
+    const ro = new ResizeObserver(() => plot.setSize({ width: el.clientWidth, height: opts.height }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.destroy();
+    };
+  }, [buckets, every]);
+  return html`<div class="chart" ref=${box} data-testid="water-chart"></div>`;
+}
+
+export function WaterView({ places, arg }) {
+  const meters = useApi('devices?kind=water-meter');
+  const [range, setRange] = useState('day');
+  const [history, setHistory] = useState({ data: null, error: null, loading: false });
+  const items = meters.data?.items ?? [];
+  // The argument is a device id or a household id (links from an alert or the care panel).
+  const meter = items.find((d) => d.id === arg) ?? items.find((d) => d.householdId === arg);
+
+  useEffect(() => {
+    if (!meter) return undefined;
+    const ctrl = new AbortController();
+    const now = Date.now();
+    const r = RANGES[range];
+    setHistory((h) => ({ ...h, loading: true, error: null }));
+    api(`devices/${encodeURIComponent(meter.id)}/telemetry?field=water&every=${r.every}&from=${r.from(now)}&to=${now}`, { signal: ctrl.signal })
+      .then((data) => setHistory({ data, error: null, loading: false }))
+      .catch((error) => error.name !== 'AbortError' && setHistory({ data: null, error, loading: false }));
+    return () => ctrl.abort();
+  }, [meter?.id, range]);
+
+  const label = (d) => {
+    const h = d.householdId && places.household(d.householdId);
+    return h ? `${h.label}${h.elder ? ` · ${h.elder}` : ''}` : places.deviceWhere(d);
+  };
+  const total = history.data?.buckets.reduce((s, b) => s + (b.value ?? 0), 0);
+  const gaps = history.data?.buckets.filter((b) => b.value === null).length ?? 0;
+  return html`
+    <section class="water-view">
+      <h2 class="view-title">住户用水</h2>
+      ${meters.error && html`<p class="error">${errorText(meters.error)}</p>`}
+      <div class="toolbar wrap">
+        <label class="grow">住户
+          <select value=${meter?.id ?? ''} onChange=${(e) => go('water', e.currentTarget.value)} data-testid="meter">
+            <option value="">请选择住户水表…</option>
+            ${items.map((d) => html`<option value=${d.id}>${label(d)}</option>`)}
+          </select>
+        </label>
+        <div class="seg" role="group" aria-label="时间范围">
+          ${Object.entries(RANGES).map(([k, r]) => html`<button class=${range === k ? 'on' : ''} onClick=${() => setRange(k)}>${r.label}</button>`)}
+        </div>
+      </div>
+      ${!meter && meters.data && html`<p class="empty">${arg ? '找不到该住户的水表（可能不在您的网格内）。' : '选择一户，查看用水曲线。'}</p>`}
+      ${meter && history.error && html`<p class="error">${errorText(history.error)}</p>`}
+      ${meter &&
+      history.data &&
+      html`
+        <p class="muted">${label(meter)} · ${
+          gaps === history.data.buckets.length
+            ? '该时段水表没有上报数据（没有数据不等于没有用水）'
+            : html`合计 <b>${Math.round(total * 10) / 10}</b> 升${gaps ? ` · ${gaps} 个时段无数据（水表未上报）` : ''}`
+        }</p>
+        <${Chart} buckets=${history.data.buckets} every=${history.data.every} />
+      `}
+    </section>
+  `;
+}

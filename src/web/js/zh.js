@@ -1,0 +1,118 @@
+// Everything the console shows in words: labels for the API's codes, and times and durations in Chinese.
+export const SEVERITY = { critical: '紧急', major: '重要', minor: '一般', info: '提示' };
+export const SEVERITY_RANK = { critical: 0, major: 1, minor: 2, info: 3 };
+
+export const STATUS = { open: '待确认', acknowledged: '已确认', dispatched: '已派单', accepted: '处理中', resolved: '已办结' };
+
+export const KIND = {
+  smoke: '烟感报警',
+  no_water_use: '长时间未用水',
+  continuous_water_flow: '持续用水',
+  illegal_parking: '违规停车',
+  unregistered_vehicle: '陌生车辆',
+  visitor_overstay: '访客超时',
+  lot_full: '车位已满',
+  device_offline: '设备离线',
+  low_battery: '电量低',
+  device_tamper: '设备被拆',
+  device_fault: '设备故障',
+  missed_check: '关爱未见面',
+};
+
+export const TIMELINE = {
+  opened: '告警产生',
+  repeated: '再次触发',
+  reopened: '重新打开',
+  acknowledged: '确认',
+  dispatched: '派单',
+  accepted: '接单',
+  resolved: '办结',
+  rated: '评价',
+  note: '备注',
+  updated: '更新',
+  cleared: '现场恢复',
+};
+
+export const ROLE = {
+  property_duty: '物业值班',
+  grid_head: '微网格长',
+  grid_member: '微网格员',
+  special_care: '特殊关怀员',
+  emergency: '应急处置员',
+  volunteer: '志愿者',
+  residents_committee: '居委',
+  owners_committee: '业委会',
+  admin: '管理员',
+};
+
+export const DEVICE_KIND = { 'smoke-detector': '烟感', 'water-meter': '水表', 'parking-sensor': '车位地磁', 'smart-gate': '道闸相机' };
+
+export const SIGN = { water: '用水', visit: '探访' };
+
+/** The server's stable error codes in words a person on duty understands. */
+const ERRORS = {
+  NETWORK: '无法连接服务器，请检查网络',
+  SB_BAD_CREDENTIALS: '用户名或密码错误',
+  SB_TOO_MANY_ATTEMPTS: '失败次数过多，请稍后再试',
+  SB_UNAUTHORIZED: '登录已失效，请重新登录',
+  SB_FORBIDDEN: '没有权限执行该操作',
+  SB_NOT_FOUND: '找不到该记录（可能不在您的网格内）',
+  SB_ILLEGAL_TRANSITION: '告警状态已变化，请刷新后再操作',
+  SB_NOT_ASSIGNEE: '只有被派单人才能接单',
+  SB_UNKNOWN_ASSIGNEE: '该人员不属于本网格',
+  SB_VALIDATION: '填写内容不符合要求',
+  SB_TELEMETRY_DISABLED: '服务器未保存历史数据',
+  SB_TELEMETRY_UNAVAILABLE: '历史数据库暂时无法访问',
+};
+
+export function errorText(err) {
+  return ERRORS[err?.code] ?? `操作失败（${err?.status || '网络'}）`;
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+
+/** 3秒, 4分05秒, 2小时10分, 3天4小时. */
+export function duration(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}秒`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}分${pad(s % 60)}秒`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}小时${pad(m % 60)}分`;
+  return `${Math.floor(h / 24)}天${h % 24}小时`;
+}
+
+/** 刚刚, 5分钟前, 3小时前, 2天前 (coarser than duration: for things that do not tick). */
+export function ago(iso, now = Date.now()) {
+  if (!iso) return '无记录';
+  const s = Math.floor((now - Date.parse(iso)) / 1000);
+  if (s < 60) return '刚刚';
+  if (s < 3600) return `${Math.floor(s / 60)}分钟前`;
+  if (s < 86400) return `${Math.floor(s / 3600)}小时前`;
+  return `${Math.floor(s / 86400)}天前`;
+}
+
+/** 14:05:09 today, else 11月21日 14:05. */
+export function clock(iso, now = Date.now()) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return sameDay(d, new Date(now)) ? time : `${d.getMonth() + 1}月${d.getDate()}日 ${time.slice(0, 5)}`;
+}
+
+/** 20:00 today, else 11月22日 20:00: a deadline, to the minute. */
+export function hm(iso, now = Date.now()) {
+  const d = new Date(iso);
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return sameDay(d, new Date(now)) ? time : `${d.getMonth() + 1}月${d.getDate()}日 ${time}`;
+}
+
+export function sameDay(a, b) {
+  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
+}
+
+export const WEEKDAY = ['星期日', '星期一', '星期二', '星期三', '星期四', '星期五', '星期六'];
+
+export function today(now = new Date()) {
+  return `${now.getFullYear()}年${now.getMonth() + 1}月${now.getDate()}日 ${WEEKDAY[now.getDay()]}`;
+}

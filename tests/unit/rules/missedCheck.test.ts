@@ -1,0 +1,164 @@
+import { describe, it, expect } from 'vitest';
+import { missedCheck, type MissedCheckConfig, type MissedCheckState } from '../../../src/rules/missedCheck.js';
+import { nextRound, previousRound, clockTime } from '../../../src/rules/lib/rounds.js';
+import { Harness, device, elder, family, reading, T0, MIN, HOUR } from './harness.js';
+import type { HouseholdInfo } from '../../../src/config/inventory.js';
+import type { RuleInput } from '../../../src/rules/lib/types.js';
+
+// T0 is 2025-03-01 00:00 in UTC+8; the default rounds are 10:00 and 20:00 local.
+const wm = device('water-meter', { householdId: elder.id });
+const at = (t: number) => new Date(t).toISOString();
+
+function care(household: HouseholdInfo = elder, config: Partial<MissedCheckConfig> = {}) {
+  return new Harness<MissedCheckState, MissedCheckConfig>(missedCheck, { device: wm, household, subject: household.id, config });
+}
+
+/** A reading with one interval of `litres` ending at `t` (15 min long). */
+const use = (t: number, litres: number, totalM3 = 10) =>
+  reading(wm, 'reading', t, { totalM3, intervals: [{ start: at(t - 15 * MIN), end: at(t), litres }] });
+
+const visit = (t: number, by = 'vol-1', note?: string): RuleInput => ({ type: 'visit', household: elder.id, by, at: t, note });
+
+describe('care rounds (lib/rounds.ts)', () => {
+  it('finds the next and previous round in local time', () => {
+    const rounds = ['20:00', '10:00'];
+    expect(nextRound(T0, rounds, 480)).toBe(T0 + 10 * HOUR);
+    expect(nextRound(T0 + 10 * HOUR, rounds, 480)).toBe(T0 + 20 * HOUR);
+    expect(nextRound(T0 + 21 * HOUR, rounds, 480)).toBe(T0 + 34 * HOUR);
+    expect(previousRound(T0 + 10 * HOUR, rounds, 480)).toBe(T0 - 4 * HOUR);
+    expect(previousRound(T0 + 20 * HOUR, rounds, 480)).toBe(T0 + 10 * HOUR);
+    expect(clockTime(T0 + 10 * HOUR, 480)).toBe('10:00');
+    // Another offset: UTC+0 rounds fall 8 h later in absolute time.
+    expect(nextRound(T0, ['10:00'], 0)).toBe(T0 + 18 * HOUR);
+  });
+});
+
+describe('missed_check', () => {
+  it('opens at the 20:00 round when the only sign of life was use at 08:00', () => {
+    const h = care();
+    h.read(use(T0 + 8 * HOUR, 6));
+    expect(h.deadline).toBe(T0 + 10 * HOUR);
+    h.advance(T0 + 10 * HOUR);
+    expect(h.opened).toBe(0); // used water since the 20:00 round of the day before
+    expect(h.deadline).toBe(T0 + 20 * HOUR);
+    h.advance(T0 + 20 * HOUR);
+    expect(h.opened).toBe(1);
+    expect(h.actionsOf('open')[0]).toMatchObject({
+      severity: 'major',
+      title: '王婆婆家(6-302) 今日20:00巡访未见活动',
+      details: { round: at(T0 + 20 * HOUR), since: at(T0 + 10 * HOUR), lastSignOfLifeAt: at(T0 + 8 * HOUR), lastSign: 'water', missedRounds: 1 },
+    });
+    expect(h.deadline).toBe(T0 + 34 * HOUR);
+  });
+
+  it('a logged visit resolves it with the visitor and the note', () => {
+    const h = care();
+    h.read(use(T0 + 8 * HOUR, 6));
+    h.advance(T0 + 20 * HOUR);
+    expect(h.alert).toBeDefined();
+    const out = h.run(visit(T0 + 20 * HOUR + 30 * MIN, 'vol-1', '老人在家，精神好'), T0 + 20 * HOUR + 31 * MIN);
+    expect(out).toContainEqual({ type: 'resolve', reason: '上门探访（vol-1，3月1日 20:30）：老人在家，精神好' });
+    expect(h.alert).toBeUndefined();
+    expect(h.state).toMatchObject({ lastSign: 'visit', lastSignAt: T0 + 20 * HOUR + 30 * MIN });
+    expect(h.state?.missed).toBeUndefined();
+  });
+
+  it('water use resolves it too', () => {
+    const h = care();
+    h.read(use(T0 + 8 * HOUR, 6));
+    h.advance(T0 + 20 * HOUR);
+    const out = h.read(use(T0 + 21 * HOUR, 4));
+    expect(out).toContainEqual({ type: 'resolve', reason: '恢复用水（3月1日 21:00，4 升）' });
+  });
+
+  it('a heartbeat or a reading with zero use is no sign of life', () => {
+    const h = care();
+    h.read(use(T0 + 8 * HOUR, 6, 10));
+    h.read(reading(wm, 'heartbeat', T0 + 12 * HOUR));
+    h.read(use(T0 + 13 * HOUR, 0, 10.006));
+    h.read(reading(wm, 'reading', T0 + 14 * HOUR, { totalM3: 10.006 })); // register unchanged since 13:00
+    h.advance(T0 + 20 * HOUR);
+    expect(h.opened).toBe(1);
+    // And the open alert stays open through more of the same.
+    h.read(reading(wm, 'heartbeat', T0 + 21 * HOUR));
+    h.read(reading(wm, 'reading', T0 + 22 * HOUR, { totalM3: 10.006 }));
+    expect(h.alert).toBeDefined();
+  });
+
+  it('a rise of the register between readings is use; a register going down is not', () => {
+    const h = care();
+    h.read(reading(wm, 'reading', T0 + 8 * HOUR, { totalM3: 10 }));
+    h.read(reading(wm, 'reading', T0 + 11 * HOUR, { totalM3: 9 })); // meter swapped: a reset
+    h.advance(T0 + 20 * HOUR);
+    expect(h.opened).toBe(1);
+    h.read(reading(wm, 'reading', T0 + 21 * HOUR, { totalM3: 9.003 }));
+    expect(h.alert).toBeUndefined();
+    expect(h.state).toMatchObject({ lastSign: 'water', lastSignAt: T0 + 21 * HOUR });
+  });
+
+  it('never fires for a household it has never heard from, and needs minWatchedHours before a round', () => {
+    const silent = care();
+    silent.run({ type: 'deadline', due: T0 + 10 * HOUR }, T0 + 10 * HOUR); // e.g. a stray deadline
+    expect(silent.opened).toBe(0);
+    expect(silent.deadline).toBeUndefined();
+
+    const h = care();
+    h.read(reading(wm, 'heartbeat', T0 + 9 * HOUR + 55 * MIN)); // first heard 5 min before the round
+    h.advance(T0 + 10 * HOUR);
+    expect(h.opened).toBe(0);
+    h.advance(T0 + 20 * HOUR);
+    expect(h.opened).toBe(1); // 10 watched hours without a sign
+  });
+
+  it('counts missed rounds while the alert is open, and opens again after a person closed it', () => {
+    const h = care();
+    h.read(use(T0 + 8 * HOUR, 6));
+    h.advance(T0 + 34 * HOUR); // 20:00, then 10:00 next day
+    expect(h.opened).toBe(1);
+    expect(h.alert?.count).toBe(2);
+    expect(h.actionsOf('open')[1]).toMatchObject({ details: { since: at(T0 + 10 * HOUR), missedRounds: 2 } });
+    h.personResolves(); // closed without a logged visit: the next round without a sign is a new job
+    h.advance(T0 + 44 * HOUR);
+    expect(h.opened).toBe(2);
+  });
+
+  it('late data showing use after the previous round resolves; older use does not', () => {
+    const h = care();
+    h.read(use(T0 + 8 * HOUR, 6));
+    h.advance(T0 + 20 * HOUR);
+    expect(h.alert).toBeDefined();
+    h.read(use(T0 + 9 * HOUR, 3), T0 + 20 * HOUR + 5 * MIN); // before the 10:00 round: says nothing about 10:00–20:00
+    expect(h.alert).toBeDefined();
+    h.read(use(T0 + 15 * HOUR, 3), T0 + 20 * HOUR + 6 * MIN); // an NB batch showing use at 15:00
+    expect(h.alert).toBeUndefined();
+    expect(h.state?.lastSignAt).toBe(T0 + 15 * HOUR);
+  });
+
+  it('watches lone elders only', () => {
+    const h = care(family);
+    h.read(use(T0 + 8 * HOUR, 6));
+    expect(h.log).toEqual([]);
+    expect(missedCheck.subjects(use(T0, 1), { device: wm, household: family })).toEqual([]);
+    expect(missedCheck.subjects(use(T0, 1), { device: wm, household: elder })).toEqual([elder.id]);
+  });
+
+  it('takes its rounds from settings (per community, grid or household)', () => {
+    const h = care(elder, { rounds: ['08:30'] });
+    h.run(visit(T0 + 7 * HOUR), T0 + 7 * HOUR);
+    expect(h.deadline).toBe(T0 + 8 * HOUR + 30 * MIN);
+    h.advance(T0 + 8 * HOUR + 30 * MIN); // a visit at 07:00 counts for the 08:30 round
+    expect(h.deadline).toBe(T0 + 32 * HOUR + 30 * MIN);
+    h.advance(T0 + 32 * HOUR + 30 * MIN);
+    expect(h.actionsOf('open')[0]).toMatchObject({ title: '王婆婆家(6-302) 今日08:30巡访未见活动' });
+  });
+
+  it('after downtime judges the round that was due and schedules the next one still ahead', () => {
+    const h = care();
+    h.read(use(T0 + 8 * HOUR, 6));
+    h.deadline = undefined;
+    // The 20:00 deadline fires at 11:00 the next day (the service was down, wall clock).
+    h.run({ type: 'deadline', due: T0 + 20 * HOUR }, T0 + 35 * HOUR);
+    expect(h.opened).toBe(1);
+    expect(h.deadline).toBe(T0 + 44 * HOUR);
+  });
+});
