@@ -74,6 +74,8 @@ describe('outbox delivery', () => {
     outbox.enqueue(dest.id, notice(1), Date.now(), Date.now());
     deliverer.start();
     await waitFor(() => rx.accepted('webhook').length === 1, 'delivered after two failures', 5000);
+    // The receiver has it before the sender has recorded the attempt.
+    await waitFor(() => attempts.length === 3, 'three attempts recorded', 5000);
     expect(attempts.map((a) => a.ok)).toEqual([false, false, true]);
     expect(attempts[0]).toMatchObject({ alertIds: [1], reason: 'HTTP 500', channel: 'webhook' });
     expect(db.prepare('SELECT attempts, status FROM outbox').get()).toEqual({ attempts: 3, status: 'sent' });
