@@ -81,7 +81,10 @@ async function bare(qos: 0 | 1): Promise<number> {
   }
 }
 
-async function pipeline(qos: 0 | 1, synchronous: 'full' | 'normal'): Promise<number> {
+const ALL_RULES = ['smoke', 'no_water_use', 'continuous_water_flow', 'illegal_parking', 'unregistered_vehicle', 'visitor_overstay', 'lot_full', 'device_offline', 'low_battery', 'device_tamper', 'device_fault', 'missed_check'];
+
+/** `foundation`: decode, validate, state and persistence only — every rule off and no telemetry history. */
+async function pipeline(qos: 0 | 1, synchronous: 'full' | 'normal', foundation = false): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'shaobing-bench-'));
   const inventory = writeInventory(dir);
   const config = loadConfig({
@@ -95,6 +98,7 @@ async function pipeline(qos: 0 | 1, synchronous: 'full' | 'normal'): Promise<num
       log: { level: 'warn', format: 'json' },
       store: { synchronous },
       ...(process.env.BENCH_SINK ? { telemetry: { sink: process.env.BENCH_SINK } } : {}),
+      ...(foundation ? { telemetry: { sink: 'none' }, rules: Object.fromEntries(ALL_RULES.map((r) => [r, { enabled: false }])) } : {}),
     },
   });
   const app = buildApp(config);
@@ -117,6 +121,7 @@ async function main(): Promise<void> {
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
   const variants: Array<[string, () => Promise<number>]> = [
     ['bare aedes, QoS0', () => bare(0)],
+    ['shaobing foundation only (no rules, no history), QoS0', () => pipeline(0, 'full', true)],
     ['shaobing pipeline, QoS0', () => pipeline(0, 'full')],
     ['bare aedes, QoS1', () => bare(1)],
     ['shaobing pipeline, QoS1 (inbox, synchronous=full)', () => pipeline(1, 'full')],
