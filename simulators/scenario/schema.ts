@@ -2,23 +2,9 @@
 // file against before anything runs — every problem reported with its path and line, like the service's config.
 import type { FromSchema } from 'json-schema-to-ts';
 
-/** CONTRACT.md "Alert kinds", "Alert". */
-export const ALERT_KINDS = [
-  'smoke',
-  'no_water_use',
-  'continuous_water_flow',
-  'illegal_parking',
-  'unregistered_vehicle',
-  'visitor_overstay',
-  'lot_full',
-  'device_offline',
-  'low_battery',
-  'device_tamper',
-  'device_fault',
-  'missed_check',
-] as const;
-export const SEVERITIES = ['critical', 'major', 'minor', 'info'] as const;
-export const STATUSES = ['open', 'acknowledged', 'dispatched', 'accepted', 'resolved'] as const;
+// The alert vocabulary is the service's own (CONTRACT.md "Alert kinds", "Alert"): one list, not two.
+import { ALERT_KINDS, SEVERITIES, STATUSES } from '../../src/alerts/types.js';
+export { ALERT_KINDS, SEVERITIES, STATUSES };
 export const SUBJECT_FIELDS = ['deviceId', 'householdId', 'spaceId', 'plate', 'communityId', 'gridId'] as const;
 
 /** "90s", "5m", "1h30m", "2d", "-5m", "08:30", or a number of seconds (lib/time.ts parseDuration). */
