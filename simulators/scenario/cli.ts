@@ -88,7 +88,13 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       if (!s.pending) {
         target = values.url
           ? remoteTarget({ url: values.url, token: values.token!, mqttUrl: values.mqtt, secretsPath: values.secrets })
-          : await startLocal({ settings: s.settings, settingsPath: values.settings, secretsPath: values.secrets, logLevel: values['log-level'] });
+          : await startLocal({
+              settings: s.settings,
+              settingsPath: values.settings,
+              secretsPath: values.secrets,
+              logLevel: values['log-level'],
+              notifications: s.notifications,
+            });
         if (values.url && s.settings) console.error(`note: ${s.file}: 'settings:' apply only to the in-process service; the running one keeps its own`);
       }
       const r = await runScenario(s, target as Target, {

@@ -7,7 +7,18 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { LineCounter, parseDocument } from 'yaml';
 import type { CanonicalPayload } from '../../src/ingest/types.js';
-import { scenarioSchema, SUBJECT_FIELDS, type ExpectationFile, type ScenarioFile, type SelectorFile, type StepFile } from './schema.js';
+import {
+  scenarioSchema,
+  SUBJECT_FIELDS,
+  type CHANNELS,
+  type NOTICE_AS,
+  type ROLES,
+  type ExpectationFile,
+  type NotificationFile,
+  type ScenarioFile,
+  type SelectorFile,
+  type StepFile,
+} from './schema.js';
 import { parseDuration, MINUTE } from '../lib/time.js';
 import { createDevice, type DeviceIdentity } from '../devices/index.js';
 import { deviceIndex, loadCommunities, type Inventory } from '../lib/inventory.js';
@@ -29,6 +40,28 @@ export interface Expectation {
   after?: number;
   count?: number;
   titleContains?: string;
+  note?: string;
+  line?: number;
+}
+
+export type Channel = (typeof CHANNELS)[number];
+export type Role = (typeof ROLES)[number];
+export type NoticeAs = (typeof NOTICE_AS)[number];
+
+/** `notifications:` — who is (and is not) told of which alerts, on which channel, within what wall time. */
+export interface NotificationExpectation {
+  channel: Channel;
+  to: Role[];
+  notTo: Role[];
+  /** Wall ms from the message or clock step that opened the alert to the delivery. */
+  within: number;
+  /** Only people of this micro-grid count. */
+  grid?: string;
+  /** The alert kinds it is about: `kind`, or else every kind of the scenario's `alerts:`. */
+  kinds: string[];
+  /** The alerts' subject (deviceId, householdId, spaceId, plate), when given. */
+  subject: Subject;
+  as: NoticeAs;
   note?: string;
   line?: number;
 }
@@ -76,7 +109,7 @@ export interface Scenario {
   steps: Step[];
   alerts: Expectation[];
   noAlerts: Expectation[];
-  notifications?: unknown[];
+  notifications: NotificationExpectation[];
   /** Every device the scenario may use, with where it is installed. */
   devices: Map<string, DeviceIdentity>;
 }
@@ -167,7 +200,7 @@ function describe(e: ErrorObject, where: (path: Array<string | number>, linePath
   return `${where(path)}: ${e.message ?? e.keyword}`;
 }
 
-const DURATION_KEYS = new Set(['at', 'by', 'after', 'every', 'until', 'for', 'tick', 'end']);
+const DURATION_KEYS = new Set(['at', 'by', 'after', 'every', 'until', 'for', 'tick', 'end', 'within']);
 
 function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
@@ -345,6 +378,7 @@ function normalise(
 
   const alerts = expectationsOf(f.alerts, ['alerts'], true);
   const noAlerts = expectationsOf(f.noAlerts, ['noAlerts'], false);
+  const notifications = notificationsOf(f.notifications ?? [], alerts, communities, ms, where, lineOf, errors);
   if (errors.length) throw new ScenarioError(label, dedupe(errors));
   return {
     name: f.name,
@@ -358,7 +392,45 @@ function normalise(
     steps,
     alerts,
     noAlerts,
-    notifications: f.notifications,
+    notifications,
     devices,
   };
+}
+
+function notificationsOf(
+  list: NotificationFile[],
+  alerts: Expectation[],
+  communities: readonly Inventory[],
+  ms: (v: unknown, path: Array<string | number>) => number,
+  where: (path: Array<string | number>) => string,
+  lineOf: (path: Array<string | number>) => number | undefined,
+  errors: string[],
+): NotificationExpectation[] {
+  const grids = new Set(communities.flatMap((c) => c.grids.map((g) => g.id)));
+  const expectedKinds = [...new Set(alerts.map((a) => a.kind).filter((k): k is string => !!k))];
+  return list.map((n, i) => {
+    const p = ['notifications', i];
+    const to = [...(n.to ?? [])];
+    const notTo = [...(n.notTo ?? [])];
+    if (!to.length && !notTo.length) errors.push(`${where(p)}: who? give 'to' and/or 'notTo' (roles)`);
+    for (const r of to) if (notTo.includes(r)) errors.push(`${where(p)}: '${r}' is both in 'to' and in 'notTo'`);
+    if (n.grid !== undefined && !grids.has(n.grid)) errors.push(`${where([...p, 'grid'])}: no micro-grid '${n.grid}' in any community`);
+    if (!n.kind && !expectedKinds.length) errors.push(`${where(p)}: which alerts? give 'kind' (the scenario expects no alert)`);
+    const subject: Subject = {};
+    for (const k of ['deviceId', 'householdId', 'spaceId', 'plate'] as const) if (n[k] !== undefined) subject[k] = n[k];
+    const within = ms(n.within, [...p, 'within']);
+    if (within <= 0) errors.push(`${where([...p, 'within'])}: must be more than 0`);
+    return {
+      channel: n.channel,
+      to,
+      notTo,
+      within,
+      grid: n.grid,
+      kinds: n.kind ? [n.kind] : expectedKinds,
+      subject,
+      as: n.as ?? 'opened',
+      note: n.note,
+      line: lineOf(p),
+    };
+  });
 }

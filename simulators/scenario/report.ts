@@ -22,10 +22,10 @@ export function formatResult(r: ScenarioResult): string {
     const where = c.line ? ` (line ${c.line})` : '';
     if (c.ok) {
       out.push(`  ✓ ${at}${c.expected}`);
-      out.push(`      came: ${c.came[0]}`);
+      c.came.forEach((line, i) => out.push(`      ${i === 0 ? 'came:' : '     '} ${line}`));
     } else {
       out.push(`  ✗ ${at}${c.title}${where}`);
-      out.push(`      expected: ${c.type === 'alert' ? c.expected : `${c.expected}, but some came`}`);
+      out.push(`      expected: ${c.type === 'no-alert' ? `${c.expected}, but some came` : c.expected}`);
       c.came.forEach((line, i) => out.push(`      ${i === 0 ? 'came:    ' : '         '} ${line}`));
     }
     if (c.note) out.push(`      (${c.note})`);

@@ -7,19 +7,21 @@
 // and an alert's openedAt can be held to a `by`. Each message is sent with QoS 1 and awaited: shaobing
 // processes a batch in the same turn it acknowledges it, so once the PUBACK is back the reading, its state and
 // every alert it opened are visible to the next API call.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+//
+// `notifications:` are checked at the end when the target captures what the service sends (in-process, see
+// ./notifications.ts): the runner notes the wall time of every message and clock step, so an alert's notices
+// are timed from the step that opened it. Against a running service (--url) they are reported as not checked.
 import type { Scenario, Expectation, Subject, Step, Action } from './loader.js';
 import type { Target } from './target.js';
 import { ApiError, type Alert } from '../lib/api.js';
 import { createDevice, type SimulatedDevice } from '../devices/index.js';
 import { isoCst, formatDuration } from '../lib/time.js';
-import { ROOT } from '../lib/inventory.js';
+import { checkNotifications } from './notifications.js';
 
 export interface CheckResult {
   ok: boolean;
-  /** "alert" (expected) or "no alert" (forbidden). */
-  type: 'alert' | 'no-alert';
+  /** "alert" (expected), "no alert" (forbidden), or who is (not) told of alerts. */
+  type: 'alert' | 'no-alert' | 'notification';
   /** When it was checked: "end" or "+2h". */
   when: string;
   /** What it is about: "no smoke for householdId gh-6-302". */
@@ -39,6 +41,7 @@ export interface ScenarioResult {
   pending?: string;
   error?: string;
   checks: CheckResult[];
+  /** Notification expectations that were not checked (a remote target, a pending scenario), and why. */
   notifications?: { count: number; reason: string };
   /** Every alert of the run (opened or updated at or after the start). */
   alerts: Alert[];
@@ -156,10 +159,11 @@ export function checkForbidden(s: Scenario, x: Expectation, alerts: Alert[], whe
   };
 }
 
-function notifyReason(): string {
-  return existsSync(resolve(ROOT, 'src/notify/index.ts'))
-    ? 'not checked yet: the runner has no way to read sent notifications yet'
-    : 'not checked yet: the notify module (src/notify/index.ts) does not exist yet';
+function notifyReason(target: Target | undefined, s: Scenario): string {
+  if (s.pending) return 'not checked (skipped): the scenario is pending';
+  return target?.remote
+    ? 'not checked (skipped): the service runs elsewhere (--url), and what its destinations receive cannot be seen from here'
+    : 'not checked (skipped): the in-process service was started without capture destinations (startLocal({ notifications }))';
 }
 
 /** "{{+2h}}" in API bodies → the RFC 3339 time 2 h after the start. */
@@ -193,7 +197,7 @@ export async function runScenario(s: Scenario, target: Target, opts: RunOptions 
     alerts: [],
     stats: { messages: 0, clockSteps: 0, virtualMs: s.end, wallMs: 0 },
   };
-  if (s.notifications?.length) result.notifications = { count: s.notifications.length, reason: notifyReason() };
+  if (s.notifications.length && (s.pending || !target?.notify)) result.notifications = { count: s.notifications.length, reason: notifyReason(target, s) };
   if (s.pending) return { ...result, status: 'skipped', pending: s.pending };
 
   const wall0 = performance.now();
@@ -201,6 +205,12 @@ export async function runScenario(s: Scenario, target: Target, opts: RunOptions 
   const secrets = { ...target.secrets };
   let clockAt = -Infinity;
   let lastProgress = 0;
+  /** (event time, wall time) of every message and clock step, in order: when each alert was set off. */
+  const walls: Array<{ t: number; wall: number }> = [];
+  const openedWall = (a: Alert): number => {
+    const opened = Date.parse(a.openedAt);
+    return (walls.find((w) => w.t >= opened) ?? walls.at(-1))?.wall ?? Date.now();
+  };
 
   const progress = (at: number, step: number) => {
     const now = performance.now();
@@ -212,6 +222,7 @@ export async function runScenario(s: Scenario, target: Target, opts: RunOptions 
   /** Move the service's event clock to `t` (never back: a message's own ts may already have moved it). */
   const clock = async (t: number) => {
     if (t <= clockAt) return;
+    walls.push({ t, wall: Date.now() });
     try {
       await target.api.advanceClock(t);
     } catch (err) {
@@ -277,6 +288,7 @@ export async function runScenario(s: Scenario, target: Target, opts: RunOptions 
         const list = await Promise.all(a.deviceIds.map(device));
         // Bytes without a time are stamped on receipt: the clock must be there first.
         if (a.raw || list.some((d) => !d.encoder.carriesTime)) await clock(t);
+        walls.push({ t, wall: Date.now() });
         await Promise.all(
           list.map((d) => {
             let bytes: Buffer;
@@ -318,6 +330,7 @@ export async function runScenario(s: Scenario, target: Target, opts: RunOptions 
     await tickTo(s.start + s.end, s.steps.length);
     await clock(s.start + s.end);
     result.alerts = await check(s.alerts, s.noAlerts, 'end');
+    if (s.notifications.length && target.notify) result.checks.push(...(await checkNotifications(s, target.notify, result.alerts, openedWall)));
   } catch (err) {
     result.status = 'error';
     result.error = err instanceof Error ? err.message : String(err);

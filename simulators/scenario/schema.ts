@@ -4,7 +4,11 @@ import type { FromSchema } from 'json-schema-to-ts';
 
 // The alert vocabulary is the service's own (CONTRACT.md "Alert kinds", "Alert"): one list, not two.
 import { ALERT_KINDS, SEVERITIES, STATUSES } from '../../src/alerts/types.js';
-export { ALERT_KINDS, SEVERITIES, STATUSES };
+import { ROLES } from '../../src/config/schema.js';
+export { ALERT_KINDS, SEVERITIES, STATUSES, ROLES };
+export const CHANNELS = ['wecom', 'dingtalk', 'feishu', 'webhook'] as const;
+/** Which notice of an alert: its opening (default), an escalation step, a reminder, or any of them. */
+export const NOTICE_AS = ['opened', 'escalation', 'reminder', 'any'] as const;
 export const SUBJECT_FIELDS = ['deviceId', 'householdId', 'spaceId', 'plate', 'communityId', 'gridId'] as const;
 
 /** "90s", "5m", "1h30m", "2d", "-5m", "08:30", or a number of seconds (lib/time.ts parseDuration). */
@@ -57,6 +61,37 @@ const expectation = {
 } as const;
 
 const expected = { ...expectation, required: ['kind'] } as const;
+
+const roleList = { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ROLES } } as const;
+
+/**
+ * Who must (and must not) be told of an alert, on which channel, within how much wall time of the message or
+ * clock step that opened it. Checked against a local receiver when the service runs in-process.
+ */
+const notification = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['channel', 'within'],
+  properties: {
+    channel: { enum: CHANNELS },
+    /** Roles of the alert's community (or of `grid`) that must be told. */
+    to: roleList,
+    /** Roles that must not be told (within the same time). */
+    notTo: roleList,
+    /** Wall time from the message (or clock step) that opened the alert to the delivery. */
+    within: duration,
+    /** Only people of this micro-grid count (default: the community's). */
+    grid: { type: 'string', minLength: 1 },
+    /** Which alerts: of this kind (default: the kinds of `alerts:`), and of this subject. */
+    kind: { enum: ALERT_KINDS },
+    deviceId: { type: 'string', minLength: 1 },
+    householdId: { type: 'string', minLength: 1 },
+    spaceId: { type: 'string', minLength: 1 },
+    plate: { type: 'string', minLength: 1 },
+    as: { enum: NOTICE_AS },
+    note: { type: 'string' },
+  },
+} as const;
 
 const deviceTarget = {
   device: { type: 'string', minLength: 1 },
@@ -161,10 +196,10 @@ export const scenarioSchema = {
     /** Alerts that must not have come (any status). Without `kind`: no alert at all for the subject. */
     noAlerts: { type: 'array', items: expectation },
     /**
-     * Notifications expected (channel, to whom, within what time). Optional and not checked yet: the runner
-     * reports them as "not checked yet" until the notify module offers something to check against.
+     * Notifications expected (channel, to whom, not to whom, within what wall time). Checked when the service
+     * runs in-process (its destinations are a local receiver's robots); reported as not checked with --url.
      */
-    notifications: { type: 'array', items: { type: 'object' } },
+    notifications: { type: 'array', items: notification },
   },
 } as const;
 
@@ -172,3 +207,4 @@ export type ScenarioFile = FromSchema<typeof scenarioSchema>;
 export type StepFile = FromSchema<typeof step>;
 export type ExpectationFile = FromSchema<typeof expectation>;
 export type SelectorFile = FromSchema<typeof selector>;
+export type NotificationFile = FromSchema<typeof notification>;

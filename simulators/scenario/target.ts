@@ -1,5 +1,6 @@
 // Where a scenario runs: a fresh shaobing started in this process on the event clock (temp data dir, ports 0,
-// a throw-away admin token), or a service already running somewhere (--url/--token).
+// a throw-away admin token), or a service already running somewhere (--url/--token). The in-process one can
+// also capture what it sends: its notify destinations are then robots of a local receiver (./notifications.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,8 @@ import { loadConfig } from '../../src/config/load.js';
 import { buildApp } from '../../src/app.js';
 import { ApiClient } from '../lib/api.js';
 import { loadSecrets, ROOT } from '../lib/inventory.js';
+import type { NotificationExpectation } from './loader.js';
+import { outboxReader, startCapture, type NotifyCapture } from './notifications.js';
 
 export interface Target {
   mqttUrl: string;
@@ -20,6 +23,8 @@ export interface Target {
   secrets: Record<string, string>;
   /** A service that was running before (and keeps running): its old alerts are not ours. */
   remote: boolean;
+  /** What the service sends, captured (in-process targets started with `notifications`). */
+  notify?: NotifyCapture;
   stop(): Promise<void>;
 }
 
@@ -31,6 +36,11 @@ export interface LocalOptions {
   /** Device secrets (default config/sample-secrets.json). */
   secretsPath?: string;
   logLevel?: string;
+  /**
+   * A scenario's `notifications:`: when any, the service's notify destinations are a local receiver's robots,
+   * one per (channel, community, role) — and per grid the expectations name — so each role is seen apart.
+   */
+  notifications?: readonly NotificationExpectation[];
 }
 
 function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
@@ -63,8 +73,19 @@ export async function startLocal(opts: LocalOptions = {}): Promise<Target> {
         store: { synchronous: 'normal' },
       }),
     });
-    const app = buildApp(config);
-    await app.start();
+    const capture = opts.notifications?.length ? await startCapture(config.communities, opts.notifications) : undefined;
+    // The loaded config is frozen: a copy with the capture robots after the configured destinations.
+    const app = buildApp(
+      capture
+        ? { ...config, settings: { ...config.settings, notify: { ...config.settings.notify, destinations: [...config.settings.notify.destinations, ...capture.destinations] } } }
+        : config,
+    );
+    try {
+      await app.start();
+    } catch (err) {
+      await capture?.receiver.stop();
+      throw err;
+    }
     const { mqtt, http } = app.ports;
     const httpUrl = `http://127.0.0.1:${http}`;
     return {
@@ -74,8 +95,10 @@ export async function startLocal(opts: LocalOptions = {}): Promise<Target> {
       token: adminToken,
       secrets: { ...loadSecrets(opts.secretsPath).devices },
       remote: false,
+      notify: capture && { receiver: capture.receiver, destination: capture.lookup, queued: outboxReader(app.db, () => app.clock.now()) },
       async stop() {
         await app.stop();
+        await capture?.receiver.stop();
         rmSync(dataDir, { recursive: true, force: true });
       },
     };

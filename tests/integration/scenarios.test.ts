@@ -42,10 +42,13 @@ describe('shipped scenarios', () => {
       continue;
     }
     it(`${file} passes`, async () => {
-      const target = await startLocal({ settings: s.settings });
+      const target = await startLocal({ settings: s.settings, notifications: s.notifications });
       try {
         const r = await runScenario(s, target);
         expect(r.status, formatResult(r)).toBe('passed');
+        // Notifications are checked for real in-process (a local receiver plays the chat platforms).
+        expect(r.checks.filter((c) => c.type === 'notification')).toHaveLength(s.notifications.length);
+        expect(r.notifications).toBeUndefined();
       } finally {
         await target.stop();
       }
@@ -77,7 +80,39 @@ describe('a scenario edited to expect a wrong alert', () => {
     expect(report).toContain('✗ device_fault for deviceId gh-sd-6-302');
     expect(report).toContain('came:     nothing of kind device_fault for deviceId gh-sd-6-302');
     expect(report).toContain('came instead: smoke #');
-    expect(report).toContain('FAILED (2 of 4 expectations not met)');
+    expect(report).toContain('FAILED (2 of 6 expectations not met)');
+  });
+});
+
+describe('a scenario edited to expect a wrong role told', () => {
+  it('fails, and says who was expected to be told and who was', async () => {
+    // The owners' committee is not told of a smoke alarm (src/notify/routing.ts); the volunteer is.
+    const text = readFileSync('simulators/scenarios/smoke-lone-elder-gas.yaml', 'utf8').replace(
+      /\n    to: \[property_duty, emergency, residents_committee, volunteer\]\n    notTo: \[[^\]]*\]\n/,
+      '\n    to: [property_duty, owners_committee]\n    notTo: [volunteer]\n',
+    );
+    expect(text).toContain('to: [property_duty, owners_committee]');
+    const file = join(tmp, 'wrong-role.yaml');
+    writeFileSync(file, text);
+    const out: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void out.push(args.join(' ')));
+    const t0 = Date.now();
+    let code: number;
+    try {
+      code = await scenarioCli([file]);
+    } finally {
+      log.mockRestore();
+    }
+    const report = out.join('\n');
+    expect(code, report).toBe(1);
+    // Decided as soon as nothing more is queued for those roles, not after the whole 10 s.
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(report).toContain('✗ smoke on wecom to property_duty, owners_committee; not to volunteer');
+    expect(report).toContain('expected: smoke told on wecom within 10s to property_duty, owners_committee; not to volunteer');
+    expect(report).toMatch(/came: {5}smoke #\d+ “6号楼302 烟感报警”: told property_duty after \d+\.\d\d s, emergency after [^,]+, volunteer after [^,]+, residents_committee after /);
+    expect(report).toContain('owners_committee: not told within 10s — its sc.wecom.guihuayuan.owners_committee robot got nothing');
+    expect(report).toMatch(/volunteer: told after \d+\.\d\d s, expected not to be/);
+    expect(report).toContain('FAILED (1 of 5 expectations not met)');
   });
 });
 

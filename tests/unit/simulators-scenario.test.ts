@@ -2,7 +2,10 @@
 // repeats, selectors), and the pure checking and reporting of alerts against expectations.
 import { describe, expect, it } from 'vitest';
 import { parseScenario, ScenarioError } from '../../simulators/scenario/loader.js';
-import { checkExpected, checkForbidden, type ScenarioResult } from '../../simulators/scenario/runner.js';
+import { checkExpected, checkForbidden, runScenario, type ScenarioResult } from '../../simulators/scenario/runner.js';
+import { checkNotifications, type NotifyCapture, type QueuedNotice } from '../../simulators/scenario/notifications.js';
+import type { Target } from '../../simulators/scenario/target.js';
+import type { Received, RobotReceiver } from '../../simulators/lib/robotReceiver.js';
 import { formatResult } from '../../simulators/scenario/report.js';
 import { formatDuration, parseDuration } from '../../simulators/lib/time.js';
 import type { Alert } from '../../simulators/lib/api.js';
@@ -170,14 +173,141 @@ noAlerts:
       checks: [checkExpected(s, s.alerts[0], [alert({ severity: 'minor' })], 'end'), checkForbidden(s, s.noAlerts[0], [], 'end')],
       alerts: [],
       stats: { messages: 1, clockSteps: 2, virtualMs: 60_000, wallMs: 12 },
-      notifications: { count: 2, reason: 'not checked yet: the notify module (src/notify/index.ts) does not exist yet' },
+      notifications: { count: 2, reason: 'not checked (skipped): the service runs elsewhere (--url)' },
     };
     const text = formatResult(result);
     expect(text).toContain('✗ smoke for householdId gh-6-302');
     expect(text).toContain('expected: smoke for householdId gh-6-302 (critical, open, by +1m)');
     expect(text).toContain('came:     smoke #1 minor open, opened +20s');
     expect(text).toContain('✓ no device_offline for deviceId gh-sd-6-302');
-    expect(text).toContain('– notifications (2): not checked yet');
+    expect(text).toContain('– notifications (2): not checked (skipped)');
     expect(text).toContain('FAILED (1 of 2 expectations not met)');
+  });
+});
+
+describe('checking notifications', () => {
+  const text = `name: notify
+start: 2026-03-02T08:00:00+08:00
+timeline: [ { at: 0s, clock: true } ]
+alerts:
+  - { kind: smoke, householdId: gh-6-302 }
+notifications:
+  - { channel: wecom, to: [property_duty, volunteer], notTo: [grid_head], within: 10s }
+  - { channel: dingtalk, to: [owners_committee], within: 10s, kind: smoke, householdId: gh-6-302 }
+  - { channel: wecom, to: [grid_head], as: escalation, grid: gh-g2, within: 1m }
+`;
+  const s = parseScenario(text);
+  const t0 = 1_000_000;
+  const alert: Alert = {
+    id: 7,
+    kind: 'smoke',
+    severity: 'critical',
+    status: 'open',
+    communityId: 'guihuayuan',
+    gridId: 'gh-g2',
+    deviceId: 'gh-sd-6-302',
+    householdId: 'gh-6-302',
+    title: '6号楼302 烟感报警',
+    details: {},
+    count: 1,
+    openedAt: '2026-03-02T00:00:00.000Z',
+    updatedAt: '2026-03-02T00:00:00.000Z',
+  };
+  /** A capture whose robots got these messages (destination = channel.role or channel.grid.role). */
+  const capture = (received: Array<Partial<Received> & { robot: string }>, queued: Record<string, QueuedNotice[]> = {}): NotifyCapture => ({
+    receiver: { received: received.map((r) => ({ platform: 'wecom', body: {}, text: '', at: t0, accepted: true, ...r })) } as unknown as RobotReceiver,
+    destination: (channel, _community, role, grid) => [channel, grid, role].filter(Boolean).join('.'),
+    queued: (dest) => queued[dest] ?? [],
+  });
+  const opened = `【紧急】${alert.title}\n小区：桂花园`;
+
+  it('loads: kinds default to the expected alerts, wall times in ms, roles checked', () => {
+    expect(s.notifications[0]).toMatchObject({ channel: 'wecom', to: ['property_duty', 'volunteer'], notTo: ['grid_head'], within: 10_000, kinds: ['smoke'], as: 'opened' });
+    expect(s.notifications[1]).toMatchObject({ kinds: ['smoke'], subject: { householdId: 'gh-6-302' } });
+    expect(s.notifications[2]).toMatchObject({ as: 'escalation', grid: 'gh-g2', within: 60_000 });
+    const errors = errorsOf(`name: bad
+timeline: [ { at: 0s, clock: true } ]
+notifications:
+  - { channel: wechat, to: [property_duty], within: 10s }
+  - { channel: wecom, to: [chief], within: soon }
+  - { channel: wecom, to: [property_duty], notTo: [property_duty], within: 10s, grid: gh-g9 }
+  - { channel: wecom, within: 10s }
+`);
+    expect(errors).toContain('s.yaml:4: /notifications/0/channel: must be one of: wecom, dingtalk, feishu, webhook');
+    expect(errors.some((e) => e.startsWith('s.yaml:5: /notifications/1/to/0: must be one of: property_duty'))).toBe(true);
+    expect(errors).toContain('s.yaml:5: /notifications/1/within: must be a duration like 90s, 5m, 1h30m or 08:30');
+    const semantic = errorsOf(`name: bad
+timeline: [ { at: 0s, clock: true } ]
+notifications:
+  - { channel: wecom, to: [property_duty], notTo: [property_duty], within: 10s, grid: gh-g9 }
+  - { channel: wecom, within: 10s, kind: smoke }
+`);
+    expect(semantic).toEqual([
+      "s.yaml:4: /notifications/0: 'property_duty' is both in 'to' and in 'notTo'",
+      "s.yaml:4: /notifications/0/grid: no micro-grid 'gh-g9' in any community",
+      "s.yaml:4: /notifications/0: which alerts? give 'kind' (the scenario expects no alert)",
+      "s.yaml:5: /notifications/1: who? give 'to' and/or 'notTo' (roles)",
+    ]);
+  });
+
+  it('passes when each listed role got the opening notice in time and the forbidden ones did not', async () => {
+    const c = capture([
+      { robot: 'wecom.property_duty', text: opened, at: t0 + 40 },
+      { robot: 'wecom.volunteer', text: opened, at: t0 + 60 },
+      { robot: 'wecom.grid_head', text: `【紧急】升级：${alert.title}`, at: t0 + 90 }, // an escalation is not the opening
+      { robot: 'wecom.gh-g2.grid_head', text: `【紧急】升级：${alert.title}`, at: t0 + 90 },
+    ]);
+    const [a, , esc] = await checkNotifications(s, c, [alert], () => t0);
+    expect(a.ok, a.came.join('\n')).toBe(true);
+    expect(a.type).toBe('notification');
+    expect(a.came[0]).toBe('smoke #7 “6号楼302 烟感报警”: told property_duty after 0.04 s, volunteer after 0.06 s');
+    expect(esc.ok).toBe(true);
+  });
+
+  it('says what was expected and what came: a role not told, one told that should not be, one told late', async () => {
+    const c = capture([
+      { robot: 'wecom.property_duty', text: opened, at: t0 + 12_500 },
+      { robot: 'wecom.grid_head', text: opened, at: t0 + 30 },
+      { robot: 'dingtalk.owners_committee', platform: 'dingtalk', text: `#### 【紧急】提醒：${alert.title}`, at: t0 + 3000 },
+    ]);
+    const [a, b] = await checkNotifications(s, c, [alert], () => t0);
+    expect(a.ok).toBe(false);
+    expect(a.expected).toBe('smoke told on wecom within 10s to property_duty, volunteer; not to grid_head');
+    expect(a.came).toEqual([
+      'smoke #7 “6号楼302 烟感报警”: told property_duty after 12.50 s (late), grid_head after 0.03 s',
+      '  property_duty: not told within 10s — its wecom.property_duty robot got “【紧急】6号楼302 烟感报警” after 12.50 s',
+      '  volunteer: not told within 10s — its wecom.volunteer robot got nothing',
+      '  grid_head: told after 0.03 s, expected not to be',
+    ]);
+    expect(b.ok).toBe(false);
+    expect(b.came[1]).toBe('  owners_committee: not told within 10s — its dingtalk.owners_committee robot got “【紧急】提醒：6号楼302 烟感报警” after 3.00 s');
+  });
+
+  it('waits while a notice is still queued for a role, and fails when no alert came to be told of', async () => {
+    let queued = true;
+    const c = capture([], {
+      'wecom.volunteer': [{ alertId: 7, title: `【紧急】${alert.title}`, status: 'pending', due: true, dueAt: 0 }],
+    });
+    c.queued = (dest) => (dest === 'wecom.volunteer' && queued ? [{ alertId: 7, title: `【紧急】${alert.title}`, status: 'pending', due: true, dueAt: 0 }] : []);
+    const start = Date.now();
+    setTimeout(() => {
+      (c.receiver.received as Received[]).push({ platform: 'wecom', robot: 'wecom.volunteer', body: {}, text: opened, at: Date.now(), accepted: true });
+      queued = false;
+    }, 120);
+    const [a] = await checkNotifications({ ...s, notifications: [s.notifications[0]] }, c, [alert], () => start, 10);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(100);
+    expect(a.came[0]).toContain('volunteer after 0.1');
+    const [none] = await checkNotifications(s, capture([]), [], () => t0);
+    expect(none.ok).toBe(false);
+    expect(none.came).toEqual(['no smoke alert came, so nobody could be told of one']);
+  });
+
+  it('are reported as not checked (skipped) against a running service', async () => {
+    const api = { advanceClock: async () => undefined, alerts: async () => [] };
+    const target = { api, remote: true, secrets: {}, mqttUrl: 'mqtt://x', httpUrl: 'http://x', token: 't', stop: async () => undefined } as unknown as Target;
+    const r = await runScenario({ ...s, alerts: [] }, target);
+    expect(r.status).toBe('passed');
+    expect(r.checks).toEqual([]);
+    expect(formatResult(r)).toContain('– notifications (3): not checked (skipped): the service runs elsewhere (--url)');
   });
 });
