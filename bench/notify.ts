@@ -117,6 +117,7 @@ async function main(): Promise<void> {
   console.log('\n| phase | alarms delivered | p50 | p99 | max |\n| --- | ---: | ---: | ---: | ---: |');
   console.log(row('at rest', rest));
   console.log(row('under ingest load', loaded));
+  if (process.env.BENCH_DEBUG) console.log('slowest', [...loaded].sort((a, b) => b - a).slice(0, 8), 'rest slowest', [...rest].sort((a, b) => b - a).slice(0, 5));
 }
 
 await main();
