@@ -46,6 +46,7 @@ export class App {
   notifier!: Notifier;
   jobs?: Jobs;
   private started = false;
+  private stopped = false;
 
   constructor(
     readonly config: Config,
@@ -181,18 +182,27 @@ export class App {
     return { ...this.broker.ports, http: (this.api.server.address() as AddressInfo | null)?.port ?? 0 };
   }
 
+  /** Stop whatever started — also after a start that failed half-way (a port in use, a bad destination). */
   async stop(): Promise<void> {
-    if (!this.started) return;
+    if (this.stopped || !this.db) return;
+    this.stopped = true;
     this.started = false;
+    const step = async (name: string, fn: () => unknown) => {
+      try {
+        await fn();
+      } catch (err) {
+        this.log.error({ err, unit: name }, 'stop failed');
+      }
+    };
     // Devices first (the broker also ends MQTT-over-WebSocket sockets that hold the HTTP server open).
-    await this.broker.stop().catch((err) => this.log.error({ err }, 'broker close failed'));
-    await this.api.close().catch((err) => this.log.error({ err }, 'api close failed'));
-    this.ingest.stop();
-    this.jobs?.stop();
-    this.notifier.stop();
-    this.rules.stop();
-    await this.telemetry.stop().catch((err) => this.log.error({ err }, 'telemetry stop failed'));
-    this.db.close();
+    if (this.broker?.aedes) await step('broker', () => this.broker.stop());
+    if (this.api) await step('api', () => this.api.close());
+    if (this.ingest) await step('ingest', () => this.ingest.stop());
+    await step('jobs', () => this.jobs?.stop());
+    if (this.notifier) await step('notify', () => this.notifier.stop());
+    if (this.rules) await step('rules', () => this.rules.stop());
+    if (this.telemetry) await step('telemetry', () => this.telemetry.stop());
+    await step('store', () => this.db.open && this.db.close());
   }
 }
 

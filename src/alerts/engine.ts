@@ -345,7 +345,11 @@ export class RuleEngine {
       const owner = d.key.slice(0, sep);
       const rule = this.byName.get(owner);
       if (rule) this.run(rule, d.key.slice(sep + 1), { type: 'deadline', due: d.due }, dfx);
-      else this.hooks.find((h) => h.name === owner)?.deadline?.(d.key.slice(sep + 1), d.due, this.deps.clock.now());
+      else {
+        // As for rules: on the event clock a deadline happens at its own time, however far a batch moved the clock.
+        const now = this.deps.clock.now();
+        this.hooks.find((h) => h.name === owner)?.deadline?.(d.key.slice(sep + 1), d.due, this.deps.clock.mode === 'event' ? Math.min(d.due, now) : now);
+      }
     });
     const chunk = this.deps.db.transaction((list: Deadline[]) => {
       for (const d of list) {
@@ -373,7 +377,7 @@ export class RuleEngine {
       this.resync();
       return;
     }
-    if (failed) this.alerts.load();
+    if (failed) this.reloadIndexes(); // a rolled-back savepoint may have moved deadlines in memory too
     this.publish(fx);
   }
 

@@ -2,7 +2,7 @@
 // the caller's grids: an alert outside them is a 404, exactly like one that does not exist.
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
-import { canSee } from './auth.js';
+import { canSeePlace } from './auth.js';
 import { errorSchema } from './schemas.js';
 import { AppError } from '../errors.js';
 import { ALERT_KINDS, SEVERITIES, STATUSES, type AlertStatus } from '../alerts/types.js';
@@ -107,7 +107,8 @@ export function alertsApi(engine: RuleEngine) {
           grids: req.principal.grids,
           limit: q.limit ?? 200,
         });
-        return { items };
+        // A volunteer's view is narrower than their grids: only their paired elders' alerts.
+        return { items: req.principal.households ? items.filter((a) => canSeePlace(req.principal, a)) : items };
       },
     );
 
@@ -126,7 +127,7 @@ export function alertsApi(engine: RuleEngine) {
       },
       async (req) => {
         const a = engine.alerts.get(req.params.id);
-        if (!a || !canSee(req.principal, a.gridId)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`, 404);
+        if (!a || !canSeePlace(req.principal, a)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`, 404);
         return { ...a, timeline: engine.alerts.timeline(a.id) };
       },
     );
@@ -137,7 +138,7 @@ export function alertsApi(engine: RuleEngine) {
         { schema: { summary: SUMMARY[t], tags: ['alerts'], params, body: BODIES[t], response: { 200: alertSchema, '4xx': errorSchema } } },
         async (req) => {
           const a = engine.alerts.get(req.params.id);
-          if (!a || !canSee(req.principal, a.gridId)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`, 404);
+          if (!a || !canSeePlace(req.principal, a)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`, 404);
           const body = req.body ?? {};
           if (t === 'dispatch') {
             const person = deps.directory.people.get(body.assignee!);

@@ -13,6 +13,11 @@ export interface Principal {
   roles: Role[];
   /** Micro-grids the caller may see, or 'all'. */
   grids: Set<string> | 'all';
+  /**
+   * A volunteer (no other role) hears only of the households paired with them: those ids. Absent for
+   * everybody else, whose view is their grids.
+   */
+  households?: Set<string>;
   admin: boolean;
 }
 
@@ -31,7 +36,15 @@ export interface SessionVerifier {
   verify(token: string): PersonInfo | undefined;
 }
 
-const principalOf = (directory: Directory, p: PersonInfo): Principal => ({ id: p.id, roles: p.roles, grids: directory.gridsOf(p), admin: p.roles.includes('admin') });
+const principalOf = (directory: Directory, p: PersonInfo): Principal => {
+  const principal: Principal = { id: p.id, roles: p.roles, grids: directory.gridsOf(p), admin: p.roles.includes('admin') };
+  if (!principal.admin && p.roles.length > 0 && p.roles.every((r) => r === 'volunteer')) {
+    principal.households = new Set(
+      [...directory.households.values()].filter((h) => h.careContacts.some((c) => c.personId === p.id)).map((h) => h.id),
+    );
+  }
+  return principal;
+};
 
 export class Authenticator {
   /** sha256(token) → principal, so a known token costs one hash, not one per person. */
@@ -82,6 +95,12 @@ export class Authenticator {
 
 export function canSee(p: Principal, gridId: string): boolean {
   return p.grids === 'all' || p.grids.has(gridId);
+}
+
+/** An alert, a device or its history: in the caller's grids, and for a volunteer in a paired household. */
+export function canSeePlace(p: Principal, place: { gridId: string; householdId?: string }): boolean {
+  if (!canSee(p, place.gridId)) return false;
+  return !p.households || (place.householdId !== undefined && p.households.has(place.householdId));
 }
 
 export function requireAdmin(p: Principal): void {

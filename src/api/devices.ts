@@ -1,7 +1,7 @@
 // Devices: provisioning (admin) and live state, scoped to the caller's grids.
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
-import { canSee, requireAdmin } from './auth.js';
+import { canSeePlace, requireAdmin } from './auth.js';
 import { deviceSchema, errorSchema } from './schemas.js';
 import { provisionDevice } from '../broker/provision.js';
 import { AppError } from '../errors.js';
@@ -101,7 +101,7 @@ export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): P
       const q = req.query;
       const items = [];
       for (const d of deps.directory.devices.values()) {
-        if (!canSee(req.principal, d.gridId)) continue;
+        if (!canSeePlace(req.principal, d)) continue;
         if (q.kind && d.kind !== q.kind) continue;
         if (q.communityId && d.communityId !== q.communityId) continue;
         if (q.gridId && d.gridId !== q.gridId) continue;
@@ -126,10 +126,10 @@ export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): P
     async (req) => {
       const d = deps.directory.devices.get(req.params.id) ?? (() => {
         const row = deps.devicesRepo.find(req.params.id);
-        return row ? deps.directory.addDevice(row) : undefined;
+        return row && deps.directory.communities.has(row.communityId) ? deps.directory.addDevice(row) : undefined;
       })();
       // Outside the caller's grids looks the same as absent (CONTRACT.md: 404).
-      if (!d || !canSee(req.principal, d.gridId)) throw new AppError('SB_NOT_FOUND', `no device '${req.params.id}'`, 404);
+      if (!d || !canSeePlace(req.principal, d)) throw new AppError('SB_NOT_FOUND', `no device '${req.params.id}'`, 404);
       return view(d);
     },
   );

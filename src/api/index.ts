@@ -61,7 +61,8 @@ export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<
       return reply.code(400).send({ statusCode: 400, code: 'SB_VALIDATION', message: err.message });
     const status = (err as FastifyError).statusCode ?? 500;
     if (status < 500) return reply.code(status).send({ statusCode: status, code: (err as FastifyError).code ?? 'SB_BAD_REQUEST', message: err.message });
-    req.log.error({ err, url: req.url }, 'request failed');
+    // The matched route, not the URL: a one-tap ack link's token is a capability and must not reach the log.
+    req.log.error({ err, route: req.routeOptions.url }, 'request failed');
     return reply.code(500).send({ statusCode: 500, code: 'SB_INTERNAL', message: 'internal error' });
   });
   app.setNotFoundHandler((req, reply) =>
@@ -81,7 +82,10 @@ export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<
   const auth = new Authenticator(deps.directory, deps.adminToken, sessions);
   app.decorateRequest('principal', null as never);
   app.addHook('onRequest', async (req) => {
-    if ((req.url.startsWith('/api/') || req.url === '/api') && !req.routeOptions.config?.public) req.principal = auth.authenticate(req);
+    // Judge both the route that matched (the router decodes /%61pi/… to /api/…) and the raw URL (an unknown
+    // /api path is 401, not 404: no probing for which routes exist).
+    const isApi = (u: string) => u === '/api' || u.startsWith('/api/') || u.startsWith('/api?');
+    if ((isApi(req.routeOptions.url ?? '') || isApi(req.url)) && !req.routeOptions.config?.public) req.principal = auth.authenticate(req);
   });
 
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { ApiDeps } from './index.js';
-import { canSee } from './auth.js';
+import { canSee, canSeePlace } from './auth.js';
 import type { RuleEngine } from '../alerts/engine.js';
 import type { EventBus } from '../bus.js';
 
@@ -35,7 +35,7 @@ export function streamApi(engine: RuleEngine, bus: EventBus, opts: { heartbeatMs
       const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       res.write(': shaobing stream\nretry: 5000\n\n');
       for (const lot of engine.lots()) if (canSee(principal, lot.gridId)) send('parking', lot);
-      bus.on('alert', owner, (a) => canSee(principal, a.gridId) && send('alert', a));
+      bus.on('alert', owner, (a) => canSeePlace(principal, a) && send('alert', a));
       bus.on('parking', owner, (l) => canSee(principal, l.gridId) && send('parking', l));
       const beat = setInterval(() => res.write(': heartbeat\n\n'), opts.heartbeatMs ?? HEARTBEAT_MS);
       beat.unref();

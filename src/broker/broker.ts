@@ -13,6 +13,7 @@ import type { DevicesRepo } from '../store/devicesRepo.js';
 import type { Ingest } from '../ingest/pipeline.js';
 import type { Metrics } from '../metrics.js';
 import { verifySecret } from './secrets.js';
+import { timingSafeEqual } from 'node:crypto';
 
 /** Username of the read-only operator login (recorder, dashboards); its password is the admin token. */
 export const OPERATOR_USERNAME = 'shaobing-operator';
@@ -30,7 +31,7 @@ export interface BrokerDeps {
 type Identity = { device: DeviceInfo } | { operator: true };
 const identities = new WeakMap<Client, Identity>();
 
-function authError(returnCode: 2 | 4 | 5, message: string): AuthenticateError {
+function authError(returnCode: 2 | 3 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
@@ -115,18 +116,26 @@ export class Broker {
   ): void {
     const { directory, repo, metrics, log, adminToken } = this.deps;
     if (username === OPERATOR_USERNAME) {
-      if (adminToken && password && password.toString() === adminToken) {
+      if (adminToken && password && password.length === Buffer.byteLength(adminToken) && timingSafeEqual(password, Buffer.from(adminToken))) {
         identities.set(client, { operator: true });
         return done(null, true);
       }
       metrics.authFailures.inc({ reason: 'bad_credentials' });
       return done(authError(4, 'Bad username or password'), false);
     }
-    let device = username ? directory.devices.get(username) : undefined;
-    if (!device && username) {
-      // Provisioned by the CLI while we run: look it up once (connect path, not the message path).
-      const row = repo.find(username);
-      if (row) device = directory.addDevice(row);
+    let device: DeviceInfo | undefined;
+    try {
+      device = username ? directory.devices.get(username) : undefined;
+      if (!device && username) {
+        // Provisioned by the CLI while we run: look it up once (connect path, not the message path). A row
+        // whose community has left the configuration is refused, never added.
+        const row = repo.find(username);
+        if (row && directory.communities.has(row.communityId)) device = directory.addDevice(row);
+      }
+    } catch (err) {
+      // A hook that throws would take the whole broker down: refuse this client instead.
+      log.error({ err, clientId: client.id }, 'device lookup failed during connect');
+      return done(authError(3, 'Server unavailable'), false);
     }
     if (!device || !verifySecret(password, device.secretHash)) {
       metrics.authFailures.inc({ reason: 'bad_credentials' });

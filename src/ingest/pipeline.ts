@@ -130,25 +130,43 @@ export class Ingest {
 
   flush(): void {
     this.scheduled = false;
-    const batch = this.pending;
+    if (this.pending.length === 0) return;
+    if (Date.now() < this.pausedUntil) return this.retryLater();
+    let batch = this.pending;
     this.pending = [];
-    const durable = batch.filter((m) => m.done);
-    if (durable.length) {
+    // Durable messages not yet in the inbox (a batch put back after a failure is in it already).
+    const fresh = batch.filter((m) => m.done);
+    if (fresh.length) {
       try {
-        this.inboxTx(durable);
+        this.inboxTx(fresh);
       } catch (err) {
         // Not stored, so not acknowledged: the device keeps the message and sends it again.
-        this.deps.log.error({ err, count: durable.length }, 'inbox write failed; QoS1 messages not acknowledged');
-        for (const m of durable) m.done!(err as Error);
-        return;
+        this.deps.log.error({ err, count: fresh.length }, 'inbox write failed; QoS1 messages not acknowledged');
+        for (const m of fresh) m.done!(err as Error);
+        batch = batch.filter((m) => !m.done);
       }
-      for (const m of durable) m.done!();
+      for (const m of batch) {
+        const done = m.done;
+        m.done = undefined;
+        done?.();
+      }
       if (this.deps.failpoints.active('ingest.afterInbox')) {
-        this.deps.log.warn({ count: durable.length }, 'failpoint ingest.afterInbox: acknowledged, processing held');
+        this.deps.log.warn({ count: fresh.length }, 'failpoint ingest.afterInbox: acknowledged, processing held');
         return;
       }
     }
     this.process(batch);
+  }
+
+  private pausedUntil = 0;
+  private retryTimer?: NodeJS.Timeout;
+
+  private retryLater(): void {
+    if (this.retryTimer || this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.flush();
+    }, Math.max(10, this.pausedUntil - Date.now()));
   }
 
   private process(batch: Pending[]): void {
@@ -156,9 +174,15 @@ export class Ingest {
     try {
       outcomes = this.processTx(batch);
     } catch (err) {
-      // The transaction rolled back: inbox rows stay for the next start; QoS0 messages of this batch are lost
-      // and counted as such in the log.
-      this.deps.log.error({ err, count: batch.length }, 'processing transaction failed');
+      // The transaction rolled back (SQLITE_BUSY, a full disk…). Nothing newer may overtake these messages —
+      // an old smoke alarm replayed after its all-clear would re-open the alert — so the batch goes back to
+      // the front of the queue and is tried again after a pause; the device states in memory are read back
+      // from the store, which the rollback left as it was.
+      this.deps.log.error({ err, count: batch.length }, 'processing transaction failed; retrying in 1 s');
+      this.deps.states.reload();
+      this.pending = batch.concat(this.pending);
+      this.pausedUntil = Date.now() + 1000;
+      this.retryLater();
       return;
     }
     const { metrics, bus } = this.deps;
@@ -310,6 +334,7 @@ export class Ingest {
   /** Process what is queued and refuse new work. */
   stop(): void {
     this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.pending.length) this.flush();
   }
 }

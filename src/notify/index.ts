@@ -3,7 +3,7 @@
 // transaction as the alert change (durable outbox), escalations and reminders are deadlines in the same
 // persisted scheduler as the rules (so they run on the event clock and survive restarts, exactly once), and
 // a delivery loop sends what is due (src/notify/outbox.ts).
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
@@ -94,19 +94,26 @@ export class Notifier implements AlertHooks {
     this.deliverer.start();
   }
 
-  stop(): void {
-    this.deliverer.stop();
+  async stop(): Promise<void> {
     const i = this.deps.engine.hooks.indexOf(this);
     if (i >= 0) this.deps.engine.hooks.splice(i, 1);
+    await this.deliverer.stop();
   }
 
   /** The key that signs acknowledge links, kept in the data dir so links survive a restart. */
   private loadAckKey(): string {
     const path = join(this.deps.dataDir, 'ack.key');
-    if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+    if (existsSync(path)) {
+      const key = readFileSync(path, 'utf8').trim();
+      // A truncated or empty key would let anyone forge acknowledge links (and silence escalations).
+      if (key.length >= 32) return key;
+      this.deps.log.warn('ack.key is too short; a new one is made (earlier acknowledge links stop working)');
+    }
     mkdirSync(this.deps.dataDir, { recursive: true });
     const key = newAckKey();
-    writeFileSync(path, key + '\n', { mode: 0o600 });
+    // Written whole, then renamed: a crash never leaves half a key.
+    writeFileSync(`${path}.tmp`, key + '\n', { mode: 0o600 });
+    renameSync(`${path}.tmp`, path);
     return key;
   }
 
@@ -214,8 +221,9 @@ export class Notifier implements AlertHooks {
     return out;
   }
 
-  private ackUrl(alertId: number, destination: string, now: number): string {
-    const token = signAck(this.ackKey, { alertId, personId: `link:${destination}`, exp: now + this.deps.settings.ackLinkTtlMinutes * 60_000 });
+  private ackUrl(alertId: number, destination: string, _now: number): string {
+    // Expiry is wall time, whatever clock the alerts run on: a link is used by a person, in real time.
+    const token = signAck(this.ackKey, { alertId, personId: `link:${destination}`, exp: Date.now() + this.deps.settings.ackLinkTtlMinutes * 60_000 });
     return `${this.deps.publicUrl.replace(/\/$/, '')}/ack/${token}`;
   }
 

@@ -15,6 +15,7 @@ export interface OutboxRow {
   id: number;
   alertId: number | null;
   destination: string;
+  createdAt: number;
   notice: Notice;
   dueAt: number;
   attempts: number;
@@ -34,7 +35,9 @@ export interface Attempt {
 export interface DeliveryOptions {
   /** Wall-clock gap between two requests to one destination; 3 s keeps a robot under 20 a minute. */
   minIntervalMs: Record<Destination['type'], number>;
-  maxAttempts: number;
+  /** Keep retrying (backoff capped at backoffMaxMs) until a notice is this old; a robot throttled for 10
+   *  minutes or an uplink down for an hour must not lose a smoke alarm. */
+  maxAgeMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   pollMs: number;
@@ -42,7 +45,7 @@ export interface DeliveryOptions {
 
 export const DEFAULT_DELIVERY: DeliveryOptions = {
   minIntervalMs: { wecom: 3000, dingtalk: 3000, feishu: 600, webhook: 0 },
-  maxAttempts: 8,
+  maxAgeMs: 24 * 3_600_000,
   backoffBaseMs: 2000,
   backoffMaxMs: 5 * 60_000,
   pollMs: 250,
@@ -58,8 +61,10 @@ export class Outbox {
   }
 
   /** Queue a notice; call inside the transaction that changed the alert. */
-  enqueue(destination: string, notice: Notice, dueAt: number, now: number): number {
-    return Number(this.insert.run(notice.alertId ?? null, destination, JSON.stringify(notice), dueAt, now).lastInsertRowid);
+  enqueue(destination: string, notice: Notice, dueAt: number, _now?: number): number {
+    // created_at is wall time, like sent_at and the retry times: delivery runs in real time even when the
+    // app clock is an event clock replaying another day; `dueAt` is app-clock time (quiet hours).
+    return Number(this.insert.run(notice.alertId ?? null, destination, JSON.stringify(notice), dueAt, Date.now()).lastInsertRowid);
   }
 }
 
@@ -91,7 +96,7 @@ export class Deliverer {
     const { db } = deps;
     this.stmts = {
       due: db.prepare(
-        `SELECT id, alert_id, destination, notice, due_at, attempts FROM outbox
+        `SELECT id, alert_id, destination, notice, due_at, attempts, created_at FROM outbox
          WHERE status = 'pending' AND due_at <= ? AND next_try_at <= ? ORDER BY due_at, id LIMIT 500`,
       ),
       sent: db.prepare(`UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?`),
@@ -108,9 +113,13 @@ export class Deliverer {
     this.schedule(0);
   }
 
-  stop(): void {
+  private readonly sending = new Set<Promise<void>>();
+
+  /** Stop polling and wait for requests already on the wire, so their outcome is recorded before the store closes. */
+  async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
+    await Promise.allSettled([...this.sending]);
   }
 
   /** Look now (after an alert change queued something). */
@@ -130,8 +139,8 @@ export class Deliverer {
     try {
       if (this.deps.hold?.()) return;
       const wall = Date.now();
-      const rows = (this.stmts.due.all(this.deps.clock.now(), wall) as Array<{ id: number; alert_id: number | null; destination: string; notice: string; due_at: number; attempts: number }>).map(
-        (r): OutboxRow => ({ id: r.id, alertId: r.alert_id, destination: r.destination, notice: JSON.parse(r.notice) as Notice, dueAt: r.due_at, attempts: r.attempts }),
+      const rows = (this.stmts.due.all(this.deps.clock.now(), wall) as Array<{ id: number; alert_id: number | null; destination: string; notice: string; due_at: number; attempts: number; created_at: number }>).map(
+        (r): OutboxRow => ({ id: r.id, alertId: r.alert_id, destination: r.destination, createdAt: r.created_at, notice: JSON.parse(r.notice) as Notice, dueAt: r.due_at, attempts: r.attempts }),
       );
       const byDest = new Map<string, OutboxRow[]>();
       for (const r of rows) byDest.set(r.destination, [...(byDest.get(r.destination) ?? []), r]);
@@ -146,7 +155,9 @@ export class Deliverer {
         }
         const gap = this.opts.minIntervalMs[dest.type];
         if (wall - (this.lastSent.get(destId) ?? 0) < gap) continue;
-        sends.push(this.send(dest, list));
+        const p = this.send(dest, list).finally(() => this.sending.delete(p));
+        this.sending.add(p);
+        sends.push(p);
       }
       await Promise.all(sends);
     } catch (err) {
@@ -204,7 +215,7 @@ export class Deliverer {
     this.deps.db.transaction(() => {
       for (const p of picked) {
         if (outcome.ok) this.stmts.sent.run(at, p.id);
-        else if (!outcome.retryable || p.attempts + 1 >= this.opts.maxAttempts) this.stmts.failed.run(outcome.reason, p.id);
+        else if (!outcome.retryable || at - p.createdAt >= this.opts.maxAgeMs) this.stmts.failed.run(outcome.reason, p.id);
         else {
           const backoff = Math.min(this.opts.backoffMaxMs, this.opts.backoffBaseMs * 2 ** p.attempts);
           this.stmts.retry.run(at + backoff / 2 + Math.random() * (backoff / 2), outcome.reason, p.id);

@@ -53,6 +53,18 @@ export class DeviceStates {
     for (const row of rows) this.states.set(row.device_id, { ...empty(row.device_id), ...JSON.parse(row.state), online: false });
   }
 
+  /** After a rolled-back batch: read every state back from the store, keeping who is connected. */
+  reload(): void {
+    const online = new Map([...this.states.values()].map((s) => [s.deviceId, s.online]));
+    this.states.clear();
+    this.dirty.clear();
+    this.load();
+    for (const [id, on] of online) {
+      const s = this.states.get(id);
+      if (s) s.online = on;
+    }
+  }
+
   get(deviceId: string): DeviceState | undefined {
     return this.states.get(deviceId);
   }
