@@ -95,9 +95,13 @@ export class Deliverer {
     this.opts = { ...DEFAULT_DELIVERY, ...deps.options, minIntervalMs: { ...DEFAULT_DELIVERY.minIntervalMs, ...deps.options?.minIntervalMs } };
     const { db } = deps;
     this.stmts = {
+      // Up to 50 due rows per destination, not 500 overall: a backlog for one paced robot must not keep
+      // another destination's smoke alarm out of the selection.
       due: db.prepare(
-        `SELECT id, alert_id, destination, notice, due_at, attempts, created_at FROM outbox
-         WHERE status = 'pending' AND due_at <= ? AND next_try_at <= ? ORDER BY due_at, id LIMIT 500`,
+        `SELECT id, alert_id, destination, notice, due_at, attempts, created_at FROM (
+           SELECT *, ROW_NUMBER() OVER (PARTITION BY destination ORDER BY due_at, id) AS n FROM outbox
+           WHERE status = 'pending' AND due_at <= ? AND next_try_at <= ?)
+         WHERE n <= 50 ORDER BY due_at, id`,
       ),
       sent: db.prepare(`UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?`),
       retry: db.prepare(`UPDATE outbox SET attempts = attempts + 1, next_try_at = ?, last_error = ? WHERE id = ?`),
