@@ -4,45 +4,22 @@
 //   npx tsx bench/ingest.ts [--devices 100] [--messages 300] [--rounds 2]
 import { fork } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Aedes } from 'aedes';
-import { hashSecret } from '../src/broker/secrets.js';
+import { arg, benchDevices, writeBenchInventory, COMMUNITY } from './lib.js';
 import { loadConfig } from '../src/config/load.js';
 import { buildApp } from '../src/app.js';
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const DEVICES = arg('devices', 100);
 const MESSAGES = arg('messages', 300);
 const ROUNDS = arg('rounds', 2);
 const TOTAL = DEVICES * MESSAGES;
-const COMMUNITY = 'bench';
 
-const devices: Array<[string, string]> = Array.from({ length: DEVICES }, (_, i) => [`bench-wm-${i}`, `bench-secret-${i}-0123456789`]);
+const devices = benchDevices(DEVICES);
 
-function writeInventory(dir: string): string {
-  const lines = [
-    `id: ${COMMUNITY}`,
-    'name: 基准小区',
-    'grids: [{ id: bg1, name: 基准网格 }]',
-    'buildings:',
-    '  - id: bb1',
-    '    name: 1号楼',
-    '    gridId: bg1',
-    '    households:',
-    ...devices.map((_, i) => `      - { id: bh-${i}, room: "${100 + i}", loneElder: true }`),
-    'devices:',
-    ...devices.map(([id, secret], i) => `  - { id: ${id}, kind: water-meter, householdId: bh-${i}, secretHash: "${hashSecret(secret)}" }`),
-  ];
-  const path = join(dir, 'bench.yaml');
-  writeFileSync(path, lines.join('\n') + '\n');
-  return path;
-}
 
 /** Drive the load child against `url`; `counted()` tells how many messages the server has taken so far. */
 async function drive(url: string, qos: 0 | 1, counted: () => number): Promise<number> {
@@ -86,7 +63,7 @@ const ALL_RULES = ['smoke', 'no_water_use', 'continuous_water_flow', 'illegal_pa
 /** `foundation`: decode, validate, state and persistence only — every rule off and no telemetry history. */
 async function pipeline(qos: 0 | 1, synchronous: 'full' | 'normal', foundation = false): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'shaobing-bench-'));
-  const inventory = writeInventory(dir);
+  const inventory = writeBenchInventory(dir, [{ kind: 'water-meter', devices }], { loneElder: true });
   const config = loadConfig({
     settingsPath: null,
     env: {},

@@ -2,49 +2,22 @@
 // Latency p50/p99 at rest, and again while bench/load.ts floods the broker with water-meter readings.
 //   npx tsx bench/notify.ts [--alarms 200] [--load-devices 100] [--load-messages 6000]
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { hashSecret } from '../src/broker/secrets.js';
+import { arg, benchDevices, writeBenchInventory } from './lib.js';
 import { loadConfig } from '../src/config/load.js';
 import { buildApp } from '../src/app.js';
 import { RobotReceiver } from '../tests/robotReceiver.js';
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const ALARMS = arg('alarms', 200);
 const LOAD_DEVICES = arg('load-devices', 100);
 const LOAD_MESSAGES = arg('load-messages', 6000);
 
-const meters: Array<[string, string]> = Array.from({ length: LOAD_DEVICES }, (_, i) => [`bench-wm-${i}`, `bench-secret-${i}-0123456789`]);
-const detectors: Array<[string, string]> = Array.from({ length: 2 * ALARMS }, (_, i) => [`bench-sd-${i}`, `bench-sd-secret-${i}-0123456789`]);
+const meters = benchDevices(LOAD_DEVICES);
+const detectors = benchDevices(2 * ALARMS, 'bench-sd');
 
-function inventory(dir: string): string {
-  const households = [...meters, ...detectors].map((_, i) => `      - { id: bh-${i}, room: "${1000 + i}" }`);
-  const lines = [
-    'id: bench',
-    'name: 基准小区',
-    'grids: [{ id: bg1, name: 基准网格 }]',
-    'buildings:',
-    '  - { id: bb1, name: 1号楼, gridId: bg1, households: [] }',
-    '  - id: bb2',
-    '    name: 2号楼',
-    '    gridId: bg1',
-    '    households:',
-    ...households,
-    'devices:',
-    ...meters.map(([id, s], i) => `  - { id: ${id}, kind: water-meter, householdId: bh-${i}, secretHash: "${hashSecret(s)}" }`),
-    ...detectors.map(([id, s], i) => `  - { id: ${id}, kind: smoke-detector, householdId: bh-${meters.length + i}, secretHash: "${hashSecret(s)}" }`),
-    'people:',
-    '  - { id: duty-1, roles: [property_duty], grids: [bg1], mobile: "13800000001" }',
-  ];
-  const path = join(dir, 'bench.yaml');
-  writeFileSync(path, lines.join('\n') + '\n');
-  return path;
-}
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
@@ -56,7 +29,16 @@ async function main(): Promise<void> {
     env: {},
     overrides: {
       dataDir: dir,
-      communities: [inventory(dir)],
+      communities: [
+        writeBenchInventory(
+          dir,
+          [
+            { kind: 'water-meter', devices: meters },
+            { kind: 'smoke-detector', devices: detectors },
+          ],
+          { people: ['  - { id: duty-1, roles: [property_duty], grids: [bg1], mobile: "13800000001" }'] },
+        ),
+      ],
       mqtt: { port: 0, host: '127.0.0.1' },
       http: { port: 0, host: '127.0.0.1' },
       log: { level: 'warn', format: 'json' },

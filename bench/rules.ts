@@ -17,6 +17,7 @@ import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Scheduler, sqliteDeadlineStore, type Deadline } from '../src/clock/scheduler.js';
+import { arg } from './lib.js';
 import { EventClock, WallClock } from '../src/clock/clock.js';
 import { openDb } from '../src/store/db.js';
 import { loadConfig } from '../src/config/load.js';
@@ -31,10 +32,6 @@ import { deviceKinds } from '../devices/index.js';
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const METERS = arg('meters', 1_000_000);
 const IDLE_S = arg('idle-seconds', 10);
 const READINGS = arg('readings', 20_000);

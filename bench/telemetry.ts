@@ -5,11 +5,11 @@
 // was written.
 //   npx tsx bench/telemetry.ts [--devices 100] [--messages 300] [--rounds 3] [--qos 1]
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { hashSecret } from '../src/broker/secrets.js';
+import { arg, benchDevices, writeBenchInventory, COMMUNITY } from './lib.js';
 import { loadConfig } from '../src/config/load.js';
 import { buildApp, type App } from '../src/app.js';
 import { VictoriaMetrics, haveVictoriaMetrics } from '../tests/victoria-metrics.js';
@@ -22,32 +22,13 @@ import { createClock } from '../src/clock/clock.js';
 import { EventBus } from '../src/bus.js';
 import { Directory } from '../src/config/inventory.js';
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const DEVICES = arg('devices', 100);
 const MESSAGES = arg('messages', 300);
 const ROUNDS = arg('rounds', 3);
 const QOS = arg('qos', 1) as 0 | 1;
 const TOTAL = DEVICES * MESSAGES;
-const COMMUNITY = 'bench';
-const devices: Array<[string, string]> = Array.from({ length: DEVICES }, (_, i) => [`bench-wm-${i}`, `bench-secret-${i}-0123456789`]);
+const devices = benchDevices(DEVICES);
 
-function writeInventory(dir: string): string {
-  const lines = [
-    `id: ${COMMUNITY}`,
-    'name: 基准小区',
-    'grids: [{ id: bg1, name: 基准网格 }]',
-    'buildings:',
-    '  - { id: bb1, name: 1号楼, gridId: bg1, households: [' + devices.map((_, i) => `{ id: bh-${i}, room: "${100 + i}" }`).join(', ') + '] }',
-    'devices:',
-    ...devices.map(([id, secret], i) => `  - { id: ${id}, kind: water-meter, householdId: bh-${i}, secretHash: "${hashSecret(secret)}" }`),
-  ];
-  const path = join(dir, 'bench.yaml');
-  writeFileSync(path, lines.join('\n') + '\n');
-  return path;
-}
 
 async function counter(app: App, result: string): Promise<number> {
   const m = await app.metrics.telemetryPoints.get();
@@ -69,7 +50,7 @@ async function run(sink: 'none' | 'sqlite' | 'influx', vm: VictoriaMetrics | nul
     env: {},
     overrides: {
       dataDir: dir,
-      communities: [writeInventory(dir)],
+      communities: [writeBenchInventory(dir, [{ kind: 'water-meter', devices }])],
       mqtt: { port: 0, host: '127.0.0.1' },
       http: { port: 0, host: '127.0.0.1' },
       log: { level: 'warn', format: 'json' },

@@ -3,7 +3,7 @@
 //   S = urlEncode(base64(HMAC-SHA256(key = secret, message = timestamp + "\n" + secret))), timestamp in ms.
 // Markdown body; a mention renders only when the text contains "@mobile" and at.atMobiles lists it.
 import { createHmac } from 'node:crypto';
-import { judgeStatus, noticeText, type Channel } from './types.js';
+import { judgeErrcode, noticeText, type Channel } from './types.js';
 
 export function dingtalkSign(secret: string, timestampMs: number): string {
   return createHmac('sha256', secret).update(`${timestampMs}\n${secret}`).digest('base64');
@@ -33,15 +33,7 @@ export const dingtalk: Channel = {
     };
   },
   judge(status, body) {
-    const bad = judgeStatus(status);
-    if (bad) return bad;
-    try {
-      const { errcode, errmsg } = JSON.parse(body) as { errcode?: number; errmsg?: string };
-      if (errcode === 0) return { ok: true };
-      // 130101: sending too fast (the robot is throttled for 10 minutes) — retry later.
-      return { ok: false, retryable: errcode === 130101 || errcode === -1, reason: `errcode ${errcode}: ${errmsg ?? ''}` };
-    } catch {
-      return { ok: false, retryable: true, reason: 'answer is not JSON' };
-    }
+    // 130101: sending too fast (the robot is throttled for 10 minutes) — retry later.
+    return judgeErrcode(status, body, [130101]);
   },
 };

@@ -58,3 +58,19 @@ export function judgeStatus(status: number): SendOutcome | null {
   if (status >= 200 && status < 300) return null;
   return { ok: false, retryable: status === 429 || status >= 500, reason: `HTTP ${status}` };
 }
+
+/**
+ * WeCom and DingTalk answer HTTP 200 with {"errcode","errmsg"}: 0 is success; `retryable` lists the codes that
+ * heal by waiting (rate limits; -1 "system busy").
+ */
+export function judgeErrcode(status: number, body: string, retryable: readonly number[]): SendOutcome {
+  const bad = judgeStatus(status);
+  if (bad) return bad;
+  try {
+    const { errcode, errmsg } = JSON.parse(body) as { errcode?: number; errmsg?: string };
+    if (errcode === 0) return { ok: true };
+    return { ok: false, retryable: errcode !== undefined && (errcode === -1 || retryable.includes(errcode)), reason: `errcode ${errcode}: ${errmsg ?? ''}` };
+  } catch {
+    return { ok: false, retryable: true, reason: 'answer is not JSON' };
+  }
+}

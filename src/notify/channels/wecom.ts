@@ -2,7 +2,7 @@
 // POST …/cgi-bin/webhook/send?key=KEY with {"msgtype":"text","text":{"content","mentioned_mobile_list"}}.
 // Text, not markdown: only text messages can @ someone by mobile. Content ≤ 2048 bytes UTF-8. Not signed.
 // Rate limit: 20 messages a minute per robot; over it the answer is HTTP 200 {"errcode":45009}.
-import { judgeStatus, noticeText, type Channel } from './types.js';
+import { judgeErrcode, noticeText, type Channel } from './types.js';
 
 export const wecom: Channel = {
   type: 'wecom',
@@ -17,15 +17,7 @@ export const wecom: Channel = {
     };
   },
   judge(status, body) {
-    const bad = judgeStatus(status);
-    if (bad) return bad;
-    try {
-      const { errcode, errmsg } = JSON.parse(body) as { errcode?: number; errmsg?: string };
-      if (errcode === 0) return { ok: true };
-      // 45009: api freq out of limit — wait and retry. Other codes (bad key, bad body) will not heal.
-      return { ok: false, retryable: errcode === 45009 || errcode === -1, reason: `errcode ${errcode}: ${errmsg ?? ''}` };
-    } catch {
-      return { ok: false, retryable: true, reason: 'answer is not JSON' };
-    }
+    // 45009: api freq out of limit — wait and retry. Other codes (bad key, bad body) will not heal.
+    return judgeErrcode(status, body, [45009]);
   },
 };

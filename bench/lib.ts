@@ -1,0 +1,54 @@
+// What the benchmarks share: command-line numbers and a generated bench community.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hashSecret } from '../src/broker/secrets.js';
+
+export const COMMUNITY = 'bench';
+
+/** `--name 123` on the command line, else the default. */
+export function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+/** [id, secret] pairs for n simulated devices. */
+export function benchDevices(n: number, prefix = 'bench-wm'): Array<[string, string]> {
+  return Array.from({ length: n }, (_, i) => [`${prefix}-${i}`, `${prefix}-secret-${i}-0123456789`]);
+}
+
+/**
+ * An inventory file for community `bench`: one household per device (lone elders when asked, so every rule
+ * of a lone elder's meter runs), the devices with hashed secrets, and extra `people:` lines.
+ */
+export function writeBenchInventory(
+  dir: string,
+  groups: Array<{ kind: 'water-meter' | 'smoke-detector'; devices: Array<[string, string]> }>,
+  opts: { loneElder?: boolean; people?: string[] } = {},
+): string {
+  const households: string[] = [];
+  const devices: string[] = [];
+  let h = 0;
+  for (const g of groups)
+    for (const [id, secret] of g.devices) {
+      households.push(`      - { id: bh-${h}, room: "${1000 + h}"${opts.loneElder ? ', loneElder: true' : ''} }`);
+      devices.push(`  - { id: ${id}, kind: ${g.kind}, householdId: bh-${h}, secretHash: "${hashSecret(secret)}" }`);
+      h++;
+    }
+  const lines = [
+    `id: ${COMMUNITY}`,
+    'name: 基准小区',
+    'grids: [{ id: bg1, name: 基准网格 }]',
+    'buildings:',
+    '  - id: bb1',
+    '    name: 1号楼',
+    '    gridId: bg1',
+    '    households:',
+    ...households,
+    'devices:',
+    ...devices,
+    ...(opts.people?.length ? ['people:', ...opts.people] : []),
+  ];
+  const path = join(dir, 'bench.yaml');
+  writeFileSync(path, lines.join('\n') + '\n');
+  return path;
+}
