@@ -7,6 +7,7 @@
 import { cpus, loadavg } from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { writeBenchmarkSection } from './lib.js';
 import { CommunitySimulator } from '../simulators/community.js';
 import { loadCommunities, loadSecrets } from '../simulators/lib/inventory.js';
 import { connectAll, disconnectAll, play } from '../simulators/lib/play.js';
@@ -135,16 +136,4 @@ const section = [
 ].join('\n');
 
 console.log(`\n${section}`);
-if (values.write) {
-  const file = new URL('../BENCHMARKS.md', import.meta.url);
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const start = text.indexOf('## Simulated day');
-  let next: string;
-  if (start < 0) next = `${text.trimEnd()}\n\n${section}`;
-  else {
-    const end = text.indexOf('\n## ', start + 1);
-    next = `${text.slice(0, start)}${section}${end < 0 ? '' : `\n${text.slice(end + 1)}`}`;
-  }
-  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
-  console.error('BENCHMARKS.md: section "Simulated day" written');
-}
+if (values.write) writeBenchmarkSection('Simulated day', section);

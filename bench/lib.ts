@@ -1,5 +1,5 @@
 // What the benchmarks share: command-line numbers and a generated bench community.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashSecret } from '../src/broker/secrets.js';
 
@@ -51,4 +51,19 @@ export function writeBenchInventory(
   const path = join(dir, 'bench.yaml');
   writeFileSync(path, lines.join('\n') + '\n');
   return path;
+}
+
+/** Put `section` (a markdown text starting with `## heading`) into BENCHMARKS.md, replacing that section. */
+export function writeBenchmarkSection(heading: string, section: string): void {
+  const file = new URL('../BENCHMARKS.md', import.meta.url);
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const start = text.indexOf(`## ${heading}`);
+  let next: string;
+  if (start < 0) next = `${text.trimEnd()}\n\n${section}`;
+  else {
+    const end = text.indexOf('\n## ', start + 1);
+    next = `${text.slice(0, start)}${section}${end < 0 ? '' : `\n${text.slice(end + 1)}`}`;
+  }
+  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
+  console.error(`BENCHMARKS.md: section "${heading}" written`);
 }

@@ -1,6 +1,6 @@
 // The cost of the deadline scheduler and the rule engine (BENCHMARKS.md "Rules and scheduler").
 //
-//   npx tsx bench/rules.ts [--meters 1000000] [--idle-seconds 10] [--readings 20000] [--no-write]
+//   npx tsx bench/rules.ts [--meters 1000000] [--idle-seconds 10] [--readings 20000] [--write]
 //
 // 1. A million watched meters: one device_offline deadline each, due over the next day. Heap memory (after a
 //    full GC), set-up time, and CPU per minute of wall time while none is due (process.cpuUsage over an idle
@@ -17,7 +17,7 @@ import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Scheduler, sqliteDeadlineStore, type Deadline } from '../src/clock/scheduler.js';
-import { arg } from './lib.js';
+import { arg, writeBenchmarkSection } from './lib.js';
 import { EventClock, WallClock } from '../src/clock/clock.js';
 import { openDb } from '../src/store/db.js';
 import { loadConfig } from '../src/config/load.js';
@@ -35,7 +35,8 @@ const gc = runInNewContext('gc') as () => void;
 const METERS = arg('meters', 1_000_000);
 const IDLE_S = arg('idle-seconds', 10);
 const READINGS = arg('readings', 20_000);
-const WRITE = !process.argv.includes('--no-write');
+// Like the other benchmarks, BENCHMARKS.md is written only when asked: a trial run must not overwrite it.
+const WRITE = process.argv.includes('--write');
 const DAY = 86_400_000;
 
 const heapMiB = () => {
@@ -199,7 +200,6 @@ function engineHotPath(): void {
 }
 
 function writeSection(): void {
-  const file = new URL('../BENCHMARKS.md', import.meta.url);
   const cpu = cpus()[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU';
   const section = [
     '## Rules and scheduler',
@@ -226,16 +226,7 @@ function writeSection(): void {
     'comes from bench/ingest.ts.',
     '',
   ].join('\n');
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const start = text.indexOf('## Rules and scheduler');
-  let next: string;
-  if (start < 0) next = `${text.trimEnd()}\n\n${section}`;
-  else {
-    const end = text.indexOf('\n## ', start + 1);
-    next = `${text.slice(0, start)}${section}${end < 0 ? '' : `\n${text.slice(end + 1)}`}`;
-  }
-  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
-  console.log('BENCHMARKS.md: section "Rules and scheduler" written');
+  writeBenchmarkSection('Rules and scheduler', section);
 }
 
 await schedulerInMemory();

@@ -22,7 +22,6 @@
 //       [--clock wall|event] [--start 2026-03-02T00:00:00+08:00] [--hours 24] [--api http://localhost:8080
 //       --token <admin token>] [--secrets config/sample-secrets.json] [--dry-run]
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import type { Inventory } from '../src/config/schema.js';
 import type { CanonicalPayload } from '../src/ingest/types.js';
 import { Rng } from './lib/prng.js';
@@ -37,6 +36,7 @@ import { SmokeDetectorSim } from './devices/smoke-detector.js';
 import { WaterMeterSim } from './devices/water-meter.js';
 import { ParkingSensorSim } from './devices/parking-sensor.js';
 import { SmartGateSim } from './devices/smart-gate.js';
+import { runAsCli } from './lib/cli.js';
 
 export type { SimEvent };
 
@@ -683,12 +683,4 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      console.error(err.message);
-      process.exit(1);
-    },
-  );
-}
+runAsCli(import.meta.url, main);

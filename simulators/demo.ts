@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../src/config/load.js';
 import { buildApp } from '../src/app.js';
@@ -21,6 +20,7 @@ import { loadSecrets, ROOT } from './lib/inventory.js';
 import { ApiClient, type Alert } from './lib/api.js';
 import { connectAll, disconnectAll, play } from './lib/play.js';
 import { HOUR, MINUTE } from './lib/time.js';
+import { runAsCli } from './lib/cli.js';
 
 /** Stories staged at the start (virtual offsets; at 60× a virtual minute is a real second). */
 export const DEMO_STORIES: Record<string, Injection[]> = {
@@ -153,12 +153,4 @@ function line(a: Alert, start: number): string {
   return `${when.padStart(6)} ${mark} ${a.kind.padEnd(21)} ${a.severity.padEnd(8)} ${a.status.padEnd(9)} ${a.title}`;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      console.error(err.stack ?? err.message);
-      process.exit(1);
-    },
-  );
-}
+runAsCli(import.meta.url, main, { stack: true });

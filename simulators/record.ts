@@ -9,9 +9,9 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
+import { runAsCli } from './lib/cli.js';
 
 /** The operator login of src/broker/broker.ts. */
 export const OPERATOR_USERNAME = 'shaobing-operator';
@@ -147,12 +147,4 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      console.error(err.message);
-      process.exit(1);
-    },
-  );
-}
+runAsCli(import.meta.url, main);

@@ -10,11 +10,11 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { DeviceClient } from './devices/device.js';
 import { loadCommunities, loadSecrets } from './lib/inventory.js';
 import { connectAll, disconnectAll, play, type PlayStats, type SimEvent } from './lib/play.js';
 import type { RecordLine } from './record.js';
+import { runAsCli } from './lib/cli.js';
 
 const UPLINK = /^iot\/([^/]+)\/([^/]+)\/up$/;
 
@@ -135,12 +135,4 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      console.error(err.message);
-      process.exit(1);
-    },
-  );
-}
+runAsCli(import.meta.url, main);

@@ -4,7 +4,6 @@
 // one; prints the report; exits 0 when everything passed (pending ones are skipped), 1 on any mismatch or
 // error, 64 on bad usage, 65 on an invalid scenario file.
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { loadScenarioFile, ScenarioError, type Scenario } from './loader.js';
@@ -12,6 +11,7 @@ import { runScenario, type ScenarioResult } from './runner.js';
 import { formatResult, formatSummary } from './report.js';
 import { remoteTarget, startLocal, type Target } from './target.js';
 import { formatDuration } from '../lib/time.js';
+import { runAsCli } from '../lib/cli.js';
 
 const USAGE = `usage: npm run scenario -- <file.yaml | folder>… [options]
 
@@ -127,12 +127,4 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   return results.some((r) => r.status === 'failed' || r.status === 'error') ? 1 : 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      console.error(err.stack ?? err.message);
-      process.exit(1);
-    },
-  );
-}
+runAsCli(import.meta.url, main, { stack: true });
