@@ -6,6 +6,7 @@ import { shiftTs } from './shared/time.js';
 import { deviceKinds } from './index.js';
 import { checksum, decoder as gs524n } from './smoke-detector/decoders/milesight-gs524n.js';
 import { decodeLicense, decoder as vzenith } from './smart-gate/decoders/vzenith.js';
+import { decoder as tuya } from './smoke-detector/decoders/tuya-smoke.js';
 
 const ctx = { deviceId: 'unit', receivedAt: Date.parse('2025-03-01T08:00:00+08:00') };
 
@@ -63,6 +64,44 @@ describe('milesight-gs524n', () => {
 
   it('rejects a frame of another sensor type (byte-2 high nibble ≠ 1)', () => {
     expect(gs524n.decode(frame(0x22, 0x2e, 100, 0, 28), ctx).ok).toBe(false);
+  });
+});
+
+describe('tuya-smoke', () => {
+  const decode = (body: unknown) => tuya.decode(Buffer.from(JSON.stringify(body)), ctx);
+
+  it('reads the legacy smoke_sensor_state "1" as a smoke alarm, as Home Assistant does, and "2" as its reset', () => {
+    expect(decode({ smoke_sensor_state: '1', battery_percentage: 80 })).toMatchObject({ ok: true, payload: { type: 'alarm' } });
+    expect(decode({ smoke_sensor_state: 1 })).toMatchObject({ ok: true, payload: { type: 'alarm' } });
+    expect(decode({ smoke_sensor_state: '2' })).toMatchObject({ ok: true, payload: { type: 'alarm_cleared' } });
+  });
+
+  it('never hides an alarm behind a heartbeat: an unknown alarm-like point is refused, naming it', () => {
+    const bases = [{}, { smoke_sensor_status: 'normal' }, { battery_percentage: 90 }, { muffling: true }, { battery_state: 'low' }];
+    const suspects = [{ co_state: '1' }, { gas_sensor_status: 'alarm' }, { fire_alarm: true }, { smoke_level: 3 }, { sos_state: true }, { fault_code: 'E2' }];
+    for (const base of bases) {
+      for (const suspect of suspects) {
+        const result = decode({ ...base, ...suspect, battery_value: 3000 });
+        expect(result.ok, JSON.stringify({ ...base, ...suspect })).toBe(false);
+        if (!result.ok) expect(result.message).toContain(Object.keys(suspect)[0]);
+      }
+    }
+    // Beside a real smoke alarm the report is still the alarm.
+    expect(decode({ smoke_sensor_status: 'alarm', co_state: '1' })).toMatchObject({ ok: true, payload: { type: 'alarm' } });
+  });
+
+  it('lets unknown points through when they are plainly off or not alarm-like', () => {
+    for (const extra of [{ co_state: 'normal' }, { fire_alarm: false }, { gas_alarm: 0 }, { humidity_value: 55 }, { alarm_switch: true, alarm_volume: 'high' }]) {
+      expect(decode({ smoke_sensor_status: 'normal', ...extra }), JSON.stringify(extra)).toMatchObject({ ok: true, payload: { type: 'heartbeat' } });
+    }
+  });
+
+  it('keeps health conditions the type does not show as flags (alarm first, then tamper, fault)', () => {
+    expect(decode({ temper_alarm: true, checking_result: 'check_failure', battery_state: 'low' })).toMatchObject({
+      ok: true,
+      payload: { type: 'tamper', fault: true, lowBattery: true },
+    });
+    expect(decode({ lifecycle: false, test_alarm: false, preheat: false })).toMatchObject({ ok: true, payload: { type: 'heartbeat' } });
   });
 });
 
