@@ -90,7 +90,7 @@ export class App {
       metrics: this.metrics,
       states: this.states,
       failpoints,
-      settings: { batchMax: s.ingest.batchMax, rejectionsMax: s.store.rejectionsMax, maxPayloadBytes: s.mqtt.maxPayloadBytes },
+      settings: { batchMax: s.ingest.batchMax, rejectionsMax: s.store.rejectionsMax, maxPayloadBytes: s.mqtt.maxPayloadBytes, stuckAfterSeconds: s.ingest.stuckAfterSeconds },
       publishError: (device, body) => this.broker.publishError(device, body),
     });
     (this.broker as unknown as { deps: { ingest: Ingest } }).deps.ingest = this.ingest;
@@ -157,6 +157,7 @@ export class App {
       telemetry: this.telemetry,
       rules: { engine: this.rules, bus: this.bus, utcOffsetMinutes: s.notify.utcOffsetMinutes },
       health: () => ({ broker: this.broker.up, store: this.db.open, ingest: true, scheduler: this.rules.up }),
+      backlog: () => this.ingest.backlog(),
     }, [ackApi(this.rules, () => this.notifier.signingKey)]);
     this.broker.attachTo(this.api.server);
     await this.api.listen({ port: s.http.port, host: s.http.host });

@@ -1,7 +1,10 @@
 // Fault injection for crash tests, in the manner of database failpoints: SHAOBING_FAILPOINTS="ingest.afterInbox"
 // (comma-separated names) makes the named step stop where a crash would. Never set in production; the names
 // in use are listed here so a typo does not silently test nothing.
-const KNOWN = ['ingest.afterInbox', 'notify.afterCommit'] as const;
+// `ingest.poison`: processing a message whose payload contains POISON_MARKER throws after its rules ran (tests
+// of the quarantine, src/ingest/pipeline.ts).
+const KNOWN = ['ingest.afterInbox', 'notify.afterCommit', 'ingest.poison'] as const;
+export const POISON_MARKER = '__shaobing_failpoint_poison__';
 export type FailpointName = (typeof KNOWN)[number];
 
 export class Failpoints {

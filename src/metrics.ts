@@ -4,8 +4,13 @@ import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  /** Read when /metrics is scraped; the units that know the figures put their own function here. */
+  const probes = {
+    inbox: (): { depth: number; oldestSeconds: number } => ({ depth: 0, oldestSeconds: 0 }),
+  };
   return {
     registry,
+    probes,
     messages: new Counter({
       name: 'shaobing_messages_total',
       help: 'Device messages processed, by device kind and result (accepted or rejected)',
@@ -14,8 +19,19 @@ export function createMetrics() {
     }),
     inboxDepth: new Gauge({
       name: 'shaobing_inbox_depth',
-      help: 'Messages received and not yet processed (QoS1 inbox rows plus the in-memory batch)',
+      help: 'Messages received and not yet processed (QoS1 inbox rows plus QoS0 messages queued in memory), when scraped',
       registers: [registry],
+      collect() {
+        this.set(probes.inbox().depth);
+      },
+    }),
+    inboxOldest: new Gauge({
+      name: 'shaobing_inbox_oldest_seconds',
+      help: 'How long the oldest message received and not yet processed has waited (0 when none), when scraped',
+      registers: [registry],
+      collect() {
+        this.set(probes.inbox().oldestSeconds);
+      },
     }),
     processing: new Histogram({
       name: 'shaobing_processing_seconds',

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import { loadConfig } from '../src/config/load.js';
-import { buildApp, type App } from '../src/app.js';
+import { buildApp, type App, type AppOptions } from '../src/app.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -30,7 +30,7 @@ export interface TestApp {
 }
 
 /** Start the real service (sample communities) on free ports over a fresh or given data dir. */
-export async function startApp(overrides: Record<string, unknown> = {}, dataDir?: string): Promise<TestApp> {
+export async function startApp(overrides: Record<string, unknown> = {}, dataDir?: string, opts: AppOptions = {}): Promise<TestApp> {
   const dir = dataDir ? { path: dataDir, remove() {} } : tempDir();
   const config = loadConfig({
     settingsPath: 'config/settings.yaml',
@@ -44,7 +44,7 @@ export async function startApp(overrides: Record<string, unknown> = {}, dataDir?
       ...overrides,
     },
   });
-  const app = buildApp(config);
+  const app = buildApp(config, opts);
   await app.start();
   const ports = app.ports;
   return {

@@ -1,6 +1,34 @@
 // The one canonical-JSON parser shared by every kind (CONTRACT.md "Canonical payloads (JSON object)").
+import { isUtf8 } from 'node:buffer';
 import type { CanonicalPayload, Decoder } from '../../src/ingest/types.js';
 import { defineDecoder, fail } from './decoder.js';
+
+/**
+ * Deepest nesting of objects and arrays a payload may have. The deepest real body we know is a Vzenith plate
+ * result inside the vzicloud envelope (7 levels); JSON.parse, JSON.stringify and every recursive walk after
+ * them would overflow the stack somewhere past a few thousand levels, which a 24 KB payload can reach.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Whether JSON text nests objects/arrays deeper than `max`, found in one pass over the bytes before anything
+ * recursive sees them (brackets inside strings do not count).
+ */
+export function jsonDeeperThan(raw: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
 
 export type JsonObject = Record<string, unknown>;
 
@@ -10,6 +38,9 @@ export function isObject(value: unknown): value is JsonObject {
 
 /** Parses UTF-8 JSON text that must be an object; anything else is a reason string. */
 export function parseJsonObject(raw: Buffer): { ok: true; value: JsonObject } | { ok: false; message: string } {
+  // Refused, not read with U+FFFD in place of the bad bytes: what is kept must be what the device said.
+  if (!isUtf8(raw)) return { ok: false, message: 'not valid UTF-8 text' };
+  if (jsonDeeperThan(raw, MAX_JSON_DEPTH)) return { ok: false, message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` };
   let value: unknown;
   try {
     value = JSON.parse(raw.toString('utf8'));

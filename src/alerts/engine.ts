@@ -4,7 +4,7 @@
 // same transaction. The `alert` and `parking` bus events and the alerts-opened metric follow only after the
 // commit; if a batch rolls back, what this engine holds in memory is read again from the store.
 import type { Logger } from 'pino';
-import type { Db } from '../store/db.js';
+import { isTransientStoreError, type Db } from '../store/db.js';
 import type { Directory } from '../config/inventory.js';
 import type { Inventory } from '../config/schema.js';
 import type { Clock } from '../clock/clock.js';
@@ -96,7 +96,18 @@ export class RuleEngine {
     handle: (r: Reading, s: DeviceState) => this.handle(r, s),
     // End of the ingest batch, still inside its transaction: one write per changed rule state.
     flush: () => this.ruleStates.flush(),
+    // The ingest batch rolled back (it is about to be tried again, message by message): memory as the store has it.
+    rollback: () => {
+      this.pending.clear();
+      this.resync();
+    },
+    // The last reading's savepoint rolled back after its rule work was done and flushed (ingest set it aside).
+    undo: () => {
+      if (this.lastReading) this.pending.delete(this.lastReading);
+      this.resync();
+    },
   };
+  private lastReading: Reading | null = null;
 
   constructor(private readonly deps: RuleEngineDeps) {
     this.rules = deps.rules ?? allRules;
@@ -154,6 +165,7 @@ export class RuleEngine {
 
   private handle(r: Reading, _state: DeviceState): void {
     if (!this.running) return;
+    this.lastReading = r;
     if (!this.settleQueued) {
       this.settleQueued = true;
       queueMicrotask(() => this.settle());
@@ -175,6 +187,8 @@ export class RuleEngine {
       const fx = writes ? this.runReading(plan) : this.applyPlan(plan);
       this.pending.set(r, fx.alerts.size || fx.lots.size ? fx : null);
     } catch (err) {
+      // A busy or full store fails the whole ingest batch, which is tried again: the alert must not be lost.
+      if (isTransientStoreError(err)) throw err;
       this.deps.log.error({ err, deviceId: r.deviceId, type: r.type }, 'applying rule actions failed; the reading\'s rule work was undone');
       // The savepoint undid this reading's writes; earlier readings of the batch stand (their rule states
       // are still to be written by flush).

@@ -40,6 +40,8 @@ export interface ApiDeps {
   rules?: RulesApiDeps;
   /** true when the broker, the store and the scheduler are up. */
   health(): Record<string, boolean>;
+  /** Messages received and not yet processed; `stuck` makes /healthz say degraded. */
+  backlog?(): { depth: number; oldestSeconds: number; stuck: boolean };
 }
 
 /** An API area: registered after authentication is in place. */
@@ -88,10 +90,16 @@ export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<
     if ((isApi(req.routeOptions.url ?? '') || isApi(req.url)) && !req.routeOptions.config?.public) req.principal = auth.authenticate(req);
   });
 
+  // 200 `ok`; 503 `unavailable` when a unit is down; 503 `degraded` when every unit is up but messages wait
+  // unprocessed longer than settings.ingest.stuckAfterSeconds (smoke alarms may be among them: whatever
+  // watches this endpoint must treat it as an outage, not as a warning).
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     const parts = deps.health();
-    const ok = Object.values(parts).every(Boolean);
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', ...parts });
+    const backlog = deps.backlog?.();
+    const up = Object.values(parts).every(Boolean);
+    const status = !up ? 'unavailable' : backlog?.stuck ? 'degraded' : 'ok';
+    const inbox = backlog && { depth: backlog.depth, oldestSeconds: Math.round(backlog.oldestSeconds * 1000) / 1000 };
+    return reply.code(status === 'ok' ? 200 : 503).send({ status, ...parts, ...(inbox ? { inbox } : {}) });
   });
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
     reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),

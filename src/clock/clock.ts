@@ -6,6 +6,9 @@ export interface Clock {
   now(): number;
   /** Event clock: move time forward to `t` (never backwards). Wall clock: ignored. */
   observe(t: number): void;
+  /** Event clock: put time back to `t`, a time it showed before a transaction that then rolled back (what
+   *  that transaction observed never happened). Wall clock: ignored. */
+  restore(t: number): void;
 }
 
 export class WallClock implements Clock {
@@ -14,6 +17,7 @@ export class WallClock implements Clock {
     return Date.now();
   }
   observe(): void {}
+  restore(): void {}
 }
 
 export class EventClock implements Clock {
@@ -27,6 +31,9 @@ export class EventClock implements Clock {
   }
   observe(t: number): void {
     if (t > this.current) this.current = t;
+  }
+  restore(t: number): void {
+    this.current = t;
   }
 }
 

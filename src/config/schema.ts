@@ -80,6 +80,8 @@ export const settingsSchema = {
       properties: {
         /** Most messages handled in one transaction (group commit). */
         batchMax: { type: 'integer', minimum: 1, maximum: 100000, default: 1000 },
+        // A message waiting longer than this makes /healthz say `degraded` (503) and the log say so.
+        stuckAfterSeconds: { type: 'number', minimum: 1, maximum: 86400, default: 30 },
       },
     },
     telemetry: {

@@ -6,6 +6,14 @@
 // commit). Processing then runs in a second transaction that writes the device state, the readings, the
 // rejections and every handler's work, and deletes the inbox rows. A crash between the two leaves inbox rows,
 // which `start()` processes again. QoS0 messages skip the inbox.
+//
+// One bad message never stops the others (DESIGN.md; issue 11). Validation bounds every time and number and
+// the depth of JSON before anything uses them (src/ingest/validate.ts, devices/shared/json.ts). If processing
+// a batch still throws for a reason that is about the data (not a busy or full store, see
+// isTransientStoreError), the batch is rolled back — memory with it: device states, the rule engine's caches,
+// the event clock — and processed again with each message under its own savepoint; the message that throws
+// there is rolled back alone and kept as a `processing_failed` rejection with its bytes and the error, and
+// the rest commit. A busy or full store instead pauses the whole batch and retries it in order.
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
@@ -15,9 +23,10 @@ import type { EventBus } from '../bus.js';
 import type { Metrics } from '../metrics.js';
 import type { DeviceStates, DeviceState } from '../state/deviceState.js';
 import type { Decoder, DeviceKindDef } from './types.js';
-import { compileValidators, type PayloadValidator } from './validate.js';
+import { compileValidators, plainJsonProblem, type PayloadValidator } from './validate.js';
 import { eventTime, MAX_FUTURE_MS, type Reading, type Rejection } from './reading.js';
-import type { Failpoints } from '../failpoints.js';
+import { POISON_MARKER, type Failpoints } from '../failpoints.js';
+import { isTransientStoreError } from '../store/db.js';
 
 /** Work done for each accepted reading inside the processing transaction (rules, telemetry, …). */
 export interface ReadingHandler {
@@ -25,6 +34,10 @@ export interface ReadingHandler {
   handle(reading: Reading, state: DeviceState): void;
   /** End of the batch, inside its transaction: write what was kept back (write-behind state). */
   flush?(): void;
+  /** The batch transaction rolled back: forget what memory holds beyond the store. */
+  rollback?(): void;
+  /** The savepoint of the reading handled last (and flushed since) rolled back: forget what it did. */
+  undo?(): void;
 }
 
 export interface IngestDeps {
@@ -37,7 +50,7 @@ export interface IngestDeps {
   metrics: Metrics;
   states: DeviceStates;
   failpoints: Failpoints;
-  settings: { batchMax: number; rejectionsMax: number; maxPayloadBytes: number };
+  settings: { batchMax: number; rejectionsMax: number; maxPayloadBytes: number; stuckAfterSeconds: number };
   /** Publish a rejection's reason on the device's errors topic. */
   publishError(device: DeviceInfo, body: string): void;
 }
@@ -55,6 +68,16 @@ interface Pending {
 type Outcome = { reading: Reading } | { rejection: Rejection; device: DeviceInfo | null; raw: Buffer };
 
 const REJECTED_BYTES_KEPT = 4096;
+/** How often the inbox is looked at for messages waiting too long (for the log; healthz and metrics look when asked). */
+const WATCH_MS = 5000;
+
+/** What is received and not yet processed (GET /healthz, shaobing_inbox_depth, shaobing_inbox_oldest_seconds). */
+export interface Backlog {
+  depth: number;
+  oldestSeconds: number;
+  /** The oldest has waited longer than settings.ingest.stuckAfterSeconds. */
+  stuck: boolean;
+}
 
 export class Ingest {
   readonly handlers: ReadingHandler[] = [];
@@ -71,6 +94,18 @@ export class Ingest {
   };
   private inboxTx!: (items: Pending[]) => void;
   private processTx!: (items: Pending[]) => Outcome[];
+  /** The same work with a savepoint per message (after processTx threw). */
+  private isolatedTx!: (items: Pending[]) => Outcome[];
+  private messageTx!: (m: Pending) => Outcome;
+  private quarantineTx!: (o: Extract<Outcome, { rejection: Rejection }>, m: Pending) => void;
+  private dropTx!: (m: Pending) => void;
+  /** Set when processOne got as far as the handlers (so an undo has something to undo). */
+  private reachedHandlers = false;
+  /** Messages acknowledged whose processing the failpoint ingest.afterInbox holds (they count as waiting). */
+  private held: Pending[] = [];
+  private watchTimer?: NodeJS.Timeout;
+  private stuckSince = 0;
+  private stuckLoggedAt = 0;
 
   constructor(private readonly deps: IngestDeps) {}
 
@@ -95,7 +130,61 @@ export class Ingest {
       this.stateChanges = this.deps.states.flush(this.deps.clock.now());
       return out;
     });
+    this.isolatedTx = db.transaction((items: Pending[]) => {
+      // What changed before the batch (connections) is written first, outside every message's savepoint, so
+      // that a rolled-back message leaves memory and store agreeing (DeviceStates.restore).
+      this.stateChanges = this.deps.states.flush(this.deps.clock.now());
+      const out: Outcome[] = [];
+      for (const m of items) out.push(this.isolate(m));
+      return out;
+    });
+    // Nested inside isolatedTx, each of these is a SAVEPOINT (better-sqlite3 nests transactions that way).
+    this.messageTx = db.transaction((m: Pending) => {
+      const o = this.processOne(m);
+      for (const h of this.handlers) h.flush?.();
+      this.stateChanges.push(...this.deps.states.flush(this.deps.clock.now()));
+      return o;
+    });
+    this.quarantineTx = db.transaction((o: Extract<Outcome, { rejection: Rejection }>, m: Pending) => {
+      this.storeRejection(o);
+      if (m.inboxId !== undefined) this.stmts.inboxDelete.run(m.inboxId);
+      this.stateChanges.push(...this.deps.states.flush(this.deps.clock.now()));
+    });
+    this.dropTx = db.transaction((m: Pending) => {
+      if (m.inboxId !== undefined) this.stmts.inboxDelete.run(m.inboxId);
+    });
+    this.deps.metrics.probes.inbox = () => this.backlog();
     this.recover();
+    this.watchTimer = setInterval(() => this.watch(), Math.min(WATCH_MS, this.deps.settings.stuckAfterSeconds * 500));
+    this.watchTimer.unref();
+  }
+
+  /** Received and not yet processed: the queue in memory (QoS1 rows are in the inbox table too) and held rows. */
+  backlog(): Backlog {
+    const depth = this.pending.length + this.held.length;
+    const first = Math.min(this.pending[0]?.t0 ?? Infinity, this.held[0]?.t0 ?? Infinity);
+    const oldestSeconds = depth ? Math.max(0, (performance.now() - first) / 1000) : 0;
+    return { depth, oldestSeconds, stuck: oldestSeconds > this.deps.settings.stuckAfterSeconds };
+  }
+
+  /** Say in the log when messages wait too long, again every minute while they do, and when it clears. */
+  private watch(): void {
+    const b = this.backlog();
+    const now = Date.now();
+    if (b.stuck) {
+      if (!this.stuckSince) this.stuckSince = now;
+      if (now - this.stuckLoggedAt >= 60_000) {
+        this.stuckLoggedAt = now;
+        this.deps.log.error(
+          { depth: b.depth, oldestSeconds: Math.round(b.oldestSeconds), stuckForSeconds: Math.round((now - this.stuckSince) / 1000) },
+          'ingest inbox is stuck: messages received and not processed',
+        );
+      }
+    } else if (this.stuckSince) {
+      this.deps.log.warn({ depth: b.depth, stuckForSeconds: Math.round((now - this.stuckSince) / 1000) }, 'ingest inbox is moving again');
+      this.stuckSince = 0;
+      this.stuckLoggedAt = 0;
+    }
   }
 
   private stateChanges: DeviceState[] = [];
@@ -152,6 +241,7 @@ export class Ingest {
       }
       if (this.deps.failpoints.active('ingest.afterInbox')) {
         this.deps.log.warn({ count: fresh.length }, 'failpoint ingest.afterInbox: acknowledged, processing held');
+        this.held = this.held.concat(batch);
         return;
       }
     }
@@ -171,19 +261,20 @@ export class Ingest {
 
   private process(batch: Pending[]): void {
     let outcomes: Outcome[];
+    const clockAt = this.deps.clock.now();
     try {
       outcomes = this.processTx(batch);
     } catch (err) {
-      // The transaction rolled back (SQLITE_BUSY, a full disk…). Nothing newer may overtake these messages —
-      // an old smoke alarm replayed after its all-clear would re-open the alert — so the batch goes back to
-      // the front of the queue and is tried again after a pause; the device states in memory are read back
-      // from the store, which the rollback left as it was.
-      this.deps.log.error({ err, count: batch.length }, 'processing transaction failed; retrying in 1 s');
-      this.deps.states.reload();
-      this.pending = batch.concat(this.pending);
-      this.pausedUntil = Date.now() + 1000;
-      this.retryLater();
-      return;
+      this.rollbackMemory(clockAt);
+      if (isTransientStoreError(err)) return this.retryBatch(batch, err);
+      // About the data: one (or more) of these messages cannot be processed. Find it, with a savepoint each.
+      this.deps.log.warn({ err, count: batch.length }, 'processing a batch failed; processing its messages one by one to set aside the one that fails');
+      try {
+        outcomes = this.isolatedTx(batch);
+      } catch (err2) {
+        this.rollbackMemory(clockAt);
+        return this.retryBatch(batch, err2);
+      }
     }
     const { metrics, bus } = this.deps;
     const t1 = performance.now();
@@ -209,8 +300,66 @@ export class Ingest {
     }
     for (const s of this.stateChanges) bus.emit('deviceState', s);
     this.stateChanges = [];
-    metrics.inboxDepth.set(this.pending.length);
     if (this.rejectionsSincePrune > 500) this.pruneRejections();
+  }
+
+  /**
+   * The transaction rolled back (SQLITE_BUSY, a full disk…). Nothing newer may overtake these messages — an
+   * old smoke alarm replayed after its all-clear would re-open the alert — so the batch goes back to the front
+   * of the queue and is tried again after a pause (memory was already put back as the store has it).
+   */
+  private retryBatch(batch: Pending[], err: unknown): void {
+    this.deps.log.error({ err, count: batch.length }, 'processing transaction failed; retrying in 1 s');
+    this.pending = batch.concat(this.pending);
+    this.pausedUntil = Date.now() + 1000;
+    this.retryLater();
+  }
+
+  /** After a rolled-back batch: device states read back from the store, the clock and the handlers' memory put back. */
+  private rollbackMemory(clockAt: number): void {
+    this.deps.states.reload();
+    this.deps.clock.restore(clockAt);
+    for (const h of this.handlers) h.rollback?.();
+  }
+
+  /** One message under its own savepoint; if it throws for a reason about the data, it alone is set aside. */
+  private isolate(m: Pending): Outcome {
+    const clockAt = this.deps.clock.now();
+    const snap = this.deps.states.snapshot(m.device.id);
+    this.reachedHandlers = false;
+    try {
+      return this.messageTx(m);
+    } catch (err) {
+      if (isTransientStoreError(err)) throw err;
+      this.deps.clock.restore(clockAt);
+      this.deps.states.restore(m.device.id, snap);
+      if (this.reachedHandlers) for (const h of this.handlers) h.undo?.();
+      return this.quarantine(m, err);
+    }
+  }
+
+  /** Keep a message whose processing threw as a `processing_failed` rejection: its bytes and the error. */
+  private quarantine(m: Pending, err: unknown): Outcome {
+    const e = err instanceof Error ? err : new Error(String(err));
+    const outcome = this.reject(m, 'processing_failed', `processing failed: ${e.name}: ${e.message}`.slice(0, 500)) as Extract<Outcome, { rejection: Rejection }>;
+    this.deps.log.error(
+      { err: e, deviceId: m.device.id, inboxId: m.inboxId, bytes: m.payload.length },
+      'message set aside: processing it failed; kept as a rejection, the rest of its batch goes on',
+    );
+    const snap = this.deps.states.snapshot(m.device.id);
+    try {
+      this.quarantineTx(outcome, m);
+    } catch (err2) {
+      if (isTransientStoreError(err2)) throw err2;
+      // Not even the rejection could be written: the bytes go to the log, and the message leaves the inbox.
+      this.deps.states.restore(m.device.id, snap);
+      this.deps.log.error(
+        { err: err2, deviceId: m.device.id, topic: m.topic, payloadBase64: m.payload.subarray(0, REJECTED_BYTES_KEPT).toString('base64') },
+        'could not keep a failed message as a rejection; its bytes are in this log line',
+      );
+      this.dropTx(m);
+    }
+    return outcome;
   }
 
   private processOne(m: Pending): Outcome {
@@ -219,32 +368,32 @@ export class Ingest {
       const r = outcome.reading;
       this.deps.clock.observe(r.ts);
       const state = this.deps.states.applyReading(r);
-      for (const h of this.handlers) {
-        try {
-          h.handle(r, state);
-        } catch (err) {
-          this.deps.log.error({ err, handler: h.name, deviceId: r.deviceId }, 'reading handler failed');
-        }
-      }
-    } else {
-      const rej = outcome.rejection;
-      rej.id = Number(
-        this.stmts.rejectionInsert.run(
-          rej.deviceId,
-          rej.communityId,
-          rej.topic,
-          rej.code,
-          rej.message,
-          outcome.raw.subarray(0, REJECTED_BYTES_KEPT),
-          rej.payloadBytes,
-          rej.receivedAt,
-        ).lastInsertRowid,
-      );
-      this.rejectionsSincePrune++;
-      if (rej.deviceId) this.deps.states.applyRejection(rej.deviceId, rej.receivedAt);
-    }
+      this.reachedHandlers = true;
+      // A handler that throws fails this message (and, for a busy or full store, the batch): a reading is
+      // accepted with all its work or not at all. The rule engine contains its own rules' failures.
+      for (const h of this.handlers) h.handle(r, state);
+      if (this.deps.failpoints.active('ingest.poison') && m.payload.includes(POISON_MARKER)) throw new Error('failpoint ingest.poison');
+    } else this.storeRejection(outcome);
     if (m.inboxId !== undefined) this.stmts.inboxDelete.run(m.inboxId);
     return outcome;
+  }
+
+  private storeRejection(outcome: Extract<Outcome, { rejection: Rejection }>): void {
+    const rej = outcome.rejection;
+    rej.id = Number(
+      this.stmts.rejectionInsert.run(
+        rej.deviceId,
+        rej.communityId,
+        rej.topic,
+        rej.code,
+        rej.message,
+        outcome.raw.subarray(0, REJECTED_BYTES_KEPT),
+        rej.payloadBytes,
+        rej.receivedAt,
+      ).lastInsertRowid,
+    );
+    this.rejectionsSincePrune++;
+    if (rej.deviceId) this.deps.states.applyRejection(rej.deviceId, rej.receivedAt);
   }
 
   /** Labelled counter children, cached: prom-client hashes the label set on every inc() otherwise. */
@@ -274,8 +423,11 @@ export class Ingest {
     if (!decoder) return this.reject(m, 'unknown_format', `no decoder '${device.format}' for kind ${device.kind}`);
     const res = decoder.decode(payload, { deviceId: device.id, receivedAt });
     if (!res.ok) return this.reject(m, res.error, res.message);
+    const problem = plainJsonProblem(res.payload);
+    if (problem) return this.reject(m, 'invalid_payload', problem);
     const valid = this.validators.get(device.kind)!(res.payload);
-    if (!valid.ok) return this.reject(m, 'invalid_payload', valid.message);
+    if (!valid.ok) return this.reject(m, valid.code, valid.message);
+    // In range now (the schema's eventTime keyword): a Date of it can be formatted.
     const ts = eventTime(res.payload.ts, receivedAt);
     if (!Number.isFinite(ts)) return this.reject(m, 'bad_timestamp', `ts '${String(res.payload.ts)}' is not a time`);
     if (this.deps.clock.mode === 'wall' && ts > receivedAt + MAX_FUTURE_MS)
@@ -318,7 +470,9 @@ export class Ingest {
           })();
           continue;
         }
-        batch.push({ device, topic: row.topic, payload: row.payload, receivedAt: row.received_at, t0: performance.now(), inboxId: row.id });
+        // Waiting since it was received (wall clock; on the event clock that time is not wall time).
+        const waited = this.deps.clock.mode === 'wall' ? Math.max(0, Date.now() - row.received_at) : 0;
+        batch.push({ device, topic: row.topic, payload: row.payload, receivedAt: row.received_at, t0: performance.now() - waited, inboxId: row.id });
       }
       this.process(batch);
     }
@@ -335,6 +489,7 @@ export class Ingest {
   stop(): void {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.watchTimer) clearInterval(this.watchTimer);
     if (this.pending.length) this.flush();
   }
 }

@@ -20,7 +20,8 @@ export interface Rejection {
   deviceId: string | null;
   communityId: string | null;
   topic: string;
-  code: RejectCode | 'payload_too_large' | 'unknown_device';
+  /** `processing_failed`: decoded and valid, but processing it threw; kept with the error (issue 11). */
+  code: RejectCode | 'payload_too_large' | 'unknown_device' | 'processing_failed';
   message: string;
   receivedAt: number;
   payloadBytes: number;

@@ -17,7 +17,7 @@ export type RejectCode =
   | 'decode_failed' // bytes are not the device's format (bad JSON, bad checksum, short frame)
   | 'invalid_payload' // decoded, but fails the kind's schema
   | 'unknown_format' // the device's configured format has no decoder
-  | 'bad_timestamp'; // `ts` is not a time or lies far in the future
+  | 'bad_timestamp'; // a time that is not a time, outside 2000–2100, or far ahead of the server clock
 
 export interface DecodeContext {
   deviceId: string;

@@ -115,6 +115,23 @@ export class DeviceStates {
     return s;
   }
 
+  /** A copy of one device's state, to put back if what comes next rolls back (shallow: a reading replaces
+   *  fields, it never changes a field's value in place). */
+  snapshot(deviceId: string): DeviceState | undefined {
+    const s = this.states.get(deviceId);
+    return s && { ...s };
+  }
+
+  /** After a savepoint that changed only this device rolled back: memory as it was at `snapshot` time.
+   *  Call with everything else flushed, so that "as it was" is also what the store holds. */
+  restore(deviceId: string, snap: DeviceState | undefined): void {
+    const cur = this.states.get(deviceId);
+    if (!snap) this.states.delete(deviceId);
+    else if (cur) Object.assign(cur, snap);
+    else this.states.set(deviceId, snap);
+    this.dirty.delete(deviceId);
+  }
+
   /** Write every changed state; call inside the batch transaction. Returns the states written. */
   flush(now: number): DeviceState[] {
     const out: DeviceState[] = [];

@@ -31,3 +31,17 @@ export function migrate(db: Db, migrations: Migration[]): void {
     })();
   }
 }
+
+/**
+ * Whether a failed write may succeed if simply tried again later: the store was busy, full, unwritable or
+ * gone (SQLite's BUSY, LOCKED, FULL, IOERR*, READONLY, CANTOPEN, NOMEM, …; https://sqlite.org/rescode.html),
+ * as opposed to something about the data being written (a constraint, a value SQLite refuses, or an error
+ * thrown by our own code), which will fail the same way every time.
+ */
+export function isTransientStoreError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) return TRANSIENT.test(code);
+  // better-sqlite3 throws a TypeError when the connection is closed (shutting down).
+  return err instanceof TypeError && /database connection is not open/.test(err.message);
+}
+const TRANSIENT = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOMEM|PROTOCOL|INTERRUPT|CORRUPT|NOTADB|PERM|AUTH|NOLFS)/;
