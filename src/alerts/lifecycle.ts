@@ -17,6 +17,11 @@ const MOVES: Record<Transition, { from: readonly AlertStatus[]; to: AlertStatus;
   rate: { from: ['resolved'], to: 'resolved', event: 'rated' },
 };
 
+/** Does the alert's status allow `t`? */
+export function canMove(t: Transition, from: AlertStatus): boolean {
+  return MOVES[t].from.includes(from);
+}
+
 /** The status after `t`, or a 409 SB_ILLEGAL_TRANSITION naming what is allowed. */
 export function move(t: Transition, from: AlertStatus): { to: AlertStatus; event: string } {
   const m = MOVES[t];

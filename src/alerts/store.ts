@@ -238,7 +238,7 @@ export class AlertStore {
     const r = this.row(id);
     if (!r) throw new AppError('SB_NOT_FOUND', `no alert ${id}`, 404);
     const m = move(t, r.status);
-    if (t === 'accept' && r.assignee && r.assignee !== actor && actor !== 'admin')
+    if (t === 'accept' && r.assignee && r.assignee !== actor)
       throw new AppError('SB_NOT_ASSIGNEE', `alert ${id} was dispatched to ${r.assignee}; only they accept it`, 403);
     if (t === 'rate') {
       if (r.rating) throw new AppError('SB_ALREADY_RATED', `alert ${id} is already rated`, 409);

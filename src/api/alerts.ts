@@ -6,8 +6,12 @@ import { canSeePlace } from './auth.js';
 import { errorSchema } from './schemas.js';
 import { AppError } from '../errors.js';
 import { ALERT_KINDS, SEVERITIES, STATUSES, type AlertStatus } from '../alerts/types.js';
-import type { Transition } from '../alerts/lifecycle.js';
+import { move, TRANSITIONS, type Transition } from '../alerts/lifecycle.js';
 import type { RuleEngine } from '../alerts/engine.js';
+import { allowedSteps, assignable, mayTake, STEP_RULES, type StepFacts } from '../alerts/permissions.js';
+import type { Principal } from './auth.js';
+import type { AlertView } from '../alerts/types.js';
+import type { Directory } from '../config/inventory.js';
 
 export const alertSchema = {
   type: 'object',
@@ -70,10 +74,35 @@ const BODIES: Record<Transition, Record<string, unknown>> = {
 const SUMMARY: Record<Transition, string> = {
   ack: 'Acknowledge (确认)',
   dispatch: 'Dispatch to a person (派单)',
-  accept: 'Accept the job (接单); only the assignee',
+  accept: 'Accept the job (接单)',
   resolve: 'Resolve with a note (办结)',
   rate: 'Rate a resolved alert (评单)',
 };
+
+/** What the permission table (src/alerts/permissions.ts) needs to know about this alert and this caller. */
+function stepFacts(engine: RuleEngine, directory: Directory, a: AlertView, p: Principal): StepFacts {
+  const dispatched = engine.alerts.timeline(a.id).filter((e) => e.type === 'dispatched');
+  return {
+    alert: a,
+    dispatchedBy: dispatched.at(-1)?.actor,
+    caresForHousehold: careContactOf(directory, a, p.id),
+  };
+}
+
+const careContactOf = (directory: Directory, a: Pick<AlertView, 'householdId'>, personId: string) =>
+  !!a.householdId && (directory.households.get(a.householdId)?.careContacts.some((c) => c.personId === personId) ?? false);
+
+/** People a job may be dispatched to: serving the alert's grid, in a role that does the work. */
+function assignees(directory: Directory, a: AlertView): string[] {
+  const out: string[] = [];
+  for (const person of directory.people.values()) {
+    if (person.communityId !== a.communityId) continue;
+    const grids = directory.gridsOf(person);
+    if (grids !== 'all' && !grids.has(a.gridId)) continue;
+    if (assignable(person, a, careContactOf(directory, a, person.id))) out.push(person.id);
+  }
+  return out;
+}
 
 export function alertsApi(engine: RuleEngine) {
   return async function alertsPlugin(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -120,7 +149,16 @@ export function alertsApi(engine: RuleEngine) {
           tags: ['alerts'],
           params,
           response: {
-            200: { type: 'object', properties: { ...alertSchema.properties, timeline: timelineSchema }, required: [...alertSchema.required, 'timeline'] },
+            200: {
+              type: 'object',
+              properties: {
+                ...alertSchema.properties,
+                timeline: timelineSchema,
+                actions: { type: 'array', items: { type: 'string', enum: TRANSITIONS }, description: 'the steps the caller may take now (the console shows only these)' },
+                assignees: { type: 'array', items: { type: 'string' }, description: 'people this alert may be dispatched to (when the caller may dispatch)' },
+              },
+              required: [...alertSchema.required, 'timeline', 'actions'],
+            },
             '4xx': errorSchema,
           },
         },
@@ -128,24 +166,34 @@ export function alertsApi(engine: RuleEngine) {
       async (req) => {
         const a = engine.alerts.get(req.params.id);
         if (!a || !canSeePlace(req.principal, a)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`, 404);
-        return { ...a, timeline: engine.alerts.timeline(a.id) };
+        const actions = allowedSteps(req.principal, stepFacts(engine, deps.directory, a, req.principal));
+        return { ...a, timeline: engine.alerts.timeline(a.id), actions, ...(actions.includes('dispatch') ? { assignees: assignees(deps.directory, a) } : {}) };
       },
     );
 
     for (const t of Object.keys(BODIES) as Transition[]) {
       app.post<{ Params: { id: number }; Body: { assignee?: string; note?: string; score?: number; comment?: string } }>(
         `/api/alerts/:id/${t}`,
-        { schema: { summary: SUMMARY[t], tags: ['alerts'], params, body: BODIES[t], response: { 200: alertSchema, '4xx': errorSchema } } },
+        {
+          schema: {
+            summary: SUMMARY[t],
+            description: `${STEP_RULES[t].zh} may be taken by ${STEP_RULES[t].who} (README "Who may do what"); anyone else gets 403 SB_STEP_NOT_ALLOWED (SB_NOT_ASSIGNEE for 接单). The body is optional where no field is required.`,
+            tags: ['alerts'],
+            params,
+            body: BODIES[t],
+            response: { 200: alertSchema, '4xx': errorSchema },
+          },
+        },
         async (req) => {
           const a = engine.alerts.get(req.params.id);
           if (!a || !canSeePlace(req.principal, a)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`, 404);
           const body = req.body ?? {};
-          if (t === 'dispatch') {
-            const person = deps.directory.people.get(body.assignee!);
-            const grids = person ? deps.directory.gridsOf(person) : undefined;
-            if (!person || person.communityId !== a.communityId || (grids !== 'all' && !grids!.has(a.gridId)))
-              throw new AppError('SB_UNKNOWN_ASSIGNEE', `'${body.assignee}' is not a person serving grid ${a.gridId}`, 400);
-          }
+          // First whether the alert's state allows the step at all (409), then whether this caller may take it (403).
+          move(t, a.status);
+          if (!mayTake(t, req.principal, stepFacts(engine, deps.directory, a, req.principal)))
+            throw new AppError(t === 'accept' ? 'SB_NOT_ASSIGNEE' : 'SB_STEP_NOT_ALLOWED', `${STEP_RULES[t].zh} (${t}) is for ${STEP_RULES[t].who}`);
+          if (t === 'dispatch' && !assignees(deps.directory, a).includes(body.assignee!))
+            throw new AppError('SB_UNKNOWN_ASSIGNEE', `'${body.assignee}' is not a person who can take jobs in grid ${a.gridId}`);
           const view = engine.transition(a.id, t, req.principal.id, body);
           req.log.info({ alertId: a.id, kind: a.kind, transition: t, actor: req.principal.id }, 'alert transition');
           return view;

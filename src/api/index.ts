@@ -1,6 +1,6 @@
 // The HTTP side: one Fastify plugin per area, coded errors (never a stack trace), OpenAPI at /docs.
 // Building the server is separate from listening, so tests use `inject` or port 0.
-import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyError, type FastifyBaseLogger } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
@@ -11,7 +11,7 @@ import type { DevicesRepo } from '../store/devicesRepo.js';
 import type { DeviceKindDef } from '../ingest/types.js';
 import type { Clock } from '../clock/clock.js';
 import type { Metrics } from '../metrics.js';
-import { AppError } from '../errors.js';
+import { AppError, toAppError } from '../errors.js';
 import { Authenticator } from './auth.js';
 import devicesApi from './devices.js';
 import rejectionsApi from './rejections.js';
@@ -54,22 +54,37 @@ export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<
     loggerInstance: deps.log.child({ component: 'api' }) as unknown as FastifyBaseLogger,
     // Requests are not logged one by one (the console polls); errors are, by the handler below.
     logController: new LogController({ disableRequestLogging: true }),
+    // Errors the router raises before any route runs (a malformed URL, an over-long parameter): coded like the rest.
+    frameworkErrors: (err, _req, reply) => {
+      const e = toAppError(err);
+      void (reply as FastifyReply).code(e.statusCode).send(e.toJSON());
+    },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
   });
 
+  // Every answer carries an SB_* code (src/errors.ts); Fastify's own FST_ERR_* codes never reach a caller.
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
-    if (err instanceof AppError) return reply.code(err.statusCode).send({ statusCode: err.statusCode, code: err.code, message: err.message });
-    if ((err as FastifyError).validation)
-      return reply.code(400).send({ statusCode: 400, code: 'SB_VALIDATION', message: err.message });
-    const status = (err as FastifyError).statusCode ?? 500;
-    if (status < 500) return reply.code(status).send({ statusCode: status, code: (err as FastifyError).code ?? 'SB_BAD_REQUEST', message: err.message });
+    const e = toAppError(err);
     // The matched route, not the URL: a one-tap ack link's token is a capability and must not reach the log.
-    req.log.error({ err, route: req.routeOptions.url }, 'request failed');
-    return reply.code(500).send({ statusCode: 500, code: 'SB_INTERNAL', message: 'internal error' });
+    if (e.statusCode >= 500) req.log.error({ err, route: req.routeOptions.url }, 'request failed');
+    return reply.code(e.statusCode).send(e.toJSON());
   });
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ statusCode: 404, code: 'SB_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }),
+  app.setNotFoundHandler((req, reply) => {
+    const e = new AppError('SB_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
+    return reply.code(e.statusCode).send(e.toJSON());
+  });
+  // A JSON content type with an empty body is no body (curl -H 'content-type: application/json' -X POST …):
+  // routes whose body is optional accept it; the others answer SB_VALIDATION like for any missing field.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
+    (body as string).length === 0 ? done(null, undefined) : json(req, body as string, done),
   );
+  // No body at all is an empty object: `POST /api/alerts/1/ack` needs none (README), and a route that does
+  // need fields names the missing one instead of "body must be object".
+  app.addHook('preValidation', async (req) => {
+    if (req.body == null && req.routeOptions.schema?.body) req.body = {};
+  });
 
   await app.register(swagger, {
     openapi: {

@@ -100,20 +100,29 @@ describe.skipIf(!run)('console in Chromium', () => {
     await detail.getByTestId('timeline').getByText('确认').waitFor();
     await duty.screenshot({ animations: 'disabled', path: join(shots, 'console-desk.png') });
 
-    // 派单 to a grid member chosen from the grid's people, 接单 as them is theirs; here the duty person takes it.
+    // 派单 to a grid member chosen from the grid's people; only that member sees 接单 (src/alerts/permissions.ts).
     const options = await detail.getByTestId('assignee').locator('option').allInnerTexts();
     expect(options.some((o) => o.includes('微网格员'))).toBe(true);
-    await detail.getByTestId('assignee').selectOption('gh-duty-1');
+    expect(options.some((o) => /居委|业委会/.test(o))).toBe(false); // committees are not sent jobs
+    await detail.getByTestId('assignee').selectOption('gh-member-g2-1');
     await detail.locator('[data-action="dispatch"]').click();
     await detail.locator('[data-testid="detail-status"][data-status="dispatched"]').waitFor({ timeout: 2000 });
-    await detail.locator('[data-action="accept"]').click();
-    await detail.locator('[data-testid="detail-status"][data-status="accepted"]').waitFor({ timeout: 2000 });
+    await detail.getByText('等待接单').waitFor({ timeout: 2000 });
+    expect(await detail.locator('[data-action="accept"]').count()).toBe(0);
+
+    const member = await openWithToken('gh-member-g2-1', { view: `#/alerts/${id}` });
+    const mDetail = member.getByTestId('alert-detail');
+    await mDetail.locator('[data-action="accept"]').click();
+    await mDetail.locator('[data-testid="detail-status"][data-status="accepted"]').waitFor({ timeout: 2000 });
+    expect(await mDetail.locator('[data-action="dispatch"]').count()).toBe(0); // a member does not dispatch
     await head.locator(`li.alert-row[data-alert-id="${id}"][data-status="accepted"]`).waitFor({ timeout: 2000 });
     expect(await head.locator(`li.alert-row[data-alert-id="${id}"]`).innerText()).toContain('处理中');
 
-    // 办结 with a note, then 评价.
-    await detail.getByLabel('办结说明').fill('现场核实为做饭油烟，已开窗通风，老人安全');
-    await detail.locator('[data-action="resolve"]').click();
+    // 办结 with a note by the member who did the work; 评价 by the one who asked (the duty officer who dispatched it).
+    await mDetail.getByLabel('办结说明').fill('现场核实为做饭油烟，已开窗通风，老人安全');
+    await mDetail.locator('[data-action="resolve"]').click();
+    await mDetail.locator('[data-testid="detail-status"][data-status="resolved"]').waitFor({ timeout: 2000 });
+    expect(await mDetail.locator('[data-action="rate"]').count()).toBe(0); // nobody rates their own work
     await detail.locator('[data-testid="detail-status"][data-status="resolved"]').waitFor({ timeout: 2000 });
     await detail.getByRole('radio', { name: '4 分' }).click();
     await detail.getByLabel('评价意见').fill('处置及时');

@@ -91,21 +91,25 @@ function Timeline({ entries, places }) {
   </ol>`;
 }
 
-function Actions({ a, me, onDone }) {
+/**
+ * The workflow's buttons: only the steps the server says this person may take now (`actions` of GET
+ * /api/alerts/{id}, from src/alerts/permissions.ts), so a volunteer never sees 派单 and only the assignee sees 接单.
+ */
+function Actions({ a, allowed, assignees, places, onDone }) {
   const [busy, setBusy] = useState(null);
   const [error, setError] = useState(null);
   const [assignee, setAssignee] = useState('');
   const [note, setNote] = useState('');
   const [score, setScore] = useState(5);
   const [comment, setComment] = useState('');
-  const canDispatch = ['open', 'acknowledged', 'dispatched'].includes(a.status);
-  const members = useApi(canDispatch ? `people?gridId=${encodeURIComponent(a.gridId)}` : null);
+  const may = (t) => allowed?.includes(t) === true;
+  const members = useApi(may('dispatch') ? `people?gridId=${encodeURIComponent(a.gridId)}` : null);
+  const candidates = (members.data?.items ?? []).filter((p) => !assignees || assignees.includes(p.id));
 
   useEffect(() => {
     // Propose a grid member first: they are the ones a job is usually sent to.
-    const items = members.data?.items ?? [];
-    if (!assignee && items.length) setAssignee((items.find((p) => p.roles.includes('grid_member')) ?? items[0]).id);
-  }, [members.data]);
+    if (!assignee && candidates.length) setAssignee((candidates.find((p) => p.roles.includes('grid_member')) ?? candidates[0]).id);
+  }, [members.data, assignees]);
 
   async function act(t, body = {}) {
     setBusy(t);
@@ -124,31 +128,29 @@ function Actions({ a, me, onDone }) {
   const btn = (t, label, cls = '', body, disabled = false) =>
     html`<button class=${`act ${cls}`} data-action=${t} disabled=${busy !== null || disabled} onClick=${() => act(t, typeof body === 'function' ? body() : body)}>${busy === t ? '提交中…' : label}</button>`;
 
-  const mine = a.assignee === me.id || me.admin;
+  if (!allowed) return html`<div class="actions" data-testid="actions"></div>`;
+  const none = allowed.length === 0;
   return html`
     <div class="actions" data-testid="actions">
       ${error && html`<p class="error" role="alert">${error}</p>`}
-      ${a.status === 'open' && html`<div class="act-row">${btn('ack', '确认', 'primary')}<span class="hint">表示已看到，正在核实</span></div>`}
-      ${canDispatch &&
+      ${may('ack') && html`<div class="act-row">${btn('ack', '确认', 'primary')}<span class="hint">表示已看到，正在核实</span></div>`}
+      ${may('dispatch') &&
       html`<div class="act-row bottom">
         <label class="grow">派单给
           <select value=${assignee} onChange=${(e) => setAssignee(e.currentTarget.value)} data-testid="assignee">
-            ${(members.data?.items ?? []).map((p) => html`<option value=${p.id}>${p.displayName}（${rolesText(p.roles)}）</option>`)}
+            ${candidates.map((p) => html`<option value=${p.id}>${p.displayName}（${rolesText(p.roles)}）</option>`)}
           </select>
         </label>
         ${btn('dispatch', '派单', '', () => ({ assignee }), !assignee)}
       </div>`}
-      ${a.status === 'dispatched' &&
-      (mine
-        ? html`<div class="act-row">${btn('accept', '接单', 'primary')}<span class="hint">接单后请尽快到场处置</span></div>`
-        : html`<p class="hint">已派单，等待接单。</p>`)}
-      ${a.status !== 'resolved' &&
+      ${may('accept') && html`<div class="act-row">${btn('accept', '接单', 'primary')}<span class="hint">接单后请尽快到场处置</span></div>`}
+      ${a.status === 'dispatched' && !may('accept') && html`<p class="hint">已派单给 ${places.personName(a.assignee)}，等待接单。</p>`}
+      ${may('resolve') &&
       html`<div class="act-row col">
         <label>办结说明<textarea rows="2" maxlength="500" placeholder="例如：现场核实为做饭油烟，已开窗通风，老人安全" value=${note} onInput=${(e) => setNote(e.currentTarget.value)}></textarea></label>
         ${btn('resolve', '办结', 'good', () => (note.trim() ? { note: note.trim() } : {}))}
       </div>`}
-      ${a.status === 'resolved' &&
-      !a.rating &&
+      ${may('rate') &&
       html`<div class="act-row col">
         <div class="stars" role="radiogroup" aria-label="评分">
           ${[1, 2, 3, 4, 5].map((n) => html`<button type="button" role="radio" aria-checked=${n === score} class=${n <= score ? 'star on' : 'star'} onClick=${() => setScore(n)} aria-label=${`${n} 分`}>★</button>`)}
@@ -157,6 +159,7 @@ function Actions({ a, me, onDone }) {
         <label>评价意见<textarea rows="2" maxlength="500" placeholder="处置是否及时、到位" value=${comment} onInput=${(e) => setComment(e.currentTarget.value)}></textarea></label>
         ${btn('rate', '提交评价', 'primary', () => (comment.trim() ? { score, comment: comment.trim() } : { score }))}
       </div>`}
+      ${none && a.status !== 'resolved' && html`<p class="hint" data-testid="no-actions">此告警由物业值班、网格长及派单对象处置，您可查看进展。</p>`}
     </div>
   `;
 }
@@ -181,7 +184,7 @@ export function AlertDetail({ id, alert, places, me, now, onChanged, onClose }) 
       html`
         <h2 class="detail-title"><span class=${`sev-chip sev-${a.severity}`}>${SEVERITY[a.severity]}</span> ${a.title}</h2>
         <p class="detail-sub"><span class=${`status st-${a.status}`} data-testid="detail-status" data-status=${a.status}>${STATUS[a.status]}</span> <${Age} alert=${a} now=${now} />${a.count > 1 && html`<span class="count">×${a.count}</span>`}</p>
-        <${Actions} a=${a} me=${me} onDone=${(u) => (onChanged(u), detail.reload())} />
+        <${Actions} a=${a} allowed=${detail.data?.actions} assignees=${detail.data?.assignees} places=${places} onDone=${(u) => (onChanged(u), detail.reload())} />
         <h3>详情</h3>
         <${Facts} a=${a} places=${places} />
         ${a.householdId && html`<p><a href=${`#/water/${encodeURIComponent(a.householdId)}`}>查看该户用水曲线 ›</a></p>`}
