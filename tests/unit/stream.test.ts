@@ -24,12 +24,11 @@ describe('GET /api/stream', () => {
     const res = await new Promise<http.IncomingMessage>((r) => req.on('response', r));
     let text = '';
     res.on('data', (c) => (text += c));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(text).toMatch(/: heartbeat\n\n/);
+    // Polled, not a fixed sleep: on a loaded machine the first 30 ms heartbeat may come late.
+    await expect.poll(() => text, { timeout: 5000 }).toMatch(/: heartbeat\n\n/);
     expect(bus.hasListeners('alert')).toBe(true);
     req.destroy();
-    await new Promise((r) => setTimeout(r, 50));
-    expect(bus.hasListeners('alert')).toBe(false);
+    await expect.poll(() => bus.hasListeners('alert'), { timeout: 5000 }).toBe(false);
     await app.close();
   });
 
