@@ -41,6 +41,23 @@ describe('milesight-gs524n', () => {
     }
   });
 
+  it('accepts a smoke alarm with a bad check byte, flagged, and refuses every other message type so', () => {
+    for (let nibble = 0; nibble < 16; nibble++) {
+      const bad = frame(0x22, 0x10 | nibble, 90, 35, 42);
+      bad[5] ^= 0x01;
+      const result = gs524n.decode(bad, ctx);
+      if (nibble === 1) expect(result).toMatchObject({ ok: true, payload: { type: 'alarm', checksumOk: false, smokePct: 35 } });
+      else expect(result, `nibble ${nibble}`).toMatchObject({ ok: false, error: 'decode_failed' });
+    }
+    // A good frame carries no flag at all.
+    expect(gs524n.decode(frame(0x22, 0x11, 90, 35, 42), ctx)).toMatchObject({ ok: true, payload: { type: 'alarm' } });
+    expect((gs524n.decode(frame(0x22, 0x11, 90, 35, 42), ctx) as { payload: object }).payload).not.toHaveProperty('checksumOk');
+    // A bad sum on another sensor type is no smoke alarm.
+    const other = frame(0x22, 0x21, 90, 35, 42);
+    other[5] ^= 0x01;
+    expect(gs524n.decode(other, ctx).ok).toBe(false);
+  });
+
   it('maps the byte-2 low nibble per the README', () => {
     const expected: Record<number, string> = {
       1: 'alarm', 2: 'silenced', 4: 'low_battery', 5: 'fault', 7: 'heartbeat', 10: 'tamper', 11: 'heartbeat', 14: 'test', 15: 'test',

@@ -28,6 +28,9 @@ export const smoke: Rule<undefined, RuleConfigBase> = {
             smokePct: p.smokePct,
             temperatureC: p.temperatureC,
             loneElder: ctx.household?.loneElder || undefined,
+            // A GS524N alarm frame whose check byte was wrong is still an alarm (devices/smoke-detector/README.md);
+            // the person who goes to look is told.
+            checksumOk: p.checksumOk === false ? false : undefined,
           },
         },
       ];

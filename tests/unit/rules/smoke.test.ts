@@ -11,6 +11,12 @@ describe('smoke', () => {
     expect(a).toMatchObject({ type: 'open', severity: 'critical', title: '6号楼302 烟感报警', details: { smokePct: 35, loneElder: true } });
   });
 
+  it('opens on an alarm whose frame check failed, and says so in the details', () => {
+    const h = new Harness(smoke, { device: sd, household: elder, where: '6号楼302' });
+    const [a] = h.read(reading(sd, 'alarm', T0, { smokePct: 35, checksumOk: false }));
+    expect(a).toMatchObject({ type: 'open', severity: 'critical', details: { checksumOk: false } });
+  });
+
   it('never alerts on a test', () => {
     const h = new Harness(smoke, { device: sd });
     expect(smoke.subjects(reading(sd, 'test', T0), { device: sd })).toEqual([]);

@@ -47,6 +47,8 @@ export const encoder: Encoder = {
       0,
     ]);
     frame[5] = (0x100 - (frame.subarray(0, 5).reduce((sum, b) => sum + b, 0) & 0xff)) & 0xff;
+    // An alarm the decoder flagged for its check byte is sent with a wrong one (the decoder accepts only alarms so).
+    if (p.checksumOk === false) frame[5] ^= 0xff;
     return ctx.options?.hexText ? Buffer.from(frame.toString('hex').toUpperCase(), 'latin1') : frame;
   },
 };
