@@ -7,6 +7,9 @@ import { deviceKinds } from './index.js';
 import { checksum, decoder as gs524n } from './smoke-detector/decoders/milesight-gs524n.js';
 import { decodeLicense, decoder as vzenith } from './smart-gate/decoders/vzenith.js';
 import { decoder as tuya } from './smoke-detector/decoders/tuya-smoke.js';
+import { decoder as nbBatch } from './water-meter/decoders/nb-batch.js';
+import { useFromReading } from '../src/rules/lib/water.js';
+import type { Reading } from '../src/ingest/reading.js';
 
 const ctx = { deviceId: 'unit', receivedAt: Date.parse('2025-03-01T08:00:00+08:00') };
 
@@ -119,6 +122,46 @@ describe('tuya-smoke', () => {
       payload: { type: 'tamper', fault: true, lowBattery: true },
     });
     expect(decode({ lifecycle: false, test_alarm: false, preheat: false })).toMatchObject({ ok: true, payload: { type: 'heartbeat' } });
+  });
+});
+
+describe('nb-batch metering (zhdt measureMethod)', () => {
+  const decode = (body: unknown) => {
+    const result = nbBatch.decode(Buffer.from(JSON.stringify(body)), ctx);
+    if (!result.ok) throw new Error(result.message);
+    return result.payload;
+  };
+  const reading = (ts: string, body: Record<string, unknown>): Reading => {
+    const payload = decode({ ts, ...body });
+    return { deviceId: 'm', kind: 'water-meter', communityId: 'c', gridId: 'g', type: payload.type, ts: Date.parse(ts), receivedAt: Date.parse(ts), payload };
+  };
+
+  it('never takes a relative amount for the register, so it cannot look like a meter swap', () => {
+    const day1 = reading('2025-03-01T06:00:00+08:00', { measureMethod: '02', measureValue: '12346' });
+    const day2 = reading('2025-03-02T06:00:00+08:00', { measureMethod: '01', measureValue: '35' });
+    expect(day1.payload.totalM3).toBe(123.46);
+    expect(day2.payload).toMatchObject({ type: 'heartbeat', deltaM3: 0.35, metering: 'relative' });
+    expect(day2.payload).not.toHaveProperty('totalM3');
+    const use = useFromReading(day2, { ts: day1.ts, totalM3: 123.46 });
+    expect(use.reset).toBe(false);
+  });
+
+  it('uses the register a relative report carries (waterConsumption, water) and keeps the amount beside it', () => {
+    for (const field of ['waterConsumption', 'water']) {
+      const r = reading('2025-03-02T06:00:00+08:00', { measureMethod: '01', measureValue: '35', [field]: '123.81' });
+      expect(r.payload).toMatchObject({ type: 'reading', totalM3: 123.81, deltaM3: 0.35 });
+      expect(useFromReading(r, { ts: Date.parse('2025-03-01T06:00:00+08:00'), totalM3: 123.46 })).toMatchObject({ reset: false, segments: [[expect.any(Number), expect.any(Number), 350]] });
+    }
+  });
+
+  it('reads abnormalPower as low battery, valveStatus/tapstatus 1 as open, and signalPower/snr', () => {
+    expect(decode({ abnormalPower: '1', valveStatus: '1', signalPower: '-101', snr: '-3' })).toMatchObject({
+      type: 'heartbeat', lowBattery: true, valve: 'open', rssi: -101, snr: -3,
+    });
+    expect(decode({ abnormalPower: 0, valveStatus: 0 })).toMatchObject({ lowBattery: false, valve: 'closed' });
+    expect(decode({ tapstatus: 1 })).toMatchObject({ valve: 'open' });
+    // A signalPower that is not dBm (its unit is not written down) is kept but not taken as the signal.
+    expect(decode({ signalPower: '-1013' })).not.toHaveProperty('rssi');
   });
 });
 

@@ -1,5 +1,5 @@
 // NB-IoT water meter batch upload (DOMAIN.md §1; field vocabulary from github.com/150719873/zhdt
-// DeviceUplinkForm.java): mirrors devices/water-meter/decoders/nb-batch.ts.
+// DeviceUplinkForm.java, MeterInfoForm.java, MeterNb.java): mirrors devices/water-meter/decoders/nb-batch.ts.
 //   {"deviceType":"water_meter","imei":…,"ts":…,"cumulativeM3":…,"intervals":[{"end":…,"litres":…}],
 //    "valve":"open","batteryV":3.52,"rsrp":-98,"sinr":6,"ecl":1}
 // Interval starts are left out when they are `end − intervalMinutes` (the decoder puts them back), as real
@@ -45,13 +45,19 @@ export const encoder: Encoder = {
         ts: p.ts,
         alarm: p.type === 'alarm' ? p.code : undefined,
         cumulativeM3: p.totalM3,
+        // zhdt relative metering (相对计量): the amount goes in measureValue (0.01 m³), never as the register.
+        measureMethod: p.metering === 'relative' ? '01' : undefined,
+        measureValue: p.metering === 'relative' && typeof p.deltaM3 === 'number' ? String(Math.round(p.deltaM3 * 100)) : undefined,
         intervalMinutes,
         intervals,
         flowRate: p.flowLph,
         valve: p.valve,
         batteryV,
+        abnormalPower: typeof p.lowBattery === 'boolean' ? (p.lowBattery ? '1' : '0') : undefined,
         rsrp: p.rssi,
+        signalPower: p.signalPower,
         sinr: p.sinr,
+        snr: p.snr,
         ecl: p.ecl,
         ...flags,
       }),
