@@ -22,6 +22,7 @@ import { RuleEngine } from './alerts/engine.js';
 import { Notifier } from './notify/index.js';
 import { Jobs } from './jobs/index.js';
 import { ackApi } from './api/ack.js';
+import { contactLinksApi } from './api/contactLinks.js';
 
 export interface AppOptions {
   log?: Logger;
@@ -136,6 +137,7 @@ export class App {
       publicUrl: s.http.publicUrl,
       dataDir: s.dataDir,
       hold: () => failpoints.active('notify.afterCommit'),
+      phoneCredentials: this.config.phoneCredentials,
     });
     this.notifier.start();
     this.rules.start();
@@ -158,7 +160,7 @@ export class App {
       rules: { engine: this.rules, bus: this.bus, utcOffsetMinutes: s.notify.utcOffsetMinutes },
       health: () => ({ broker: this.broker.up, store: this.db.open, ingest: true, scheduler: this.rules.up }),
       backlog: () => this.ingest.backlog(),
-    }, [ackApi(this.rules, () => this.notifier.signingKey)]);
+    }, [ackApi(this.rules, () => this.notifier.signingKey), contactLinksApi(() => this.notifier.phone)]);
     this.broker.attachTo(this.api.server);
     await this.api.listen({ port: s.http.port, host: s.http.host });
     this.started = true;

@@ -33,6 +33,12 @@ async function main(): Promise<void> {
   try {
     await app.start();
   } catch (err) {
+    if (err instanceof ConfigError) {
+      // A problem only start-up can see (a person naming a destination that does not exist): still a config error.
+      process.stderr.write(`shaobing: ${err.message}\n`);
+      await app.stop().catch(() => undefined);
+      process.exit(78);
+    }
     const e = err as NodeJS.ErrnoException;
     app.log.fatal({ code: e.code, message: e.message }, 'start-up failed');
     process.stderr.write(`shaobing: start-up failed: ${e.code ? `${e.code} ` : ''}${e.message}\n`);

@@ -56,7 +56,8 @@ export interface AlertHooks {
   name: string;
   opened?(alert: AlertView, how: 'created' | 'reopened', now: number): void;
   transitioned?(alert: AlertView, t: Transition, actor: string, now: number): void;
-  deadline?(subject: string, due: number, now: number): void;
+  /** A deadline of this hook; returns the alerts it changed (published after the commit), if any. */
+  deadline?(subject: string, due: number, now: number): void | AlertView[];
   committed?(): void;
 }
 
@@ -362,7 +363,8 @@ export class RuleEngine {
       else {
         // As for rules: on the event clock a deadline happens at its own time, however far a batch moved the clock.
         const now = this.deps.clock.now();
-        this.hooks.find((h) => h.name === owner)?.deadline?.(d.key.slice(sep + 1), d.due, this.deps.clock.mode === 'event' ? Math.min(d.due, now) : now);
+        const changed = this.hooks.find((h) => h.name === owner)?.deadline?.(d.key.slice(sep + 1), d.due, this.deps.clock.mode === 'event' ? Math.min(d.due, now) : now);
+        if (changed) for (const v of changed) dfx.alerts.set(v.id, v);
       }
     });
     const chunk = this.deps.db.transaction((list: Deadline[]) => {
@@ -453,6 +455,19 @@ export class RuleEngine {
     });
     this.publish(fx);
     return view;
+  }
+
+  /**
+   * Work a hook does outside a reading or a deadline (a family member answering a texted page): in one
+   * transaction, the alerts it changed published after the commit.
+   */
+  runInTransaction(fn: (now: number) => AlertView[]): void {
+    const fx = this.transact(() => {
+      const fx = newEffects();
+      for (const v of fn(this.deps.clock.now())) fx.alerts.set(v.id, v);
+      return fx;
+    });
+    this.publish(fx);
   }
 
   /** An offline device was heard from outside a reading: bring its device_offline deadline forward to now. */

@@ -29,7 +29,7 @@ export interface HouseholdInfo {
   buildingName: string;
   loneElder: boolean;
   displayName?: string;
-  careContacts: Array<{ personId?: string; relation: string; phone?: string }>;
+  careContacts: Array<{ personId?: string; relation: string; phone?: string; prefer?: 'sms' | 'call' | 'both'; hours?: { from: string; to: string } }>;
   plates: string[];
   rules?: Record<string, unknown>;
 }

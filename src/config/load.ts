@@ -6,6 +6,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Ajv, type ErrorObject } from 'ajv';
 import { settingsSchema, inventorySchema, type Settings, type Inventory } from './schema.js';
 import { checkInventory } from './inventory.js';
+import { loadPhoneCredentials, phoneProblems, type PhoneCredentials } from '../notify/phone/config.js';
 
 export interface Config {
   settings: Settings;
@@ -13,6 +14,8 @@ export interface Config {
   /** The settings file (for messages) and the folder relative paths are resolved against. */
   settingsPath: string | null;
   baseDir: string;
+  /** SMS/voice platform keys, from the environment or notify.phone.secretsFile; kept out of `settings` (never logged). */
+  phoneCredentials?: PhoneCredentials;
 }
 
 export class ConfigError extends Error {
@@ -142,6 +145,13 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   if (!validateSettings(raw)) for (const e of validateSettings.errors ?? []) if (e.keyword !== 'if') errors.push(describe(fileLabel, e));
   const settings = raw as Settings;
   const baseDir = settingsPath ? dirname(settingsPath) : cwd;
+  let phoneCredentials: PhoneCredentials | undefined;
+  if (errors.length === 0 && settings.notify?.phone) {
+    errors.push(...phoneProblems(settings.notify.phone, fileLabel));
+    const loaded = loadPhoneCredentials(settings.notify.phone, env, baseDir, fileLabel);
+    errors.push(...loaded.problems);
+    phoneCredentials = loaded.credentials;
+  }
 
   const communities: Inventory[] = [];
   for (const [i, file] of (Array.isArray(settings.communities) ? settings.communities : []).entries()) {
@@ -174,5 +184,5 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   if (errors.length) throw new ConfigError(errors);
   if (settings.dataDir) settings.dataDir = resolve(cwd, settings.dataDir);
-  return deepFreeze({ settings, communities, settingsPath, baseDir });
+  return deepFreeze({ settings, communities, settingsPath, baseDir, phoneCredentials });
 }

@@ -1,6 +1,7 @@
 // JSON Schemas for the settings file and the community inventory. The TypeScript types are derived from
 // them (json-schema-to-ts), so the schema and the code cannot drift apart.
 import type { FromSchema } from 'json-schema-to-ts';
+import { phoneSchema } from '../notify/phone/schema.js';
 
 const id = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' } as const;
 const hhmm = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
@@ -216,6 +217,8 @@ export const settingsSchema = {
             cron: { type: 'string', minLength: 9, default: '0 8 * * *' },
           },
         },
+        /** SMS and voice calls through Alibaba Cloud and Tencent Cloud (src/notify/phone, docs/notify.md). */
+        phone: phoneSchema(ROLES),
       },
     },
   },
@@ -230,6 +233,10 @@ const careContact = {
     personId: id,
     relation: { enum: ['volunteer', 'family', 'neighbour', 'doctor'] },
     phone: { type: 'string', pattern: '^\\+?[0-9-]{5,20}$' },
+    /** How a contact with a phone is reached when a phone step says `preferred` (docs/notify.md). */
+    prefer: { enum: ['sms', 'call', 'both'], default: 'sms' },
+    /** When the contact may be texted or called; non-critical alerts wait for these hours. */
+    hours: { type: 'object', additionalProperties: false, required: ['from', 'to'], properties: { from: hhmm, to: hhmm } },
   },
 } as const;
 
@@ -287,6 +294,8 @@ const person = {
     /** `scrypt$N$salt$hash` from `npm run provision -- --password` (src/api/passwords.ts). */
     passwordHash: { type: 'string', pattern: '^scrypt\\$[0-9]{4,8}\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$' },
     mobile: { type: 'string', pattern: '^\\+?[0-9-]{5,20}$' },
+    /** The duty phone (值班电话) that phone steps with `to: [duty]` text or call for the alerts this person is told of. */
+    dutyPhone: { type: 'string', pattern: '^\\+?[0-9-]{5,20}$' },
     quietHours: {
       type: 'object',
       additionalProperties: false,

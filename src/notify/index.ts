@@ -21,6 +21,8 @@ import { deliverAt } from './quietHours.js';
 import { noticeFor, type NoticeReason } from './wording.js';
 import { newAckKey, signAck } from './ackLinks.js';
 import type { Destination, Notice } from './channels/index.js';
+import { PhoneNotifier } from './phone/index.js';
+import type { PhoneCredentials } from './phone/config.js';
 
 type NotifySettings = Settings['notify'];
 export interface EscalationStep {
@@ -53,6 +55,8 @@ export interface NotifierDeps {
   dataDir: string;
   /** Failpoint notify.afterCommit: queue, but do not send (crash tests). */
   hold?: () => boolean;
+  /** SMS/voice platform keys (src/notify/phone); absent = no texts or calls. */
+  phoneCredentials?: PhoneCredentials;
 }
 
 export class Notifier implements AlertHooks {
@@ -60,6 +64,8 @@ export class Notifier implements AlertHooks {
   readonly destinations = new Map<string, Destination & { streetOps: boolean }>();
   private readonly outbox: Outbox;
   readonly deliverer: Deliverer;
+  /** Texts and calls (src/notify/phone). */
+  readonly phone: PhoneNotifier;
   private ackKey = '';
 
   constructor(private readonly deps: NotifierDeps) {
@@ -73,6 +79,23 @@ export class Notifier implements AlertHooks {
       destinations: this.destinations,
       hold: deps.hold,
       onAttempt: (a) => this.recordAttempt(a),
+    });
+    this.phone = new PhoneNotifier({
+      db: deps.db,
+      clock: deps.clock,
+      log: deps.log.child({ channel: 'phone' }),
+      metrics: deps.metrics,
+      directory: deps.directory,
+      engine: deps.engine,
+      settings: deps.settings.phone,
+      credentials: deps.phoneCredentials ?? {},
+      chatRoutes: () => this.routes(),
+      publicUrl: deps.publicUrl,
+      utcOffsetMinutes: deps.settings.utcOffsetMinutes,
+      linkTtlMinutes: deps.settings.ackLinkTtlMinutes,
+      tellStaff: (alert, people, now) => void this.send(alert, people, 'visit', now),
+      cancelChatFollowUps: (id) => this.cancelFollowUps(id),
+      hold: deps.hold,
     });
   }
 
@@ -92,12 +115,14 @@ export class Notifier implements AlertHooks {
     this.ackKey = this.loadAckKey();
     this.deps.engine.hooks.push(this);
     this.deliverer.start();
+    this.phone.start();
   }
 
   async stop(): Promise<void> {
     const i = this.deps.engine.hooks.indexOf(this);
     if (i >= 0) this.deps.engine.hooks.splice(i, 1);
     await this.deliverer.stop();
+    await this.phone.stop();
   }
 
   /** The key that signs acknowledge links, kept in the data dir so links survive a restart. */
@@ -124,6 +149,7 @@ export class Notifier implements AlertHooks {
   // ── AlertHooks (inside the alert's transaction) ──────────────────────────────────────────────────────
 
   opened(alert: AlertView, how: 'created' | 'reopened', now: number): void {
+    this.phone.opened(alert, now);
     const sent = this.send(alert, recipients(alert, this.deps.directory, this.routes()), how, now);
     // Escalation and reminders only for what somebody was told about (digest-only kinds wait for the digest).
     if (sent === 0 && this.escalation(alert.kind).length === 0) return;
@@ -136,14 +162,16 @@ export class Notifier implements AlertHooks {
 
   transitioned(alert: AlertView, t: Transition): void {
     if (t === 'ack' || t === 'resolve' || t === 'dispatch' || t === 'accept') this.cancelFollowUps(alert.id);
+    this.phone.transitioned(alert, t);
   }
 
-  deadline(subject: string, _due: number, now: number): void {
+  deadline(subject: string, _due: number, now: number): void | AlertView[] {
     const [what, idText, nText] = subject.split(':');
     const alert = this.deps.engine.alerts.get(Number(idText));
     // Stop the moment someone acknowledges (or the condition cleared itself).
     if (!alert || alert.status !== 'open') return;
     const n = Number(nText);
+    if (what === 'ph') return this.phone.deadline(alert, n, now);
     const minutes = Math.round((now - Date.parse(alert.openedAt)) / 60_000);
     if (what === 'esc') {
       const step = this.escalation(alert.kind)[n];
@@ -161,6 +189,7 @@ export class Notifier implements AlertHooks {
 
   committed(): void {
     this.deliverer.kick();
+    this.phone.kick();
   }
 
   // ── queueing ─────────────────────────────────────────────────────────────────────────────────────────

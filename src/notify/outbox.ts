@@ -96,11 +96,12 @@ export class Deliverer {
     const { db } = deps;
     this.stmts = {
       // Up to 50 due rows per destination, not 500 overall: a backlog for one paced robot must not keep
-      // another destination's smoke alarm out of the selection.
+      // another destination's smoke alarm out of the selection. Texts and calls (phone:sms, phone:call) have
+      // their own sender (src/notify/phone/deliverer.ts).
       due: db.prepare(
         `SELECT id, alert_id, destination, notice, due_at, attempts, created_at FROM (
            SELECT *, ROW_NUMBER() OVER (PARTITION BY destination ORDER BY due_at, id) AS n FROM outbox
-           WHERE status = 'pending' AND due_at <= ? AND next_try_at <= ?)
+           WHERE status = 'pending' AND due_at <= ? AND next_try_at <= ? AND destination NOT LIKE 'phone:%')
          WHERE n <= 50 ORDER BY due_at, id`,
       ),
       sent: db.prepare(`UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?`),

@@ -12,9 +12,9 @@ export function localTime(t: number, utcOffsetMinutes = 480): string {
   return `${d.getUTCMonth() + 1}月${d.getUTCDate()}日 ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
 }
 
-export type NoticeReason = 'opened' | 'reopened' | 'reminder' | 'escalation';
+export type NoticeReason = 'opened' | 'reopened' | 'reminder' | 'escalation' | 'visit';
 
-const REASON_PREFIX: Record<NoticeReason, string> = { opened: '', reopened: '再次发生：', reminder: '提醒：', escalation: '升级：' };
+const REASON_PREFIX: Record<NoticeReason, string> = { opened: '', reopened: '再次发生：', reminder: '提醒：', escalation: '升级：', visit: '请上门查看：' };
 
 export function noticeFor(
   alert: AlertView,

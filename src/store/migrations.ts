@@ -185,4 +185,38 @@ export const migrations: Migration[] = [
     CREATE INDEX care_visits_household ON care_visits(household_id, at);
     CREATE INDEX care_visits_at ON care_visits(at)`,
   },
+  {
+    id: 'notify-002-phone',
+    // SMS and calls (src/notify/phone): the queue is the outbox (destinations phone:sms, phone:call); here each
+    // message the platform accepted, its receipt (delivered, answered …) and what it was part of (a call
+    // chain), which the per-number limits count; and the one-tap pages texted to families and duty phones.
+    sql: `CREATE TABLE phone_messages (
+      id INTEGER PRIMARY KEY,
+      outbox_id INTEGER NOT NULL,
+      alert_id INTEGER,
+      channel TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      number TEXT NOT NULL,
+      ref TEXT,
+      status TEXT NOT NULL,
+      detail TEXT,
+      sent_at INTEGER NOT NULL,
+      next_poll_at INTEGER,
+      done_at INTEGER,
+      context TEXT NOT NULL
+    );
+    CREATE INDEX phone_messages_number ON phone_messages(number, channel, sent_at);
+    CREATE INDEX phone_messages_pending ON phone_messages(status, next_poll_at);
+    CREATE INDEX phone_messages_alert ON phone_messages(alert_id);
+    CREATE TABLE contact_links (
+      code TEXT PRIMARY KEY,
+      alert_id INTEGER NOT NULL,
+      purpose TEXT NOT NULL,
+      who TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      used_at INTEGER,
+      answer TEXT
+    )`,
+  },
 ];
