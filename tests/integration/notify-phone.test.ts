@@ -127,7 +127,8 @@ describe('phone: the family is asked first', () => {
     await env.advance(T0 + 79 * MIN);
     expect((await env.alert(alert.id)).status).toBe('open');
     await env.advance(T0 + 80 * MIN);
-    const a = await env.waitStatus(alert.id, 'dispatched');
+    await env.waitStatus(alert.id, 'dispatched');
+    const a = await env.alert(alert.id);
     expect(a.assignee).toBe('gh-vol-g2-2');
     expect(a.timeline.find((e) => e.type === 'work_order')?.data).toMatchObject({ reason: 'no_confirmation', assignee: 'gh-vol-g2-2', roles: ['grid_member'] });
     await waitFor(() => robots.accepted('wecom').some((r) => r.text.includes(`请上门查看：${alert.title}`)), 'the grid told to visit', 8000);
@@ -138,7 +139,8 @@ describe('phone: the family is asked first', () => {
     const path = await linkPath(FAMILY_6_101);
     const res = await env.t.app.api.inject({ method: 'POST', url: `${path}/unreachable` });
     expect(res.body).toContain('社区已安排人员上门查看');
-    const a = await env.waitStatus(alert.id, 'dispatched');
+    await env.waitStatus(alert.id, 'dispatched');
+    const a = await env.alert(alert.id);
     expect(a.timeline.find((e) => e.type === 'contact_answer')?.data).toMatchObject({ answer: 'unreachable' });
     expect(a.timeline.find((e) => e.type === 'work_order')?.data).toMatchObject({ reason: 'unreachable', by: 'family:138****8202' });
   });
