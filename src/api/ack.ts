@@ -10,9 +10,10 @@ import { AppError, toAppError } from '../errors.js';
 const SEVERITY: Record<string, string> = { critical: '紧急', major: '重要', minor: '一般', info: '提示' };
 const STATUS: Record<string, string> = { open: '待确认', acknowledged: '已确认', dispatched: '已派单', accepted: '已接单', resolved: '已办结' };
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function page(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
+/** The small Chinese page of a one-tap link (this one, and the pages texted to phones: ./contactLinks.ts). */
+export function page(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
   return reply
     .code(status)
     .header('content-type', 'text/html; charset=utf-8')
