@@ -84,6 +84,8 @@ export interface ListFilter {
   deviceId?: string;
   gridId?: string;
   grids: Set<string> | 'all';
+  /** A volunteer's view: only alerts of these households. */
+  households?: Set<string>;
   limit: number;
 }
 
@@ -279,6 +281,11 @@ export class AlertStore {
       if (f.grids.size === 0) return [];
       where.push(`grid_id IN (${[...f.grids].map(() => '?').join(',')})`);
       args.push(...f.grids);
+    }
+    if (f.households) {
+      if (f.households.size === 0) return [];
+      where.push(`household_id IN (${[...f.households].map(() => '?').join(',')})`);
+      args.push(...f.households);
     }
     const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC, id DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, f.limit) as Row[]).map(toView);

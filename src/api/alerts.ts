@@ -2,7 +2,7 @@
 // the caller's grids: an alert outside them is a 404, exactly like one that does not exist.
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
-import { canSeePlace } from './auth.js';
+import { inScope } from './scope.js';
 import { errorSchema } from './schemas.js';
 import { AppError } from '../errors.js';
 import { ALERT_KINDS, SEVERITIES, STATUSES, type AlertStatus } from '../alerts/types.js';
@@ -134,10 +134,10 @@ export function alertsApi(engine: RuleEngine) {
           deviceId: q.deviceId,
           gridId: q.gridId,
           grids: req.principal.grids,
+          households: req.principal.households,
           limit: q.limit ?? 200,
         });
-        // A volunteer's view is narrower than their grids: only their paired elders' alerts.
-        return { items: req.principal.households ? items.filter((a) => canSeePlace(req.principal, a)) : items };
+        return { items: items.filter((a) => inScope(req.principal, a)) };
       },
     );
 
@@ -165,7 +165,7 @@ export function alertsApi(engine: RuleEngine) {
       },
       async (req) => {
         const a = engine.alerts.get(req.params.id);
-        if (!a || !canSeePlace(req.principal, a)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`, 404);
+        if (!a || !inScope(req.principal, a)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`, 404);
         const actions = allowedSteps(req.principal, stepFacts(engine, deps.directory, a, req.principal));
         return { ...a, timeline: engine.alerts.timeline(a.id), actions, ...(actions.includes('dispatch') ? { assignees: assignees(deps.directory, a) } : {}) };
       },
@@ -186,7 +186,7 @@ export function alertsApi(engine: RuleEngine) {
         },
         async (req) => {
           const a = engine.alerts.get(req.params.id);
-          if (!a || !canSeePlace(req.principal, a)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`, 404);
+          if (!a || !inScope(req.principal, a)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`, 404);
           const body = req.body ?? {};
           // First whether the alert's state allows the step at all (409), then whether this caller may take it (403).
           move(t, a.status);

@@ -1,25 +1,15 @@
 // Bearer tokens (CONTRACT.md "HTTP API"): staff tokens are hashed in the inventory (people[].tokenHash); the
-// admin token comes from settings or SHAOBING_ADMIN_TOKEN; console session tokens (src/api/session.ts) are
-// accepted alike. Deny by default: every /api route needs one, unless it is marked `config: { public: true }`.
+// admin token comes from settings or SHAOBING_ADMIN_TOKEN and is the platform operator's; console session
+// tokens (src/api/session.ts) are accepted alike. Deny by default: every /api route needs one, unless it is
+// marked `config: { public: true }`. What a caller then sees is src/api/scope.ts.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Directory, PersonInfo } from '../config/inventory.js';
-import type { Role } from '../config/schema.js';
 import { verifySecret } from '../broker/secrets.js';
 import { AppError } from '../errors.js';
+import { PLATFORM, inGrids, inScope, principalOf, type Principal } from './scope.js';
 
-export interface Principal {
-  id: string;
-  roles: Role[];
-  /** Micro-grids the caller may see, or 'all'. */
-  grids: Set<string> | 'all';
-  /**
-   * A volunteer (no other role) hears only of the households paired with them: those ids. Absent for
-   * everybody else, whose view is their grids.
-   */
-  households?: Set<string>;
-  admin: boolean;
-}
+export { requireAdmin, requirePlatform, type Principal } from './scope.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,16 +25,6 @@ declare module 'fastify' {
 export interface SessionVerifier {
   verify(token: string): PersonInfo | undefined;
 }
-
-const principalOf = (directory: Directory, p: PersonInfo): Principal => {
-  const principal: Principal = { id: p.id, roles: p.roles, grids: directory.gridsOf(p), admin: p.roles.includes('admin') };
-  if (!principal.admin && p.roles.length > 0 && p.roles.every((r) => r === 'volunteer')) {
-    principal.households = new Set(
-      [...directory.households.values()].filter((h) => h.careContacts.some((c) => c.personId === p.id)).map((h) => h.id),
-    );
-  }
-  return principal;
-};
 
 export class Authenticator {
   /** sha256(token) → principal, so a known token costs one hash, not one per person. */
@@ -67,7 +47,7 @@ export class Authenticator {
     if (hit) return hit;
     let found: Principal | undefined;
     if (this.adminToken && token.length === this.adminToken.length && timingSafeEqual(Buffer.from(token), Buffer.from(this.adminToken))) {
-      found = { id: 'admin', roles: ['admin'], grids: 'all', admin: true };
+      found = PLATFORM;
     } else {
       for (const p of this.directory.people.values()) {
         if (p.tokenHash && verifySecret(token, p.tokenHash)) {
@@ -93,16 +73,9 @@ export class Authenticator {
   }
 }
 
-export function canSee(p: Principal, gridId: string): boolean {
-  return p.grids === 'all' || p.grids.has(gridId);
+/** An alert, a device or its history: the scope function (src/api/scope.ts inScope). */
+export function canSeePlace(p: Principal, place: { communityId: string; gridId: string; householdId?: string }): boolean {
+  return inScope(p, place);
 }
 
-/** An alert, a device or its history: in the caller's grids, and for a volunteer in a paired household. */
-export function canSeePlace(p: Principal, place: { gridId: string; householdId?: string }): boolean {
-  if (!canSee(p, place.gridId)) return false;
-  return !p.households || (place.householdId !== undefined && p.households.has(place.householdId));
-}
-
-export function requireAdmin(p: Principal): void {
-  if (!p.admin) throw new AppError('SB_FORBIDDEN', 'admin token required', 403);
-}
+export { inGrids, inScope };

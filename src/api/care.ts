@@ -4,7 +4,7 @@
 // them (the household's careContacts personId). Anything else is a 404, as outside one's grids.
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
-import { canSee, type Principal } from './auth.js';
+import { householdPlace, inScope, type Principal } from './scope.js';
 import { errorSchema } from './schemas.js';
 import { AppError } from '../errors.js';
 import type { RuleEngine } from '../alerts/engine.js';
@@ -20,18 +20,9 @@ const MAX_AGE_MS = 7 * 24 * 60 * MIN;
 
 const iso = (t: number | undefined | null) => (t === undefined || t === null ? null : new Date(t).toISOString());
 
-/** A volunteer only: no staff role that would give them their whole grids. */
-export function volunteerOnly(p: Principal): boolean {
-  return !p.admin && p.roles.length > 0 && p.roles.every((r) => r === 'volunteer');
-}
-
-export function pairedWith(h: HouseholdInfo, personId: string): boolean {
-  return h.careContacts.some((c) => c.personId === personId);
-}
-
-/** May this caller see (and log visits to) this household? */
+/** May this caller see (and log visits to) this household? The scope function (src/api/scope.ts). */
 export function mayCare(p: Principal, h: HouseholdInfo): boolean {
-  return canSee(p, h.gridId) && (!volunteerOnly(p) || pairedWith(h, p.id));
+  return inScope(p, householdPlace(h));
 }
 
 const elderSchema = {

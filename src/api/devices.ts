@@ -1,7 +1,7 @@
 // Devices: provisioning (admin) and live state, scoped to the caller's grids.
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
-import { canSeePlace, requireAdmin } from './auth.js';
+import { inScope, requireAdmin } from './scope.js';
 import { deviceSchema, errorSchema } from './schemas.js';
 import { provisionDevice } from '../broker/provision.js';
 import { AppError } from '../errors.js';
@@ -75,7 +75,7 @@ export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): P
     async (req, reply) => {
       requireAdmin(req.principal);
       const { device, secret } = provisionDevice(
-        { directory: deps.directory, repo: deps.devicesRepo, kinds: deps.kinds, now: deps.clock.now() },
+        { directory: deps.directory, repo: deps.devicesRepo, kinds: deps.kinds, now: deps.clock.now(), mayPlace: (at) => inScope(req.principal, at) },
         req.body,
       );
       req.log.info({ deviceId: device.id, kind: device.kind, communityId: device.communityId }, 'device provisioned');
@@ -101,7 +101,7 @@ export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): P
       const q = req.query;
       const items = [];
       for (const d of deps.directory.devices.values()) {
-        if (!canSeePlace(req.principal, d)) continue;
+        if (!inScope(req.principal, d)) continue;
         if (q.kind && d.kind !== q.kind) continue;
         if (q.communityId && d.communityId !== q.communityId) continue;
         if (q.gridId && d.gridId !== q.gridId) continue;
@@ -129,7 +129,7 @@ export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): P
         return row && deps.directory.communities.has(row.communityId) ? deps.directory.addDevice(row) : undefined;
       })();
       // Outside the caller's grids looks the same as absent (CONTRACT.md: 404).
-      if (!d || !canSeePlace(req.principal, d)) throw new AppError('SB_NOT_FOUND', `no device '${req.params.id}'`, 404);
+      if (!d || !inScope(req.principal, d)) throw new AppError('SB_NOT_FOUND', `no device '${req.params.id}'`, 404);
       return view(d);
     },
   );

@@ -44,6 +44,19 @@ export interface ApiDeps {
   backlog?(): { depth: number; oldestSeconds: number; stuck: boolean };
 }
 
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  isPublic: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered (method and URL pattern), in registration order. */
+    registeredRoutes: readonly RegisteredRoute[];
+  }
+}
+
 /** An API area: registered after authentication is in place. */
 export type ApiPlugin = (app: FastifyInstance, deps: ApiDeps) => Promise<void>;
 
@@ -61,6 +74,13 @@ export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
   });
+  // Every route registered, for the role × route walk (tests/integration/scope-walk.test.ts): a new route
+  // that the walk does not know fails it.
+  const routes: RegisteredRoute[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({ method: String(method), url: r.url, isPublic: r.config?.public === true });
+  });
+  app.decorate('registeredRoutes', routes);
 
   // Every answer carries an SB_* code (src/errors.ts); Fastify's own FST_ERR_* codes never reach a caller.
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {

@@ -2,7 +2,7 @@
 // unregistered_vehicle and visitor_overstay rules read. Scoped to the caller's grids.
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
-import { canSee } from './auth.js';
+import { inScope, inScopeOfCommunity } from './scope.js';
 import { errorSchema } from './schemas.js';
 import { AppError } from '../errors.js';
 import type { RuleEngine } from '../alerts/engine.js';
@@ -33,7 +33,7 @@ export function parkingApi(engine: RuleEngine) {
           response: { 200: { type: 'object', properties: { items: { type: 'array', items: lotSchema } } }, '4xx': errorSchema },
         },
       },
-      async (req) => ({ items: engine.lots().filter((l) => canSee(req.principal, l.gridId)) }),
+      async (req) => ({ items: engine.lots().filter((l) => inScope(req.principal, l)) }),
     );
 
     app.post<{ Body: { plate: string; communityId: string; until: string | number } }>(
@@ -64,7 +64,7 @@ export function parkingApi(engine: RuleEngine) {
       async (req, reply) => {
         const { plate, communityId } = req.body;
         const community = deps.directory.communities.get(communityId);
-        if (!community || !community.grids.some((g) => canSee(req.principal, g.id)))
+        if (!community || !inScopeOfCommunity(req.principal, deps.directory, communityId))
           throw new AppError('SB_NOT_FOUND', `no community '${communityId}'`, 404);
         const until = typeof req.body.until === 'number' ? req.body.until : Date.parse(req.body.until);
         if (!Number.isFinite(until)) throw new AppError('SB_VALIDATION', `until '${String(req.body.until)}' is not a time`, 400);

@@ -1,13 +1,14 @@
 // Who the caller is and who and what is in their grids, for the console: GET /api/me (the caller, their grids,
 // the buildings and equipped households the console labels devices with) and GET /api/people (the people the
-// console shows by name and dispatches to, 派单). Minimal personal data: no phone numbers, no tokens, and a
-// volunteer hears only of the households paired with them.
+// console shows by name and dispatches to, 派单). Minimal personal data: no phone numbers, no tokens; scoped by
+// src/api/scope.ts, so a volunteer hears only of the households paired with them (and their buildings), of no
+// parking lot, and of the grid's staff but not its other volunteers.
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
-import { canSee } from './auth.js';
+import { householdPlace, inGrids, inScope, seesPerson } from './scope.js';
 import { errorSchema } from './schemas.js';
 import { AppError } from '../errors.js';
-import type { HouseholdInfo, PersonInfo } from '../config/inventory.js';
+import type { PersonInfo } from '../config/inventory.js';
 
 const personSchema = {
   type: 'object',
@@ -27,9 +28,9 @@ export default async function peopleApi(app: FastifyInstance, deps: ApiDeps): Pr
   const dir = deps.directory;
   /** Every grid in the caller's view, in inventory order. */
   const allGrids = () => [...dir.communities.values()].flatMap((c) => c.grids.map((g) => ({ id: g.id, name: g.name, communityId: c.id, communityName: c.name })));
-  const serves = (p: PersonInfo, gridId: string) => {
+  const serves = (p: PersonInfo, grid: { id: string; communityId: string }) => {
     const g = dir.gridsOf(p);
-    return g === 'all' ? dir.communities.get(p.communityId)?.grids.some((x) => x.id === gridId) === true : g.has(gridId);
+    return p.communityId === grid.communityId && (g === 'all' || g.has(grid.id));
   };
 
   app.get(
@@ -84,20 +85,18 @@ export default async function peopleApi(app: FastifyInstance, deps: ApiDeps): Pr
       const person = dir.people.get(p.id);
       const equipped = new Set<string>();
       for (const d of dir.devices.values()) if (d.householdId) equipped.add(d.householdId);
-      // A volunteer is told about the elders paired with them only (as GET /api/care/elders does), not the grid's.
-      const volunteerOnly = !p.admin && p.roles.every((r) => r === 'volunteer');
-      const mine = (h: HouseholdInfo) => !volunteerOnly || h.careContacts.some((c) => c.personId === p.id);
+      const households = [...dir.households.values()].filter((h) => equipped.has(h.id) && inScope(p, householdPlace(h)));
+      const buildingsOfMine = new Set(households.map((h) => h.buildingId));
       return {
         id: p.id,
         displayName: person?.displayName ?? (p.admin ? '管理员' : p.id),
         roles: p.roles,
         admin: p.admin,
-        grids: allGrids().filter((g) => canSee(p, g.id)),
-        buildings: [...dir.buildings.values()].filter((b) => canSee(p, b.gridId)),
-        households: [...dir.households.values()]
-          .filter((h) => equipped.has(h.id) && canSee(p, h.gridId) && mine(h))
-          .map((h) => ({ id: h.id, room: h.room, buildingId: h.buildingId, gridId: h.gridId, loneElder: h.loneElder, displayName: h.loneElder ? h.displayName : undefined })),
-        lots: [...dir.lots.values()].filter((l) => canSee(p, l.gridId)).map((l) => ({ id: l.id, name: l.name, gridId: l.gridId })),
+        grids: allGrids().filter((g) => inGrids(p, g.communityId, g.id)),
+        // A volunteer: the buildings their households are in; staff: every building of their grids.
+        buildings: [...dir.buildings.values()].filter((b) => (p.households ? buildingsOfMine.has(b.id) : inScope(p, b))),
+        households: households.map((h) => ({ id: h.id, room: h.room, buildingId: h.buildingId, gridId: h.gridId, loneElder: h.loneElder, displayName: h.loneElder ? h.displayName : undefined })),
+        lots: [...dir.lots.values()].filter((l) => inScope(p, l)).map((l) => ({ id: l.id, name: l.name, gridId: l.gridId })),
       };
     },
   );
@@ -114,11 +113,12 @@ export default async function peopleApi(app: FastifyInstance, deps: ApiDeps): Pr
     },
     async (req) => {
       const { gridId } = req.query;
-      const visible = allGrids().filter((g) => canSee(req.principal, g.id) && (!gridId || g.id === gridId));
+      const visible = allGrids().filter((g) => inGrids(req.principal, g.communityId, g.id) && (!gridId || g.id === gridId));
       if (gridId && visible.length === 0) throw new AppError('SB_NOT_FOUND', `no grid '${gridId}'`, 404);
       const items = [];
       for (const person of dir.people.values()) {
-        const grids = visible.filter((g) => serves(person, g.id)).map((g) => g.id);
+        if (!seesPerson(req.principal, dir, person)) continue;
+        const grids = visible.filter((g) => serves(person, g)).map((g) => g.id);
         if (grids.length) items.push({ id: person.id, displayName: person.displayName ?? person.id, roles: person.roles, grids });
       }
       return { items };

@@ -1,7 +1,8 @@
-// Rejected payloads with their reasons, newest first, for the caller's grids.
+// Rejected payloads with their reasons, newest first: only of the devices in the caller's scope (a volunteer's:
+// the devices of their paired households). A row whose device is no longer configured is the platform's.
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
-import { canSee } from './auth.js';
+import { inScope } from './scope.js';
 import { errorSchema } from './schemas.js';
 
 interface Row {
@@ -17,6 +18,9 @@ interface Row {
 }
 
 export default async function rejectionsApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const newest = deps.db.prepare('SELECT * FROM rejections ORDER BY id DESC LIMIT ?');
+  const byDevice = deps.db.prepare('SELECT * FROM rejections WHERE device_id = ? ORDER BY id DESC LIMIT ?');
+  const ofDevices = deps.db.prepare('SELECT * FROM rejections WHERE device_id IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT ?');
   app.get<{ Querystring: { deviceId?: string; limit?: number } }>(
     '/api/rejections',
     {
@@ -58,18 +62,18 @@ export default async function rejectionsApi(app: FastifyInstance, deps: ApiDeps)
     },
     async (req) => {
       const { deviceId, limit = 100 } = req.query;
-      const rows = (
-        deviceId
-          ? deps.db.prepare('SELECT * FROM rejections WHERE device_id = ? ORDER BY id DESC LIMIT ?').all(deviceId, limit * 4)
-          : deps.db.prepare('SELECT * FROM rejections ORDER BY id DESC LIMIT ?').all(limit * 4)
-      ) as Row[];
-      const items = [];
-      for (const r of rows) {
-        const d = r.device_id ? deps.directory.devices.get(r.device_id) : undefined;
-        const visible = d ? canSee(req.principal, d.gridId) : req.principal.admin;
-        if (!visible) continue;
+      const p = req.principal;
+      let rows: Row[];
+      if (p.platform) rows = (deviceId ? byDevice.all(deviceId, limit) : newest.all(limit)) as Row[];
+      else {
+        // Filtered in SQL, so `limit` rows of the caller's come back however many others there are.
+        const ids: string[] = [];
+        for (const d of deps.directory.devices.values()) if ((!deviceId || d.id === deviceId) && inScope(p, d)) ids.push(d.id);
+        rows = ids.length ? (ofDevices.all(JSON.stringify(ids), limit) as Row[]) : [];
+      }
+      const items = rows.map((r) => {
         const text = r.payload.toString('utf8');
-        items.push({
+        return {
           id: r.id,
           deviceId: r.device_id,
           communityId: r.community_id,
@@ -81,9 +85,8 @@ export default async function rejectionsApi(app: FastifyInstance, deps: ApiDeps)
           // Text when the bytes are valid UTF-8 without control characters; always the raw bytes in base64.
           payloadText: Buffer.from(text, 'utf8').equals(r.payload) && !/[\u0000-\u0008\u000e-\u001f]/.test(text) ? text : null,
           payloadBase64: r.payload.toString('base64'),
-        });
-        if (items.length >= limit) break;
-      }
+        };
+      });
       return { items };
     },
   );

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
 import { errorSchema } from './schemas.js';
-import { requireAdmin } from './auth.js';
+import { requirePlatform } from './scope.js';
 import { AppError } from '../errors.js';
 import type { RuleEngine } from '../alerts/engine.js';
 
@@ -29,7 +29,7 @@ export function replayApi(engine: RuleEngine) {
         },
       },
       async (req) => {
-        requireAdmin(req.principal); // one clock for everybody: an operator's tool
+        requirePlatform(req.principal); // one clock for every community: the platform operator's tool
         if (deps.clock.mode !== 'event') throw new AppError('SB_CLOCK_NOT_EVENT', 'the clock is wall time; replay needs clock: event', 409);
         const now = typeof req.body.now === 'number' ? req.body.now : Date.parse(req.body.now);
         if (!Number.isFinite(now)) throw new AppError('SB_VALIDATION', `now '${String(req.body.now)}' is not a time`, 400);

@@ -4,7 +4,7 @@
 // admins; other roles get 403.
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
-import { canSee, type Principal } from './auth.js';
+import { inGrids, type Principal } from './scope.js';
 import { errorSchema } from './schemas.js';
 import { AppError } from '../errors.js';
 import type { Role } from '../config/schema.js';
@@ -61,7 +61,7 @@ const digestSchema = {
 } as const;
 
 function mayReport(p: Principal): boolean {
-  return p.admin || p.grids === 'all' || p.roles.some((r) => REPORT_ROLES.includes(r));
+  return p.platform || p.roles.some((r) => REPORT_ROLES.includes(r));
 }
 
 export function reportsApi(opts: { utcOffsetMinutes?: number } = {}) {
@@ -88,7 +88,7 @@ export function reportsApi(opts: { utcOffsetMinutes?: number } = {}) {
       async (req) => {
         const p = req.principal;
         const community = deps.directory.communities.get(req.query.communityId);
-        const grids = community ? new Set(community.grids.filter((g) => canSee(p, g.id)).map((g) => g.id)) : new Set<string>();
+        const grids = community ? new Set(community.grids.filter((g) => inGrids(p, community.id, g.id)).map((g) => g.id)) : new Set<string>();
         if (!community || grids.size === 0) throw new AppError('SB_NOT_FOUND', `no community '${req.query.communityId}'`, 404);
         if (!mayReport(p)) throw new AppError('SB_FORBIDDEN', 'reports are for the committees, grid heads and admins', 403);
         const now = deps.clock.now();

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { ApiDeps } from './index.js';
-import { canSee, canSeePlace } from './auth.js';
+import { inScope } from './scope.js';
 import type { RuleEngine } from '../alerts/engine.js';
 import type { EventBus } from '../bus.js';
 
@@ -23,6 +23,8 @@ export function streamApi(engine: RuleEngine, bus: EventBus, opts: { heartbeatMs
 
     app.get('/api/stream', { schema: { summary: 'Live alerts and parking counts (text/event-stream)', tags: ['alerts'] } }, (req, reply) => {
       const principal = req.principal;
+      // HEAD (Fastify answers it with this handler): the headers of a stream, and no stream to hold open.
+      if (req.method === 'HEAD') return reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').send();
       const res: ServerResponse = reply.raw;
       const owner = `sse:${++n}`;
       reply.hijack();
@@ -34,9 +36,9 @@ export function streamApi(engine: RuleEngine, bus: EventBus, opts: { heartbeatMs
       });
       const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       res.write(': shaobing stream\nretry: 5000\n\n');
-      for (const lot of engine.lots()) if (canSee(principal, lot.gridId)) send('parking', lot);
-      bus.on('alert', owner, (a) => canSeePlace(principal, a) && send('alert', a));
-      bus.on('parking', owner, (l) => canSee(principal, l.gridId) && send('parking', l));
+      for (const lot of engine.lots()) if (inScope(principal, lot)) send('parking', lot);
+      bus.on('alert', owner, (a) => inScope(principal, a) && send('alert', a));
+      bus.on('parking', owner, (l) => inScope(principal, l) && send('parking', l));
       const beat = setInterval(() => res.write(': heartbeat\n\n'), opts.heartbeatMs ?? HEARTBEAT_MS);
       beat.unref();
       const end = () => {

@@ -2,7 +2,7 @@
 // battery. Scoped to the caller's grids like every device route (outside them looks absent: 404).
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
-import { canSeePlace } from './auth.js';
+import { inScope } from './scope.js';
 import { errorSchema } from './schemas.js';
 import { AppError } from '../errors.js';
 import type { HistoryField } from '../telemetry/sink.js';
@@ -97,7 +97,7 @@ export default async function telemetryApi(app: FastifyInstance, deps: ApiDeps):
           const row = deps.devicesRepo.find(req.params.id);
           return row && deps.directory.communities.has(row.communityId) ? deps.directory.addDevice(row) : undefined;
         })();
-      if (!d || !canSeePlace(req.principal, d)) throw new AppError('SB_NOT_FOUND', `no device '${req.params.id}'`, 404);
+      if (!d || !inScope(req.principal, d)) throw new AppError('SB_NOT_FOUND', `no device '${req.params.id}'`, 404);
 
       const fields = FIELDS[d.kind];
       const field = req.query.field ?? fields[0];

@@ -19,13 +19,21 @@ export interface ProvisionRequest {
 }
 
 export function provisionDevice(
-  deps: { directory: Directory; repo: DevicesRepo; kinds: readonly DeviceKindDef[]; now: number },
+  deps: {
+    directory: Directory;
+    repo: DevicesRepo;
+    kinds: readonly DeviceKindDef[];
+    now: number;
+    /** The caller's scope (src/api/scope.ts): a community outside it is as unknown as one that does not exist. */
+    mayPlace?: (at: { communityId: string; gridId?: string; householdId?: string }) => boolean;
+  },
   req: ProvisionRequest,
 ): { device: DeviceInfo; secret: string } {
   const { directory, repo, kinds } = deps;
   const problems: string[] = [];
   const kind = kinds.find((k) => k.kind === req.kind);
-  const community = directory.communities.get(req.communityId);
+  const visible = (c: string) => !deps.mayPlace || deps.mayPlace({ communityId: c });
+  const community = visible(req.communityId) ? directory.communities.get(req.communityId) : undefined;
   if (!kind) problems.push(`kind: unknown kind '${req.kind}' (known: ${kinds.map((k) => k.kind).join(', ')})`);
   if (!community) problems.push(`communityId: unknown community '${req.communityId}'`);
   const format = req.format ?? 'canonical';
@@ -41,6 +49,9 @@ export function provisionDevice(
   if (req.kind === 'parking-sensor' && !req.spaceId) problems.push('spaceId: a parking sensor needs its space');
   if (req.kind === 'smart-gate' && !req.gateId) problems.push('gateId: a gate camera needs its gate');
   if (problems.length) throw new AppError('SB_INVALID_DEVICE', problems.join('; '), 400);
+  // A community admin whose grids are part of their community places devices in those grids only.
+  if (deps.mayPlace && !deps.mayPlace({ communityId: req.communityId, gridId: directory.placeOf(req).gridId, householdId: req.householdId }))
+    throw new AppError('SB_FORBIDDEN', `the device would be placed outside the caller's grids`, 403);
   if (directory.devices.has(req.id) || repo.find(req.id)) throw new AppError('SB_DEVICE_EXISTS', `device '${req.id}' already exists`, 409);
 
   const secret = newSecret();

@@ -179,6 +179,24 @@ export class Directory {
   }
 
   /** Where a device is placed decides its micro-grid; a device placed nowhere belongs to the first grid. */
+  placeOf(d: { communityId: string; householdId?: string; spaceId?: string; gateId?: string; buildingId?: string }): {
+    gridId: string;
+    buildingId?: string;
+    lotId?: string;
+  } {
+    const community = this.communities.get(d.communityId);
+    if (!community) throw new Error(`unknown community ${d.communityId}`);
+    const household = d.householdId ? this.households.get(d.householdId) : undefined;
+    const space = d.spaceId ? this.spaces.get(d.spaceId) : undefined;
+    const gate = d.gateId ? this.gates.get(d.gateId) : undefined;
+    const building = d.buildingId ? this.buildings.get(d.buildingId) : undefined;
+    return {
+      gridId: household?.gridId ?? space?.gridId ?? gate?.gridId ?? building?.gridId ?? community.grids[0].id,
+      buildingId: household?.buildingId ?? d.buildingId,
+      lotId: space?.lotId ?? gate?.lotId,
+    };
+  }
+
   addDevice(d: {
     id: string;
     kind: DeviceKindName;
@@ -192,23 +210,16 @@ export class Directory {
     secretHash?: string;
     heartbeatSeconds?: number;
   }): DeviceInfo {
-    const community = this.communities.get(d.communityId);
-    if (!community) throw new Error(`unknown community ${d.communityId}`);
-    const household = d.householdId ? this.households.get(d.householdId) : undefined;
-    const space = d.spaceId ? this.spaces.get(d.spaceId) : undefined;
-    const gate = d.gateId ? this.gates.get(d.gateId) : undefined;
-    const building = d.buildingId ? this.buildings.get(d.buildingId) : undefined;
+    const place = this.placeOf(d);
     const info: DeviceInfo = {
       id: d.id,
       kind: d.kind,
       format: d.format ?? 'canonical',
       communityId: d.communityId,
-      gridId: household?.gridId ?? space?.gridId ?? gate?.gridId ?? building?.gridId ?? community.grids[0].id,
-      buildingId: household?.buildingId ?? d.buildingId,
+      ...place,
       householdId: d.householdId,
       spaceId: d.spaceId,
       gateId: d.gateId,
-      lotId: space?.lotId ?? gate?.lotId,
       area: d.area,
       secretHash: d.secretHash,
       heartbeatSeconds: d.heartbeatSeconds,
@@ -218,9 +229,14 @@ export class Directory {
     return info;
   }
 
-  /** Grids a person may see; an admin with no grids sees all. */
+  /**
+   * Grids a person serves; an admin with no grids serves every grid of their own community (never another's:
+   * only the platform operator's admin token is above communities). Never 'all' for a person; the type keeps
+   * callers that also handle the platform operator simple.
+   */
   gridsOf(person: PersonInfo): Set<string> | 'all' {
-    if (person.roles.includes('admin') && person.grids.length === 0) return 'all';
+    if (person.roles.includes('admin') && person.grids.length === 0)
+      return new Set(this.communities.get(person.communityId)?.grids.map((g) => g.id) ?? []);
     return new Set(person.grids);
   }
 }

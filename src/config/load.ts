@@ -170,6 +170,23 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     if (seen.has(c.id)) errors.push(`community id '${c.id}' is used twice`);
     seen.set(c.id, c.name);
   }
+  // Ids are global (one directory serves every community, and scope is judged by grid and household id), so a
+  // grid, household or person id used by two communities would let one community's staff see the other's.
+  const owner = new Map<string, string>();
+  for (const c of communities) {
+    const ids = [
+      ...c.grids.map((g) => g.id),
+      ...c.buildings.flatMap((b) => [b.id, ...b.households.map((h) => h.id)]),
+      ...c.parkingLots.flatMap((l) => [l.id, ...l.spaces.map((x) => x.id), ...l.gates.map((x) => x.id)]),
+      ...c.devices.map((d) => d.id),
+      ...c.people.map((p) => p.id),
+    ];
+    for (const id of new Set(ids)) {
+      const other = owner.get(id);
+      if (other !== undefined && other !== c.id) errors.push(`${c.id}: id '${id}' is also used by community '${other}' (ids are unique across communities)`);
+      else owner.set(id, c.id);
+    }
+  }
   // Console sign-in names (docs/console.md): one login page serves every community, so names are unique across them.
   const usernames = new Map<string, string>();
   for (const c of communities) {

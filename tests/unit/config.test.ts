@@ -75,6 +75,17 @@ describe('configuration', () => {
     expect(errors).toEqual(["c.yaml: /buildings/0/gridId: no micro-grid 'g7'", "c.yaml: /devices/0/householdId: no household 'h9'"]);
   });
 
+  it('refuses an id that two communities both use: scope is judged by grid and household id', () => {
+    const other = community.replace('id: demo', 'id: demo2').replace('name: 演示小区', 'name: 另一个').replace('id: wm1', 'id: wm2');
+    const dir = workspace({ 'settings.yaml': 'communities: [a.yaml, b.yaml]\n', 'a.yaml': community, 'b.yaml': other });
+    const errors = errorsOf(() => loadConfig({ settingsPath: join(dir, 'settings.yaml'), env: {}, cwd: dir }));
+    expect(errors).toEqual([
+      "demo2: id 'g1' is also used by community 'demo' (ids are unique across communities)",
+      "demo2: id 'b1' is also used by community 'demo' (ids are unique across communities)",
+      "demo2: id 'h1' is also used by community 'demo' (ids are unique across communities)",
+    ]);
+  });
+
   it('lets the environment override the file, and rejects a bad port by name', () => {
     const dir = workspace({ 'settings.yaml': 'mqtt: { port: 1884 }\n' });
     const config = loadConfig({

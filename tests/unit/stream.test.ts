@@ -7,6 +7,7 @@ import { EventBus } from '../../src/bus.js';
 import { streamApi } from '../../src/api/stream.js';
 import type { RuleEngine } from '../../src/alerts/engine.js';
 import type { ApiDeps } from '../../src/api/index.js';
+import { PLATFORM } from '../../src/api/scope.js';
 
 describe('GET /api/stream', () => {
   it('sends a heartbeat comment on an idle stream and removes its listeners when the client goes', async () => {
@@ -14,7 +15,7 @@ describe('GET /api/stream', () => {
     const app = Fastify();
     app.decorateRequest('principal', null as never);
     app.addHook('onRequest', async (req) => {
-      req.principal = { id: 'admin', roles: ['admin'], grids: 'all', admin: true };
+      req.principal = PLATFORM;
     });
     const engine = { lots: () => [] } as unknown as RuleEngine;
     await app.register(async (scope) => streamApi(engine, bus, { heartbeatMs: 30 })(scope, {} as ApiDeps));
@@ -37,7 +38,7 @@ describe('GET /api/stream', () => {
     const app = Fastify();
     app.decorateRequest('principal', null as never);
     app.addHook('onRequest', async (req) => {
-      req.principal = { id: 'admin', roles: ['admin'], grids: 'all', admin: true };
+      req.principal = PLATFORM;
     });
     await app.register(async (scope) => streamApi({ lots: () => [] } as unknown as RuleEngine, bus)(scope, {} as ApiDeps));
     await app.listen({ port: 0, host: '127.0.0.1' });
