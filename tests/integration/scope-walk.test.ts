@@ -279,6 +279,8 @@ function routeCases(v: View): Record<string, Case[] | 'stream' | { public: strin
     },
     'GET /ack/:token': { public: 'one-tap link: the signed token is the capability', cases: [{ req: get('/ack/not-a-token'), kind: 'plain' }] },
     'POST /ack/:token': { public: 'one-tap link', cases: [{ req: post('/ack/not-a-token', {}), kind: 'plain' }] },
+    'GET /c/:code': { public: 'texted one-tap page: the random code is the capability', cases: [{ req: get('/c/abcdef123'), kind: 'plain' }] },
+    'POST /c/:code/:answer': { public: 'texted one-tap page', cases: [{ req: post('/c/abcdef123/safe', {}), kind: 'plain' }] },
     'GET /healthz': { public: 'health', cases: [{ req: get('/healthz'), kind: 'plain' }] },
     'GET /metrics': { public: 'Prometheus: counts only, never an id', cases: [{ req: get('/metrics'), kind: 'plain' }] },
     'GET /*': { public: 'the console files', cases: ['/', '/index.html', '/js/app.js', '/nothing-here'].map((u) => ({ req: get(u), kind: 'plain' as const })) },
