@@ -107,6 +107,7 @@ export class App {
       log: this.log.child({ component: 'telemetry' }),
       dataDir: s.dataDir,
       settings: s.telemetry,
+      hold: () => failpoints.active('telemetry.afterCommit'),
     });
     await this.telemetry.start().catch((err) => {
       this.log.error({ err, sink: this.telemetry.name }, 'telemetry sink failed to start; ingest continues without history');

@@ -2,8 +2,9 @@
 // (comma-separated names) makes the named step stop where a crash would. Never set in production; the names
 // in use are listed here so a typo does not silently test nothing.
 // `ingest.poison`: processing a message whose payload contains POISON_MARKER throws after its rules ran (tests
-// of the quarantine, src/ingest/pipeline.ts).
-const KNOWN = ['ingest.afterInbox', 'notify.afterCommit', 'ingest.poison'] as const;
+// of the quarantine, src/ingest/pipeline.ts). `telemetry.afterCommit`: the InfluxDB sink queues points with
+// their readings but sends none (crash tests, src/telemetry/influx.ts).
+const KNOWN = ['ingest.afterInbox', 'notify.afterCommit', 'ingest.poison', 'telemetry.afterCommit'] as const;
 export const POISON_MARKER = '__shaobing_failpoint_poison__';
 export type FailpointName = (typeof KNOWN)[number];
 

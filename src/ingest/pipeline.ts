@@ -38,6 +38,8 @@ export interface ReadingHandler {
   rollback?(): void;
   /** The savepoint of the reading handled last (and flushed since) rolled back: forget what it did. */
   undo?(): void;
+  /** The batch transaction committed: what it wrote is durable. */
+  committed?(): void;
 }
 
 export interface IngestDeps {
@@ -276,6 +278,7 @@ export class Ingest {
         return this.retryBatch(batch, err2);
       }
     }
+    for (const h of this.handlers) h.committed?.();
     const { metrics, bus } = this.deps;
     const t1 = performance.now();
     for (let i = 0; i < outcomes.length; i++) {

@@ -219,4 +219,16 @@ export const migrations: Migration[] = [
       answer TEXT
     )`,
   },
+  {
+    id: 'telemetry-002-queue',
+    // The InfluxDB sink's queue (src/telemetry/influx.ts): a reading's line-protocol points, written in the
+    // transaction that processes the reading and deleted once the server has taken them (issue 11: points of
+    // committed readings survive a crash). Replaces the file spool <dataDir>/telemetry-spool/.
+    sql: `CREATE TABLE telemetry_queue (
+      id INTEGER PRIMARY KEY,
+      lines TEXT NOT NULL,
+      points INTEGER NOT NULL,
+      bytes INTEGER NOT NULL
+    )`,
+  },
 ];

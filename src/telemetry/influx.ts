@@ -1,10 +1,13 @@
-// The InfluxDB 2 telemetry sink. Readings arrive from the bus after their transaction commits and are
-// encoded to line protocol into a memory buffer; a single pump writes them in batches (batchSize lines, or
-// whatever is buffered every flushIntervalMs), one request at a time. When a write fails for a reason that
-// may pass (connection refused, timeout, 5xx, 429, 401/403/404 while an operator fixes the token or bucket),
-// the batch and everything after it go to a spool on disk (src/telemetry/spool.ts) and are sent from there,
-// oldest first, once the server answers again; new points queue behind them, so the server sees every point
-// once and in order. Ingest never waits for any of this.
+// The InfluxDB 2 telemetry sink. Exactly once across a crash (issue 11): a reading's points are encoded to
+// line protocol and written to the `telemetry_queue` table inside the very transaction that processes the
+// reading (this sink is a ReadingHandler), so a reading that committed has its points committed too, and one
+// that rolled back has none. A single pump sends the queue, oldest first, in batches (batchSize points, or
+// whatever is queued every flushIntervalMs), one request at a time, and deletes what the server took. While
+// the server is away (connection refused, timeout, 5xx, 429, 401/403/404 while an operator fixes the token or
+// bucket) the points simply stay queued in the store, bounded by spoolMaxBytes, and are sent in order once it
+// answers again — also after a restart. If the process dies between the server taking a batch and the delete,
+// that batch is sent again, which InfluxDB takes as an overwrite of the same points (same measurement, tag
+// set and time), not as new ones.
 //
 // Why not the client's WriteApi: it keeps its own retry buffer in memory, retries batches out of order with
 // jitter and drops the oldest lines when that buffer is full, and a point is lost with the process. Order and
@@ -13,9 +16,13 @@
 // as the InfluxDB docs advise: "To ensure that InfluxDB handles writes in the order you request them, wait for
 // the response before you send the next request" (docs.influxdata.com/influxdb/v2/write-data/troubleshoot/).
 // The client library is used for what it does well: line protocol escaping and Flux queries.
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Statement } from 'better-sqlite3';
 import { InfluxDB, type QueryApi } from '@influxdata/influxdb-client';
 import type { Reading } from '../ingest/reading.js';
+import type { ReadingHandler } from '../ingest/pipeline.js';
 import type { HistoryQuery, HistoryResult, TelemetryDeps, TelemetrySink } from './sink.js';
 import { LineEncoder, alertLine, lotLine, measurementOf, type AlertPoint, type LotPoint } from './lineProtocol.js';
 import { Spool } from './spool.js';
@@ -37,14 +44,33 @@ export interface InfluxSettings {
   retryMaxMs: number;
 }
 
+/** Points and bytes (line protocol, one newline each) of some queue rows. */
+interface Amount {
+  points: number;
+  bytes: number;
+  dropped: number;
+}
+const zero = (): Amount => ({ points: 0, bytes: 0, dropped: 0 });
+
 export class InfluxSink implements TelemetrySink {
   readonly name = 'influx' as const;
   private readonly s: InfluxSettings;
-  private buffer: string[] = [];
-  private spool!: Spool;
   private encoder!: LineEncoder;
   private queryApi!: QueryApi;
   private writeUrl!: string;
+  private stmts!: {
+    insert: Statement;
+    next: Statement;
+    done: Statement;
+  };
+  /** Committed and not yet taken by the server. */
+  private queued: Amount = zero();
+  /** Written by the ingest transaction in progress (counted once it commits), and by its last reading. */
+  private inTx: Amount = zero();
+  private lastReading: Amount = zero();
+  /** Alert and lot points, from bus events after their own commit, queued in one transaction per tick. */
+  private extra: string[] = [];
+  private extraQueued = false;
   private timer: NodeJS.Timeout | null = null;
   private pumping: Promise<void> | null = null;
   private again = false;
@@ -52,14 +78,35 @@ export class InfluxSink implements TelemetrySink {
   private stopping = false;
   /** Set while the server is away: when it went, the next retry, the current delay. */
   private outage: { since: number; retryAt: number; delay: number; dropped: number } | null = null;
+  private fullLogged = false;
   private count!: Record<'written' | 'queued' | 'spooled' | 'dropped' | 'rejected', { inc(n?: number): void }>;
+
+  private readonly handler: ReadingHandler = {
+    name: 'telemetry.influx',
+    handle: (r) => this.enqueueReading(r),
+    rollback: () => {
+      this.inTx = zero();
+    },
+    undo: () => {
+      this.inTx.points -= this.lastReading.points;
+      this.inTx.bytes -= this.lastReading.bytes;
+      this.inTx.dropped -= this.lastReading.dropped;
+      this.lastReading = zero();
+    },
+    committed: () => {
+      const tx = this.inTx;
+      this.inTx = zero();
+      this.lastReading = zero();
+      this.settle(tx);
+    },
+  };
 
   constructor(private readonly deps: TelemetryDeps) {
     this.s = deps.settings.influx as InfluxSettings;
   }
 
   async start(): Promise<void> {
-    const { bus, metrics, directory, log } = this.deps;
+    const { bus, metrics, directory, log, db } = this.deps;
     const base = this.s.url.replace(/\/+$/, '');
     const q = new URLSearchParams({ org: this.s.org, bucket: this.s.bucket, precision: 'ms' });
     this.writeUrl = `${base}/api/v2/write?${q}`;
@@ -67,11 +114,18 @@ export class InfluxSink implements TelemetrySink {
     this.encoder = new LineEncoder((id) => directory.devices.get(id));
     const c = (result: string) => metrics.telemetryPoints.labels('influx', result);
     this.count = { written: c('written'), queued: c('queued'), spooled: c('spooled'), dropped: c('dropped'), rejected: c('rejected') };
-    this.spool = new Spool({ dir: join(this.deps.dataDir, 'telemetry-spool'), maxBytes: this.s.spoolMaxBytes });
-    await this.spool.open();
-    if (!this.spool.empty) log.info({ bytes: this.spool.pendingBytes }, 'telemetry spool holds points from the last run; sending those first');
+    this.stmts = {
+      insert: db.prepare('INSERT INTO telemetry_queue (lines, points, bytes) VALUES (?, ?, ?)'),
+      next: db.prepare('SELECT id, lines, points, bytes FROM telemetry_queue ORDER BY id LIMIT ?'),
+      done: db.prepare('DELETE FROM telemetry_queue WHERE id <= ?'),
+    };
+    await this.importLegacySpool();
+    const left = db.prepare('SELECT COUNT(*) AS n, TOTAL(points) AS points, TOTAL(bytes) AS bytes FROM telemetry_queue').get() as { n: number; points: number; bytes: number };
+    this.queued = { points: left.points, bytes: left.bytes, dropped: 0 };
+    if (left.n) log.info({ points: left.points, bytes: left.bytes }, 'telemetry queue holds points from the last run; sending those first');
     this.gauge();
-    bus.on('reading', 'telemetry.influx', (r) => this.write([r]));
+    // In the ingest transaction: a reading and its points commit together.
+    this.deps.handlers.push(this.handler);
     // Alerts and lot counts go to InfluxDB too, for the Grafana dashboard (deploy/grafana). Subscribed by name:
     // the rule engine owns those events and their full types.
     const on = bus.on.bind(bus) as unknown as (event: string, owner: string, fn: (p: unknown) => void) => void;
@@ -82,24 +136,93 @@ export class InfluxSink implements TelemetrySink {
     this.kick(true);
   }
 
-  private push(line: string | null): void {
-    if (line === null) return;
-    this.buffer.push(line);
-    this.count.queued.inc();
-    if (this.buffer.length >= this.s.batchSize) this.kick(false);
+  /** Inside the ingest transaction: the reading's points as one queue row (unless the queue is full). */
+  private enqueueReading(r: Reading): void {
+    this.lastReading = zero();
+    let lines: string[];
+    try {
+      lines = this.encoder.encode(r, []);
+    } catch (err) {
+      // Never the reading's fault enough to refuse it (it may be a smoke alarm): logged, and history lacks it.
+      this.deps.log.error({ err, deviceId: r.deviceId }, 'telemetry: reading not encodable as line protocol');
+      return;
+    }
+    this.add(lines, this.inTx, this.lastReading);
   }
 
-  write(readings: readonly Reading[]): void {
-    const before = this.buffer.length;
-    for (const r of readings) {
-      try {
-        this.encoder.encode(r, this.buffer);
-      } catch (err) {
-        this.deps.log.error({ err, deviceId: r.deviceId }, 'telemetry: reading not encodable as line protocol');
+  /** Queue `lines` as one row if they fit under spoolMaxBytes; the amounts go to `into` (and `also`). */
+  private add(lines: string[], into: Amount, also?: Amount): void {
+    if (!lines.length) return;
+    const text = lines.join('\n');
+    const bytes = Buffer.byteLength(text) + 1;
+    if (this.queued.bytes + this.inTx.bytes + bytes > this.s.spoolMaxBytes) {
+      into.dropped += lines.length;
+      if (also) also.dropped += lines.length;
+      return;
+    }
+    this.stmts.insert.run(text, lines.length, bytes);
+    into.points += lines.length;
+    into.bytes += bytes;
+    if (also) {
+      also.points += lines.length;
+      also.bytes += bytes;
+    }
+  }
+
+  /** What a transaction queued is now committed: count it and send when a batch is full. */
+  private settle(tx: Amount): void {
+    this.queued.points += tx.points;
+    this.queued.bytes += tx.bytes;
+    // `queued`: taken from ingest (then kept in the queue, or dropped because it is full).
+    if (tx.points + tx.dropped) this.count.queued.inc(tx.points + tx.dropped);
+    if (tx.points && this.outage) this.count.spooled.inc(tx.points);
+    if (tx.dropped) {
+      this.count.dropped.inc(tx.dropped);
+      if (this.outage) this.outage.dropped += tx.dropped;
+      if (!this.fullLogged) {
+        this.fullLogged = true;
+        this.deps.log.error({ maxBytes: this.s.spoolMaxBytes }, 'telemetry queue is full; new points are dropped until the server takes some');
       }
     }
-    this.count.queued.inc(this.buffer.length - before);
-    if (this.buffer.length >= this.s.batchSize) this.kick(false);
+    this.gauge();
+    if (this.queued.points >= this.s.batchSize) this.kick(false);
+  }
+
+  private push(line: string | null): void {
+    if (line === null || this.stopping) return;
+    this.extra.push(line);
+    if (this.extraQueued) return;
+    this.extraQueued = true;
+    setImmediate(() => {
+      this.extraQueued = false;
+      const lines = this.extra.splice(0);
+      if (!lines.length || !this.deps.db.open) return;
+      const tx = zero();
+      try {
+        this.deps.db.transaction(() => {
+          for (const l of lines) this.add([l], tx);
+        })();
+      } catch (err) {
+        this.deps.log.error({ err, points: lines.length }, 'telemetry: alert and lot points could not be queued');
+        return;
+      }
+      this.settle(tx);
+    });
+  }
+
+  /** TelemetrySink.write, for a caller that runs its own transaction: queue these readings' points. */
+  write(readings: readonly Reading[]): void {
+    const tx = zero();
+    this.deps.db.transaction(() => {
+      for (const r of readings) {
+        try {
+          this.add(this.encoder.encode(r, []), tx);
+        } catch (err) {
+          this.deps.log.error({ err, deviceId: r.deviceId }, 'telemetry: reading not encodable as line protocol');
+        }
+      }
+    })();
+    this.settle(tx);
   }
 
   /** Run the pump now (or once more after the current run). */
@@ -120,49 +243,57 @@ export class InfluxSink implements TelemetrySink {
         if (!progressed && !this.again) return;
       }
     } catch (err) {
-      // Reading the spool or moving its cursor failed: the points stay in it and the next tick tries again.
-      this.deps.log.error({ err }, 'telemetry spool failed');
+      // Reading or deleting queue rows failed (a busy store): the points stay queued and the next tick tries again.
+      this.deps.log.error({ err }, 'telemetry queue failed');
     }
   }
 
-  /** One write, or one move to the spool; false when there is nothing to do until the next tick. */
+  /** One write of the oldest queued points; false when there is nothing to do until the next tick. */
   private async step(): Promise<boolean> {
-    if (!this.spool.empty) {
-      // Behind the spool: new points queue on disk after it, so the server receives everything in order.
-      if (this.buffer.length) await this.toSpool(this.buffer.splice(0));
-      if (this.outage && Date.now() < this.outage.retryAt) return false;
-      const batch = await this.spool.peek(this.s.batchSize);
-      if (!batch || !batch.lines.length) return this.buffer.length > 0;
-      const outcome = await this.post(batch.lines);
-      if (outcome === 'retry') return this.failed();
-      await this.spool.commit(batch.next);
-      this.gauge();
-      this.settled(outcome, batch.lines.length);
-      return true;
-    }
-    if (!this.buffer.length || (this.buffer.length < this.s.batchSize && !this.flushDue)) {
+    if (!this.queued.points || !this.deps.db.open) {
       this.flushDue = false;
       return false;
     }
-    const lines = this.buffer.splice(0, this.s.batchSize);
-    if (!this.buffer.length) this.flushDue = false;
-    const outcome = await this.post(lines);
-    if (outcome !== 'retry') {
-      this.settled(outcome, lines.length);
-      return true;
+    if (this.deps.hold?.()) return false;
+    if (this.outage && Date.now() < this.outage.retryAt) return false;
+    if (!this.outage && this.queued.points < this.s.batchSize && !this.flushDue) return false;
+    const rows = this.stmts.next.all(this.s.batchSize) as Array<{ id: number; lines: string; points: number; bytes: number }>;
+    if (!rows.length) {
+      this.queued = zero(); // the counts drifted (a failed delete re-counted): the table is the truth
+      return false;
     }
-    this.failed();
-    await this.toSpool(lines);
-    return true; // the next step moves what was buffered meanwhile behind it
+    // Whole rows (a reading's points stay together), up to batchSize points unless one row alone is more.
+    let points = 0;
+    let bytes = 0;
+    let n = 0;
+    while (n < rows.length && (n === 0 || points + rows[n].points <= this.s.batchSize)) {
+      points += rows[n].points;
+      bytes += rows[n].bytes;
+      n++;
+    }
+    const body = rows
+      .slice(0, n)
+      .map((r) => r.lines)
+      .join('\n');
+    const outcome = await this.post(body, points);
+    if (outcome === 'retry') return this.failed();
+    this.stmts.done.run(rows[n - 1].id);
+    this.queued.points -= points;
+    this.queued.bytes -= bytes;
+    if (this.queued.points <= 0) this.flushDue = false;
+    this.gauge();
+    this.settled(outcome, points);
+    return true;
   }
 
   private settled(outcome: 'written' | 'rejected', n: number): void {
     this.count[outcome].inc(n);
+    if (this.queued.bytes < this.s.spoolMaxBytes / 2) this.fullLogged = false;
     if (this.outage && outcome === 'written') {
-      if (this.spool.empty) {
+      if (this.queued.points <= 0) {
         this.deps.log.info(
           { downMs: Date.now() - this.outage.since, dropped: this.outage.dropped },
-          'telemetry server is back; every spooled point has been written',
+          'telemetry server is back; every queued point has been written',
         );
         this.outage = null;
       } else this.outage.delay = this.s.retryMinMs; // answering again: keep draining without waiting
@@ -173,41 +304,25 @@ export class InfluxSink implements TelemetrySink {
     const now = Date.now();
     if (!this.outage) {
       this.outage = { since: now, retryAt: 0, delay: this.s.retryMinMs, dropped: 0 };
-      this.deps.log.warn({ url: this.s.url }, 'telemetry server unreachable; spooling points to disk until it returns');
+      // Everything queued now waits for the server: "spooled", as the points queued while it stays away.
+      this.count.spooled.inc(this.queued.points);
+      this.deps.log.warn({ url: this.s.url, points: this.queued.points }, 'telemetry server unreachable; points stay queued in the store until it returns');
     } else this.outage.delay = Math.min(this.outage.delay * 2, this.s.retryMaxMs);
     this.outage.retryAt = now + this.outage.delay;
     return false;
   }
 
-  private async toSpool(lines: string[]): Promise<void> {
-    let taken = 0;
-    try {
-      taken = await this.spool.append(lines);
-    } catch (err) {
-      this.deps.log.error({ err, points: lines.length }, 'telemetry spool write failed; points dropped');
-    }
-    if (taken) this.count.spooled.inc(taken);
-    const lost = lines.length - taken;
-    if (lost) {
-      this.count.dropped.inc(lost);
-      if (!this.outage?.dropped)
-        this.deps.log.error({ maxBytes: this.s.spoolMaxBytes }, 'telemetry spool is full; new points are dropped until the server returns');
-      if (this.outage) this.outage.dropped += lost;
-    }
-    this.gauge();
-  }
-
   private gauge(): void {
-    this.deps.metrics.telemetrySpoolBytes.set(this.spool.pendingBytes);
+    this.deps.metrics.telemetrySpoolBytes.set(Math.max(0, this.queued.bytes));
   }
 
-  private async post(lines: string[]): Promise<Outcome> {
+  private async post(body: string, points: number): Promise<Outcome> {
     let res: Response;
     try {
       res = await fetch(this.writeUrl, {
         method: 'POST',
         headers: { authorization: `Token ${this.s.token}`, 'content-type': 'text/plain; charset=utf-8' },
-        body: lines.join('\n'),
+        body,
         signal: AbortSignal.timeout(this.s.timeoutMs),
       });
     } catch (err) {
@@ -219,36 +334,53 @@ export class InfluxSink implements TelemetrySink {
     // 400: malformed (InfluxDB rejects the whole batch); 422: some points refused (the rest were written);
     // 413: too large. Sending the same bytes again cannot succeed, so they are counted and logged, not retried.
     if (res.status === 400 || res.status === 413 || res.status === 422) {
-      this.deps.log.error({ status: res.status, body: text.slice(0, 500), points: lines.length }, 'telemetry server refused points');
+      this.deps.log.error({ status: res.status, body: text.slice(0, 500), points }, 'telemetry server refused points');
       return 'rejected';
     }
     this.deps.log.debug({ status: res.status, body: text.slice(0, 200) }, 'telemetry write failed');
     return 'retry';
   }
 
-  /** Stop taking points; write what is buffered if the server answers, otherwise spool it for the next start. */
+  /**
+   * Points spooled to files by an earlier version (<dataDir>/telemetry-spool/, src/telemetry/spool.ts) move
+   * into the queue, ahead of anything new, and the files go.
+   */
+  private async importLegacySpool(): Promise<void> {
+    const dir = join(this.deps.dataDir, 'telemetry-spool');
+    if (!existsSync(dir)) return;
+    const spool = new Spool({ dir, maxBytes: Number.MAX_SAFE_INTEGER });
+    await spool.open();
+    let moved = 0;
+    for (;;) {
+      const batch = await spool.peek(this.s.batchSize);
+      if (!batch || !batch.lines.length) break;
+      this.deps.db.transaction(() => {
+        for (const l of batch.lines) if (l) this.stmts.insert.run(l, 1, Buffer.byteLength(l) + 1);
+      })();
+      moved += batch.lines.length;
+      await spool.commit(batch.next);
+    }
+    await spool.close();
+    await rm(dir, { recursive: true, force: true });
+    if (moved) this.deps.log.info({ points: moved }, 'telemetry: points of the old file spool moved into the queue');
+  }
+
+  /** Stop taking points; try to send what is queued for up to timeoutMs; the rest waits in the store. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    const i = this.deps.handlers.indexOf(this.handler);
+    if (i >= 0) this.deps.handlers.splice(i, 1);
     this.deps.bus.removeOwner('telemetry.influx');
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     while (this.pumping) await this.pumping;
+    const until = Date.now() + this.s.timeoutMs;
     try {
-      while (this.buffer.length) {
-        if (this.outage || !this.spool.empty) {
-          await this.toSpool(this.buffer.splice(0));
-          break;
-        }
-        const lines = this.buffer.splice(0, this.s.batchSize);
-        const outcome = await this.post(lines);
-        if (outcome === 'retry') {
-          this.failed();
-          await this.toSpool(lines);
-        } else this.settled(outcome, lines.length);
-      }
-    } finally {
-      await this.spool.close();
+      this.flushDue = true;
+      while (!this.outage && this.queued.points > 0 && Date.now() < until && (await this.step()));
+    } catch (err) {
+      this.deps.log.warn({ err }, 'telemetry: queued points left for the next start');
     }
   }
 
@@ -282,8 +414,8 @@ export class InfluxSink implements TelemetrySink {
     return { buckets: toBuckets(await rows(batteryQuery(t)), 'last') };
   }
 
-  /** Lines waiting in memory and bytes waiting on disk (tests, benchmarks). */
-  get backlog(): { buffered: number; spooledBytes: number; pumping: boolean } {
-    return { buffered: this.buffer.length, spooledBytes: this.spool.pendingBytes, pumping: this.pumping !== null };
+  /** Points and bytes waiting in the queue (tests, benchmarks). */
+  get backlog(): { points: number; bytes: number; pumping: boolean } {
+    return { points: this.queued.points, bytes: this.queued.bytes, pumping: this.pumping !== null };
   }
 }

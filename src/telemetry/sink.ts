@@ -1,7 +1,7 @@
 // The telemetry sink: where accepted readings go for history, and where the history API reads them back.
 // Two implementations: SQLite (the default; rows written inside the processing transaction, which is the
-// cheapest batching there is) and InfluxDB 2 (production; points buffered off the hot path after commit and
-// spooled to disk while the server is away). See docs/telemetry.md.
+// cheapest batching there is) and InfluxDB 2 (production; points queued in the store inside the processing
+// transaction and written to the server in the background). See docs/telemetry.md.
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
 import type { DeviceInfo, Directory } from '../config/inventory.js';
@@ -48,7 +48,7 @@ export interface TelemetrySink {
   start(): Promise<void>;
   /** Flush what is buffered (to the server or to disk) and detach. */
   stop(): Promise<void>;
-  /** Take readings for history. SQLite: call inside the processing transaction. InfluxDB: never blocks. */
+  /** Take readings for history, inside the caller's transaction (ingest's sinks do this as its handlers). */
   write(readings: readonly Reading[]): void;
   query(q: HistoryQuery): Promise<HistoryResult>;
 }
@@ -66,4 +66,6 @@ export interface TelemetryDeps {
   log: Logger;
   dataDir: string;
   settings: TelemetrySettings;
+  /** Failpoint telemetry.afterCommit: queue, but do not send (crash tests). */
+  hold?: () => boolean;
 }

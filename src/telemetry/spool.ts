@@ -1,3 +1,6 @@
+// Since issue 11 the InfluxDB sink queues its points in the store (telemetry_queue, written with the reading);
+// this file spool is only read at start, to move points an earlier version spooled into that queue.
+//
 // A bounded first-in-first-out queue of line protocol on disk, for while the telemetry server is away.
 //
 // Segments `<n>.lp` are append-only files of whole lines, written asynchronously; `cursor.json` records the
