@@ -10,9 +10,7 @@ import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import mqtt from 'mqtt';
 import { arg, writeBenchmarkSection } from './lib.js';
-import { loadConfig } from '../src/config/load.js';
-import { buildApp } from '../src/app.js';
-import { tempDir } from '../tests/helpers.js';
+import { startApp, ADMIN_TOKEN as ADMIN } from '../tests/helpers.js';
 import { formats, payloadArb } from '../tests/fuzzPayloads.js';
 
 const MESSAGES = arg('messages', 100_000);
@@ -20,7 +18,6 @@ const PER_FORMAT = arg('devices-per-format', 4);
 const SEED = arg('seed', Date.now() % 2 ** 31);
 const WINDOW = 200; // unacknowledged QoS1 messages per device
 const CHUNK = 500; // payloads generated at a time per device (generation is lazy: memory stays flat)
-const ADMIN = 'bench-fuzz-admin-token-0123456789';
 
 let crashes = 0;
 const crashNotes: string[] = [];
@@ -34,22 +31,11 @@ process.on('unhandledRejection', (err) => {
 });
 
 async function main(): Promise<void> {
-  const dir = tempDir('shaobing-bench-fuzz-');
-  const config = loadConfig({
-    settingsPath: 'config/settings.yaml',
-    env: {},
-    overrides: {
-      dataDir: dir.path,
-      adminToken: ADMIN,
-      mqtt: { port: 0, host: '127.0.0.1' },
-      http: { port: 0, host: '127.0.0.1' },
-      log: { level: 'fatal', format: 'json' },
-    },
-  });
-  const app = buildApp(config);
-  await app.start();
-  const http = `http://127.0.0.1:${app.ports.http}`;
-  const url = `mqtt://127.0.0.1:${app.ports.mqtt}`;
+  // The real service on the sample communities, as the tests start it (tests/helpers.ts).
+  const t = await startApp();
+  const app = t.app;
+  const http = t.httpUrl;
+  const url = t.mqttUrl;
 
   const ended = new Map<string, number>();
   const byCode = new Map<string, number>();
@@ -115,8 +101,7 @@ async function main(): Promise<void> {
   const sent = devices.reduce((n, d) => n + d.n, 0);
   const backlog = app.ingest.backlog();
   const health = (await fetch(`${http}/healthz`)).status;
-  await app.stop();
-  dir.remove();
+  await t.stop();
 
   const fmt = (n: number) => n.toLocaleString('en-US');
   const codes = [...byCode].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${fmt(n)}`).join(', ');
