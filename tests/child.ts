@@ -9,6 +9,8 @@ export interface Child {
   mqttUrl: string;
   httpUrl: string;
   exited: Promise<number | null>;
+  /** Everything it has written to stdout (its log), from the start. */
+  stdout: string[];
 }
 
 export const children: ChildProcess[] = [];
@@ -39,10 +41,12 @@ export function startChild(dataDir: string, failpoints = '', env: Record<string,
   proc.stderr!.on('data', (d) => (stderr += d));
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: proc.stdout! });
+    const stdout: string[] = [];
     lines.on('line', (line) => {
+      stdout.push(line);
       if (!line.includes('shaobing listening')) return;
       const { mqtt, http } = JSON.parse(line) as { mqtt: number; http: number };
-      resolve({ proc, mqttUrl: `mqtt://127.0.0.1:${mqtt}`, httpUrl: `http://127.0.0.1:${http}`, exited });
+      resolve({ proc, mqttUrl: `mqtt://127.0.0.1:${mqtt}`, httpUrl: `http://127.0.0.1:${http}`, exited, stdout });
     });
     void exited.then((code) => reject(new Error(`service exited (${code}) before listening: ${stderr}`)));
   });

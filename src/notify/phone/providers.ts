@@ -101,7 +101,8 @@ export function judgeAliyun(err: unknown, channel: 'sms' | 'call'): SendResult {
     return { ok: false, kind: channel === 'call' ? 'unknown' : 'retry', code: 'Timeout', message: 'no answer from the platform' };
   if (/^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|EHOSTUNREACH|ENETUNREACH)$/.test(code)) return { ok: false, kind: 'retry', code, message };
   // A body that is not JSON (a proxy's 502 page) cannot be judged: try again.
-  if (err instanceof SyntaxError) return { ok: false, kind: 'retry', code: 'BadAnswer', message: 'answer is not JSON' };
+  // (pop-core parses with json-bigint, which throws a plain { name: 'SyntaxError' } object.)
+  if (err instanceof SyntaxError || e?.name === 'SyntaxError') return { ok: false, kind: 'retry', code: 'BadAnswer', message: 'answer is not JSON' };
   return { ok: false, kind: 'rejected', code, message };
 }
 
