@@ -94,6 +94,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
               secretsPath: values.secrets,
               logLevel: values['log-level'],
               notifications: s.notifications,
+              phones: s.phones,
             });
         if (values.url && s.settings) console.error(`note: ${s.file}: 'settings:' apply only to the in-process service; the running one keeps its own`);
       }

@@ -10,6 +10,8 @@ import type { CanonicalPayload } from '../../src/ingest/types.js';
 import {
   scenarioSchema,
   SUBJECT_FIELDS,
+  PHONE_CHANNELS,
+  type PHONE_OUTCOMES,
   type CHANNELS,
   type NOTICE_AS,
   type ROLES,
@@ -62,8 +64,21 @@ export interface NotificationExpectation {
   /** The alerts' subject (deviceId, householdId, spaceId, plate), when given. */
   subject: Subject;
   as: NoticeAs;
+  /** sms/call: numbers that must (not) be texted or called, what must become of it, and not before when. */
+  numbers: string[];
+  notNumbers: string[];
+  outcome?: PhoneOutcome;
+  after?: number;
   note?: string;
   line?: number;
+}
+
+export type PhoneOutcome = (typeof PHONE_OUTCOMES)[number];
+
+/** `phones:` — the SMS platform and the people at the numbers (a local receiver plays them). */
+export interface PhonesSpec {
+  sms?: 'aliyun' | 'tencent';
+  people: Record<string, { call?: 'answer' | 'no_answer' | 'busy' | 'off'; sms?: 'deliver' | 'fail' }>;
 }
 
 export type Action =
@@ -72,6 +87,7 @@ export type Action =
   | { type: 'message'; deviceIds: string[]; payload?: CanonicalPayload; helper?: string; args: Record<string, unknown>; raw?: Buffer; qos: 0 | 1 }
   | { type: 'disconnect'; deviceIds: string[] }
   | { type: 'clock' }
+  | { type: 'tap'; phone: string; answer: 'safe' | 'unreachable' | 'ack' }
   | { type: 'check'; alerts: Expectation[]; noAlerts: Expectation[] };
 
 export interface Step {
@@ -110,6 +126,8 @@ export interface Scenario {
   alerts: Expectation[];
   noAlerts: Expectation[];
   notifications: NotificationExpectation[];
+  /** Texts and calls are captured (a `phones:` section, a tap, or sms/call expectations). */
+  phones?: PhonesSpec;
   /** Every device the scenario may use, with where it is installed. */
   devices: Map<string, DeviceIdentity>;
 }
@@ -348,6 +366,7 @@ function normalise(
       actions.push({ type: 'disconnect', deviceIds: ids });
     }
     if (s.clock) actions.push({ type: 'clock' });
+    if (s.tap) actions.push({ type: 'tap', phone: s.tap.phone, answer: s.tap.answer });
     if (s.check) {
       actions.push({
         type: 'check',
@@ -355,7 +374,7 @@ function normalise(
         noAlerts: expectationsOf(s.check.noAlerts, [...path, 'check', 'noAlerts'], false),
       });
     }
-    if (!actions.length && !hasTarget) errors.push(`${where(path)}: a step needs something to do (a message, clock, visitor, api, disconnect or check)`);
+    if (!actions.length && !hasTarget) errors.push(`${where(path)}: a step needs something to do (a message, clock, visitor, api, disconnect, tap or check)`);
 
     const line = lineOf(path);
     if (s.repeat) {
@@ -393,6 +412,10 @@ function normalise(
     alerts,
     noAlerts,
     notifications,
+    phones:
+      f.phones || notifications.some((n) => n.numbers.length || n.notNumbers.length) || steps.some((st) => st.actions.some((a) => a.type === 'tap'))
+        ? { sms: f.phones?.sms, people: { ...(f.phones?.people ?? {}) } }
+        : undefined,
     devices,
   };
 }
@@ -412,7 +435,17 @@ function notificationsOf(
     const p = ['notifications', i];
     const to = [...(n.to ?? [])];
     const notTo = [...(n.notTo ?? [])];
-    if (!to.length && !notTo.length) errors.push(`${where(p)}: who? give 'to' and/or 'notTo' (roles)`);
+    const numbers = [...(n.numbers ?? [])];
+    const notNumbers = [...(n.notNumbers ?? [])];
+    const phone = (PHONE_CHANNELS as readonly string[]).includes(n.channel);
+    if (phone) {
+      if (!numbers.length && !notNumbers.length) errors.push(`${where(p)}: whose phone? give 'numbers' and/or 'notNumbers'`);
+      for (const k of ['to', 'notTo', 'grid', 'as'] as const) if (n[k] !== undefined) errors.push(`${where([...p, k])}: not for ${n.channel} (texts and calls go to numbers)`);
+      for (const x of numbers) if (notNumbers.includes(x)) errors.push(`${where(p)}: '${x}' is both in 'numbers' and in 'notNumbers'`);
+    } else {
+      if (!to.length && !notTo.length) errors.push(`${where(p)}: who? give 'to' and/or 'notTo' (roles)`);
+      for (const k of ['numbers', 'notNumbers', 'outcome', 'after'] as const) if (n[k] !== undefined) errors.push(`${where([...p, k])}: only for sms and call`);
+    }
     for (const r of to) if (notTo.includes(r)) errors.push(`${where(p)}: '${r}' is both in 'to' and in 'notTo'`);
     if (n.grid !== undefined && !grids.has(n.grid)) errors.push(`${where([...p, 'grid'])}: no micro-grid '${n.grid}' in any community`);
     if (!n.kind && !expectedKinds.length) errors.push(`${where(p)}: which alerts? give 'kind' (the scenario expects no alert)`);
@@ -429,6 +462,10 @@ function notificationsOf(
       kinds: n.kind ? [n.kind] : expectedKinds,
       subject,
       as: n.as ?? 'opened',
+      numbers,
+      notNumbers,
+      outcome: n.outcome,
+      after: n.after === undefined ? undefined : ms(n.after, [...p, 'after']),
       note: n.note,
       line: lineOf(p),
     };

@@ -13,7 +13,9 @@ import type { Db } from '../../src/store/db.js';
 import type { Alert } from '../lib/api.js';
 import { RobotReceiver, type Received } from '../lib/robotReceiver.js';
 import { formatDuration } from '../lib/time.js';
-import { ROLES } from './schema.js';
+import { ROLES, CHAT_CHANNELS } from './schema.js';
+
+type ChatChannel = (typeof CHAT_CHANNELS)[number];
 import type { Channel, NotificationExpectation, Role, Scenario, Subject } from './loader.js';
 import type { CheckResult } from './runner.js';
 
@@ -39,7 +41,7 @@ export interface NotifyCapture {
 
 export interface CaptureDestination {
   id: string;
-  type: Channel;
+  type: ChatChannel;
   url: string;
   secret?: string;
   streetOps: boolean;
@@ -53,7 +55,8 @@ export async function startCapture(
 ): Promise<{ receiver: RobotReceiver; destinations: CaptureDestination[]; lookup: NotifyCapture['destination'] }> {
   const secrets: Record<string, string> = {};
   const receiver = await new RobotReceiver({ secrets }).start();
-  const channels = [...new Set(expectations.map((x) => x.channel))];
+  // Chat channels get capture robots; texts and calls are captured by a phone receiver (./phones.ts).
+  const channels = [...new Set(expectations.map((x) => x.channel))].filter((c): c is ChatChannel => (CHAT_CHANNELS as readonly string[]).includes(c));
   const namedGrids = new Set(expectations.map((x) => x.grid).filter((g): g is string => !!g));
   const ids = new Map<string, string>();
   const destinations: CaptureDestination[] = [];
@@ -99,7 +102,7 @@ export function outboxReader(db: Db, now: () => number): (destination: string) =
 // ── checking ──────────────────────────────────────────────────────────────────────────────────────────────
 
 /** Notice titles are `【紧急】` + a prefix by reason (src/notify/wording.ts) + the alert's title. */
-const PREFIX = { opened: '', reminder: '提醒：', escalation: '升级：' } as const;
+const PREFIX = { opened: '', reminder: '提醒：', escalation: '升级：', visit: '请上门查看：' } as const;
 
 function isNotice(text: string, title: string, as: NotificationExpectation['as']): boolean {
   if (as === 'any') return text.includes(title);
@@ -142,7 +145,7 @@ export async function checkNotifications(
   openedWall: (a: Alert) => number,
   pollMs = 50,
 ): Promise<CheckResult[]> {
-  const jobs = s.notifications.map((x) => ({
+  const jobs = s.notifications.filter((x) => (CHAT_CHANNELS as readonly string[]).includes(x.channel)).map((x) => ({
     x,
     alerts: alerts.filter(
       (a) => x.kinds.includes(a.kind) && Date.parse(a.openedAt) >= s.start && Object.entries(x.subject).every(([k, v]) => (a as unknown as Record<string, unknown>)[k] === v),

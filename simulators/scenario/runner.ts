@@ -17,6 +17,8 @@ import { ApiError, type Alert } from '../lib/api.js';
 import { createDevice, type SimulatedDevice } from '../devices/index.js';
 import { isoCst, formatDuration } from '../lib/time.js';
 import { checkNotifications } from './notifications.js';
+import { checkPhones, tap } from './phones.js';
+import { PHONE_CHANNELS } from './schema.js';
 
 export interface CheckResult {
   ok: boolean;
@@ -197,7 +199,9 @@ export async function runScenario(s: Scenario, target: Target, opts: RunOptions 
     alerts: [],
     stats: { messages: 0, clockSteps: 0, virtualMs: s.end, wallMs: 0 },
   };
-  if (s.notifications.length && (s.pending || !target?.notify)) result.notifications = { count: s.notifications.length, reason: notifyReason(target, s) };
+  const isPhone = (c: string) => (PHONE_CHANNELS as readonly string[]).includes(c);
+  const unchecked = s.notifications.filter((x) => (isPhone(x.channel) ? !target?.phone : !target?.notify));
+  if (unchecked.length) result.notifications = { count: unchecked.length, reason: notifyReason(target, s) };
   if (s.pending) return { ...result, status: 'skipped', pending: s.pending };
 
   const wall0 = performance.now();
@@ -281,6 +285,12 @@ export async function runScenario(s: Scenario, target: Target, opts: RunOptions 
         await clock(t);
         await check(a.alerts, a.noAlerts, offset(t - s.start));
         return;
+      case 'tap':
+        // A person answers on the page they were texted: needs the in-process service's phone receiver.
+        if (!target.phone) throw new Error('tap: texts are only seen in-process (the service runs elsewhere, or without phones)');
+        await clock(t);
+        await tap(target.phone, target.httpUrl, a.phone, a.answer);
+        return;
       case 'disconnect':
         await Promise.all(a.deviceIds.map((id) => devices.get(id)?.disconnect(true)));
         return;
@@ -331,6 +341,7 @@ export async function runScenario(s: Scenario, target: Target, opts: RunOptions 
     await clock(s.start + s.end);
     result.alerts = await check(s.alerts, s.noAlerts, 'end');
     if (s.notifications.length && target.notify) result.checks.push(...(await checkNotifications(s, target.notify, result.alerts, openedWall)));
+    if (target.phone) result.checks.push(...(await checkPhones(s, target.phone, target.api, result.alerts, openedWall)));
   } catch (err) {
     result.status = 'error';
     result.error = err instanceof Error ? err.message : String(err);

@@ -6,9 +6,15 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { ALERT_KINDS, SEVERITIES, STATUSES } from '../../src/alerts/types.js';
 import { ROLES } from '../../src/config/schema.js';
 export { ALERT_KINDS, SEVERITIES, STATUSES, ROLES };
-export const CHANNELS = ['wecom', 'dingtalk', 'feishu', 'webhook'] as const;
-/** Which notice of an alert: its opening (default), an escalation step, a reminder, or any of them. */
-export const NOTICE_AS = ['opened', 'escalation', 'reminder', 'any'] as const;
+export const CHAT_CHANNELS = ['wecom', 'dingtalk', 'feishu', 'webhook'] as const;
+/** Texts and calls (src/notify/phone): checked per phone number against a local SMS/voice receiver. */
+export const PHONE_CHANNELS = ['sms', 'call'] as const;
+export const CHANNELS = [...CHAT_CHANNELS, ...PHONE_CHANNELS] as const;
+/** What became of a text or call (its timeline entry's outcome). */
+export const PHONE_OUTCOMES = ['accepted', 'delivered', 'undelivered', 'answered', 'no_answer', 'limited'] as const;
+const phoneNumber = { type: 'string', pattern: '^\\+?[0-9-]{5,20}$' } as const;
+/** Which notice of an alert: its opening (default), an escalation step, a reminder, a work order (请上门查看), or any of them. */
+export const NOTICE_AS = ['opened', 'escalation', 'reminder', 'visit', 'any'] as const;
 export const SUBJECT_FIELDS = ['deviceId', 'householdId', 'spaceId', 'plate', 'communityId', 'gridId'] as const;
 
 /** "90s", "5m", "1h30m", "2d", "-5m", "08:30", or a number of seconds (lib/time.ts parseDuration). */
@@ -74,8 +80,16 @@ const notification = {
   required: ['channel', 'within'],
   properties: {
     channel: { enum: CHANNELS },
-    /** Roles of the alert's community (or of `grid`) that must be told. */
+    /** Roles of the alert's community (or of `grid`) that must be told (chat channels). */
     to: roleList,
+    /** sms/call: the numbers that must be texted or called about the alert … */
+    numbers: { type: 'array', minItems: 1, uniqueItems: true, items: phoneNumber },
+    /** … and those that must not be. */
+    notNumbers: { type: 'array', minItems: 1, uniqueItems: true, items: phoneNumber },
+    /** sms/call: what became of it, from the alert's timeline (delivered, answered, no_answer …). */
+    outcome: { enum: PHONE_OUTCOMES },
+    /** sms/call: not before this much event time after the alert opened (a call that follows a message). */
+    after: duration,
     /** Roles that must not be told (within the same time). */
     notTo: roleList,
     /** Wall time from the message (or clock step) that opened the alert to the delivery. */
@@ -141,6 +155,13 @@ const step = {
       required: ['method', 'path'],
       properties: { method: { enum: ['GET', 'POST', 'PUT', 'DELETE'] }, path: { type: 'string', pattern: '^/' }, body: {} },
     },
+    /** A person taps a button on the page they were texted (the last text to `phone`): 已联系上，平安 / 联系不上 / 确认接警. */
+    tap: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['phone', 'answer'],
+      properties: { phone: phoneNumber, answer: { enum: ['safe', 'unreachable', 'ack'] } },
+    },
     /** Expectations checked at this point of the timeline. */
     check: {
       type: 'object',
@@ -200,6 +221,26 @@ export const scenarioSchema = {
      * runs in-process (its destinations are a local receiver's robots); reported as not checked with --url.
      */
     notifications: { type: 'array', items: notification },
+    /**
+     * Texts and calls go to a local receiver playing Alibaba Cloud and Tencent Cloud (in-process runs):
+     * which platform sends texts, and how the people at those numbers behave (default: they answer).
+     */
+    phones: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        sms: { enum: ['aliyun', 'tencent'] },
+        people: {
+          type: 'object',
+          propertyNames: { pattern: '^\\+?[0-9-]{5,20}$' },
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { call: { enum: ['answer', 'no_answer', 'busy', 'off'] }, sms: { enum: ['deliver', 'fail'] } },
+          },
+        },
+      },
+    },
   },
 } as const;
 

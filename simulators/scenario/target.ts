@@ -9,8 +9,9 @@ import { loadConfig } from '../../src/config/load.js';
 import { buildApp } from '../../src/app.js';
 import { ApiClient } from '../lib/api.js';
 import { loadSecrets, ROOT } from '../lib/inventory.js';
-import type { NotificationExpectation } from './loader.js';
+import type { NotificationExpectation, PhonesSpec } from './loader.js';
 import { outboxReader, startCapture, type NotifyCapture } from './notifications.js';
+import { phoneCapture, startPhones, type PhoneCapture } from './phones.js';
 
 export interface Target {
   mqttUrl: string;
@@ -25,6 +26,8 @@ export interface Target {
   remote: boolean;
   /** What the service sends, captured (in-process targets started with `notifications`). */
   notify?: NotifyCapture;
+  /** Texts and calls, captured by a local SMS/voice receiver (in-process targets started with `phones`). */
+  phone?: PhoneCapture;
   stop(): Promise<void>;
 }
 
@@ -41,6 +44,8 @@ export interface LocalOptions {
    * one per (channel, community, role) — and per grid the expectations name — so each role is seen apart.
    */
   notifications?: readonly NotificationExpectation[];
+  /** A scenario's `phones:`: notify.phone points at a local receiver playing Alibaba Cloud and Tencent Cloud. */
+  phones?: PhonesSpec;
 }
 
 function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
@@ -57,7 +62,10 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
 export async function startLocal(opts: LocalOptions = {}): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'shaobing-scenario-'));
   const adminToken = `scenario-${randomBytes(16).toString('hex')}`;
+  let phones: Awaited<ReturnType<typeof startPhones>> | undefined;
   try {
+    phones = opts.phones ? await startPhones(opts.phones, dataDir) : undefined;
+    const scenarioPhone = ((opts.settings?.notify as Record<string, unknown> | undefined)?.phone ?? {}) as Record<string, unknown>;
     const config = loadConfig({
       settingsPath: opts.settingsPath ?? resolve(ROOT, 'config/settings.yaml'),
       env: {},
@@ -71,6 +79,8 @@ export async function startLocal(opts: LocalOptions = {}): Promise<Target> {
         log: { level: opts.logLevel ?? 'silent', format: 'json' },
         // A throw-away store: surviving a power cut buys nothing here, and fsync per batch costs seconds.
         store: { synchronous: 'normal' },
+        // Texts and calls: the sample templates and the receiver's endpoints and keys, under the scenario's own routes.
+        ...(phones ? { notify: { phone: merge(structuredClone(phones.settings), structuredClone(scenarioPhone)) } } : {}),
       }),
     });
     const capture = opts.notifications?.length ? await startCapture(config.communities, opts.notifications) : undefined;
@@ -84,6 +94,7 @@ export async function startLocal(opts: LocalOptions = {}): Promise<Target> {
       await app.start();
     } catch (err) {
       await capture?.receiver.stop();
+      await phones?.receiver.stop();
       throw err;
     }
     const { mqtt, http } = app.ports;
@@ -96,13 +107,16 @@ export async function startLocal(opts: LocalOptions = {}): Promise<Target> {
       secrets: { ...loadSecrets(opts.secretsPath).devices },
       remote: false,
       notify: capture && { receiver: capture.receiver, destination: capture.lookup, queued: outboxReader(app.db, () => app.clock.now()) },
+      phone: phones && phoneCapture(phones.receiver, app.db, () => app.clock.now()),
       async stop() {
         await app.stop();
         await capture?.receiver.stop();
+        await phones?.receiver.stop();
         rmSync(dataDir, { recursive: true, force: true });
       },
     };
   } catch (err) {
+    await phones?.receiver.stop();
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }

@@ -42,7 +42,7 @@ describe('shipped scenarios', () => {
       continue;
     }
     it(`${file} passes`, async () => {
-      const target = await startLocal({ settings: s.settings, notifications: s.notifications });
+      const target = await startLocal({ settings: s.settings, notifications: s.notifications, phones: s.phones });
       try {
         const r = await runScenario(s, target);
         expect(r.status, formatResult(r)).toBe('passed');

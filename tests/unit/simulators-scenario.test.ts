@@ -233,7 +233,7 @@ notifications:
   - { channel: wecom, to: [property_duty], notTo: [property_duty], within: 10s, grid: gh-g9 }
   - { channel: wecom, within: 10s }
 `);
-    expect(errors).toContain('s.yaml:4: /notifications/0/channel: must be one of: wecom, dingtalk, feishu, webhook');
+    expect(errors).toContain('s.yaml:4: /notifications/0/channel: must be one of: wecom, dingtalk, feishu, webhook, sms, call');
     expect(errors.some((e) => e.startsWith('s.yaml:5: /notifications/1/to/0: must be one of: property_duty'))).toBe(true);
     expect(errors).toContain('s.yaml:5: /notifications/1/within: must be a duration like 90s, 5m, 1h30m or 08:30');
     const semantic = errorsOf(`name: bad
@@ -309,5 +309,35 @@ notifications:
     expect(r.status).toBe('passed');
     expect(r.checks).toEqual([]);
     expect(formatResult(r)).toContain('– notifications (3): not checked (skipped): the service runs elsewhere (--url)');
+  });
+
+  it('loads sms/call expectations by number, and a tap step; roles and numbers do not mix', () => {
+    const s = parseScenario(`name: phones
+timeline:
+  - { at: 0s, device: gh-sd-6-302, helper: alarm }
+  - { at: 10m, tap: { phone: "13800009667", answer: safe } }
+phones: { people: { "13800009667": { call: no_answer } } }
+alerts: [ { kind: smoke } ]
+notifications:
+  - { channel: call, numbers: ["13800000110"], after: 3m, outcome: answered, within: 20s }
+`, { label: 's.yaml' });
+    expect(s.notifications[0]).toMatchObject({ channel: 'call', numbers: ['13800000110'], notNumbers: [], after: 180_000, outcome: 'answered', kinds: ['smoke'] });
+    expect(s.phones).toEqual({ sms: undefined, people: { '13800009667': { call: 'no_answer' } } });
+    expect(s.steps[1].actions).toEqual([{ type: 'tap', phone: '13800009667', answer: 'safe' }]);
+    const errors = errorsOf(`name: bad
+timeline: [ { at: 0s, clock: true } ]
+notifications:
+  - { channel: sms, to: [property_duty], within: 10s, kind: smoke }
+  - { channel: wecom, to: [property_duty], numbers: ["13800000110"], within: 10s, kind: smoke }
+  - { channel: call, within: 10s, kind: smoke }
+`);
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/notifications\/0: whose phone\? give 'numbers'/),
+        expect.stringMatching(/notifications\/0\/to: not for sms/),
+        expect.stringMatching(/notifications\/1\/numbers: only for sms and call/),
+        expect.stringMatching(/notifications\/2: whose phone\?/),
+      ]),
+    );
   });
 });

@@ -98,6 +98,12 @@ export class PhoneNotifier {
       link: deps.db.prepare('INSERT INTO contact_links (code, alert_id, purpose, who, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)'),
       getLink: deps.db.prepare('SELECT code, alert_id, purpose, who, expires_at, used_at, answer FROM contact_links WHERE code = ?'),
       useLink: deps.db.prepare('UPDATE contact_links SET used_at = ?, answer = ? WHERE code = ? AND used_at IS NULL'),
+      // A page already texted to this contact about this elder, still unanswered, for an alert still open.
+      openAsk: deps.db.prepare(
+        `SELECT l.alert_id FROM contact_links l JOIN alerts a ON a.id = l.alert_id
+         WHERE l.purpose = 'ask' AND l.who = ? AND l.used_at IS NULL AND l.expires_at > ? AND a.household_id = ? AND a.status = 'open' LIMIT 1`,
+      ).pluck(),
+      openOfHousehold: deps.db.prepare(`SELECT id FROM alerts WHERE household_id = ? AND status = 'open' ORDER BY id`).pluck(),
     };
   }
 
@@ -161,7 +167,17 @@ export class PhoneNotifier {
     let queued = 0;
     // Duty phones are staff lines: `preferred` means a call.
     for (const t of duty) queued += this.enqueue(alert, t, this.channel(step.by === 'sms' ? 'sms' : 'call'), 'alert', index, now);
-    for (const t of contacts) if (this.wants(step, t).sms) queued += this.enqueue(alert, t, 'sms', step.ask ? 'ask' : 'alert', index, now);
+    for (const t of contacts) {
+      if (!this.wants(step, t).sms) continue;
+      // One question at a time: a family already asked about this elder (say no_water_use, then missed_check)
+      // is not asked again; their answer on the page they have covers every open alert of the household.
+      const asked = step.ask ? (this.s.openAsk.get(linkWho(t), Date.now(), alert.householdId ?? '') as number | undefined) : undefined;
+      if (asked !== undefined) {
+        this.deps.engine.alerts.record(alert.id, now, 'phone', 'system', { channel: 'sms', to: t.to, number: maskPhone(t.number), purpose: 'ask', outcome: 'duplicate', step: index + 1, reason: `already asked about this household (alert ${asked})` });
+        continue;
+      }
+      queued += this.enqueue(alert, t, 'sms', step.ask ? 'ask' : 'alert', index, now);
+    }
     // Contacts to call are called one after another: the next only when the one before did not answer.
     const chain = this.callChain(alert, step);
     if (chain[0]) queued += this.enqueue(alert, chain[0], 'call', 'alert', index, now, 0);
@@ -226,7 +242,7 @@ export class PhoneNotifier {
     const values = this.values(alert, now);
     // A text carries a one-tap page: the family answers whether the elder is safe; a duty phone acknowledges.
     if (channel === 'sms') {
-      const code = this.link(alert.id, purpose === 'ask' ? 'ask' : 'ack', `${t.to}:${maskPhone(t.number)}`);
+      const code = this.link(alert.id, purpose === 'ask' ? 'ask' : 'ack', linkWho(t));
       values.code = code;
       values.link = `${this.deps.publicUrl.replace(/\/$/, '')}/c/${code}`;
     }
@@ -342,18 +358,38 @@ export class PhoneNotifier {
     if (this.s.useLink.run(Date.now(), answer, code).changes === 0) return { ok: false, reason: 'used' };
     const actor = info.who;
     const { engine } = this.deps;
-    if (answer === 'unreachable') {
-      engine.runInTransaction((now) => {
-        const a = engine.alerts.get(info.alert.id)!;
-        engine.alerts.record(a.id, now, 'contact_answer', actor, { answer, note: '联系不上' });
-        const visitStep = (this.routes[a.kind] ?? []).find((s) => s.visit);
-        return this.visit(a, visitStep?.visit?.roles ?? ['grid_member', 'grid_head'], now, { reason: 'unreachable', by: actor });
-      });
-    } else {
-      if (answer === 'safe') engine.runInTransaction((now) => (engine.alerts.record(info.alert.id, now, 'contact_answer', actor, { answer, note: '已联系上，平安' }), []));
-      const current = engine.alerts.get(info.alert.id)!;
-      if (current.status === 'open') engine.transition(current.id, 'ack', actor, {});
+    if (answer === 'ack') {
+      if (engine.alerts.get(info.alert.id)!.status === 'open') engine.transition(info.alert.id, 'ack', actor, {});
+      return { ok: true, alert: engine.alerts.get(info.alert.id)! };
     }
+    // The answer is about the elder, so it covers every open alert of the household that asks the family
+    // (the one this page was texted for, and any whose question was held back as a duplicate).
+    const household = info.alert.householdId;
+    const ids = new Set([info.alert.id]);
+    if (household)
+      for (const id of this.s.openOfHousehold.all(household) as number[]) {
+        const a = engine.alerts.get(id);
+        if (a && (this.routes[a.kind] ?? []).some((s) => s.ask)) ids.add(id);
+      }
+    engine.runInTransaction((now) => {
+      const changed: AlertView[] = [];
+      for (const id of ids) {
+        const a = engine.alerts.get(id);
+        if (!a) continue;
+        engine.alerts.record(a.id, now, 'contact_answer', actor, { answer, note: answer === 'safe' ? '已联系上，平安' : '联系不上', ...(id !== info.alert.id ? { page: info.alert.id } : {}) });
+        if (answer === 'unreachable') {
+          const visitStep = (this.routes[a.kind] ?? []).find((s) => s.visit);
+          changed.push(...this.visit(a, visitStep?.visit?.roles ?? ['grid_member', 'grid_head'], now, { reason: 'unreachable', by: actor }));
+        }
+      }
+      return changed;
+    });
+    if (answer === 'safe') for (const id of ids) if (engine.alerts.get(id)?.status === 'open') engine.transition(id, 'ack', actor, {});
     return { ok: true, alert: engine.alerts.get(info.alert.id)! };
   }
+}
+
+/** Who a page was texted to, as the timeline and the acknowledgement name them: family:138****6948. */
+function linkWho(t: Target): string {
+  return `${t.to}:${maskPhone(t.number)}`;
 }
