@@ -2,7 +2,7 @@
 // wherever it appears under the usual keys; code that logs must still prefer ids over people.
 import pino, { type Logger } from 'pino';
 
-const PERSONAL = ['displayName', 'name', 'mobile', 'phone', 'plate', 'plates', 'password', 'secret', 'token', 'authorization'];
+const PERSONAL = ['displayName', 'name', 'mobile', 'phone', 'dutyPhone', 'plate', 'plates', 'password', 'secret', 'token', 'authorization', 'accessKeySecret', 'secretKey'];
 
 export const redactPaths = [
   ...PERSONAL,
