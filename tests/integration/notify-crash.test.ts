@@ -4,7 +4,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { connectDevice, tempDir, waitFor, ADMIN_TOKEN } from '../helpers.js';
-import { startChild, killChildren } from '../child.js';
+import { startChild, killChildren, type Child } from '../child.js';
 import { RobotReceiver } from '../robotReceiver.js';
 import { PhoneReceiver } from '../phoneReceiver.js';
 import { sampleReceiverOptions, samplePhoneSettings } from '../../simulators/lib/phoneSample.js';
@@ -14,6 +14,19 @@ afterEach(async () => {
   killChildren();
   for (const c of cleanups.splice(0).reverse()) await c();
 });
+
+/** 王婆婆's smoke detector alarms over MQTT; returns the alert once the child has committed it. */
+async function smokeAlarm(child: Child): Promise<Array<{ title: string }>> {
+  const secrets = (await import('../../config/sample-secrets.json', { with: { type: 'json' } })).default as { devices: Record<string, string> };
+  const client = await connectDevice(child.mqttUrl, 'gh-sd-6-302', secrets.devices['gh-sd-6-302']);
+  await client.publishAsync('iot/guihuayuan/gh-sd-6-302/up', JSON.stringify({ type: 'alarm', smokePct: 50, ts: Date.parse('2025-03-01T08:00:00+08:00') }), { qos: 1 });
+  client.end(true);
+  const headers = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  return waitFor(async () => {
+    const items = ((await (await fetch(`${child.httpUrl}/api/alerts?kind=smoke`, { headers })).json()) as { items: Array<{ title: string }> }).items;
+    return items.length === 1 && items;
+  }, 'alert committed');
+}
 
 describe('durable outbox', () => {
   it('sends, after a SIGKILL between commit and send, the queued notification exactly once', async () => {
@@ -34,15 +47,7 @@ describe('durable outbox', () => {
     );
     const env = { SHAOBING_CONFIG: settings };
     const first = await startChild(join(dir.path, 'data'), 'notify.afterCommit', env);
-    const secrets = (await import('../../config/sample-secrets.json', { with: { type: 'json' } })).default as { devices: Record<string, string> };
-    const client = await connectDevice(first.mqttUrl, 'gh-sd-6-302', secrets.devices['gh-sd-6-302']);
-    await client.publishAsync('iot/guihuayuan/gh-sd-6-302/up', JSON.stringify({ type: 'alarm', smokePct: 50, ts: Date.parse('2025-03-01T08:00:00+08:00') }), { qos: 1 });
-    client.end(true);
-    const headers = { authorization: `Bearer ${ADMIN_TOKEN}` };
-    const alerts = await waitFor(async () => {
-      const items = ((await (await fetch(`${first.httpUrl}/api/alerts?kind=smoke`, { headers })).json()) as { items: Array<{ title: string }> }).items;
-      return items.length === 1 && items;
-    }, 'alert committed');
+    const alerts = await smokeAlarm(first);
     await new Promise((r) => setTimeout(r, 500));
     expect(rx.received).toEqual([]); // queued, held by the failpoint, not sent
     first.proc.kill('SIGKILL');
@@ -71,12 +76,7 @@ describe('durable outbox', () => {
     writeFileSync(settings, JSON.stringify({ clock: 'event', communities: [resolve('config/communities/guihuayuan.yaml')], notify: { phone } }));
     const env = { SHAOBING_CONFIG: settings };
     const first = await startChild(join(dir.path, 'data'), 'notify.afterCommit', env);
-    const secrets = (await import('../../config/sample-secrets.json', { with: { type: 'json' } })).default as { devices: Record<string, string> };
-    const client = await connectDevice(first.mqttUrl, 'gh-sd-6-302', secrets.devices['gh-sd-6-302']);
-    await client.publishAsync('iot/guihuayuan/gh-sd-6-302/up', JSON.stringify({ type: 'alarm', smokePct: 50, ts: Date.parse('2025-03-01T08:00:00+08:00') }), { qos: 1 });
-    client.end(true);
-    const headers = { authorization: `Bearer ${ADMIN_TOKEN}` };
-    await waitFor(async () => ((await (await fetch(`${first.httpUrl}/api/alerts?kind=smoke`, { headers })).json()) as { items: unknown[] }).items.length === 1, 'alert committed');
+    await smokeAlarm(first);
     await new Promise((r) => setTimeout(r, 500));
     expect(rx.records.filter((r) => r.action === 'SendSms' || r.action === 'SingleCallByTts')).toEqual([]); // held by the failpoint
     first.proc.kill('SIGKILL');
