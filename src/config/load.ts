@@ -7,6 +7,10 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { settingsSchema, inventorySchema, type Settings, type Inventory } from './schema.js';
 import { checkInventory } from './inventory.js';
 import { loadPhoneCredentials, phoneProblems, type PhoneCredentials } from '../notify/phone/config.js';
+import { RuleSettings, RuleSettingsError } from '../rules/lib/config.js';
+import { rules as allRules } from '../rules/index.js';
+import { notifyProblems } from '../notify/check.js';
+import { closest } from './suggest.js';
 
 export interface Config {
   settings: Settings;
@@ -42,16 +46,33 @@ const ENV: Array<[name: string, path: string[], type: 'int' | 'string' | 'clock'
   ['SHAOBING_INFLUX_TOKEN', ['telemetry', 'influx', 'token'], 'string'],
 ];
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+// strict: a schema keyword ajv does not know is a bug in our schema, not something to ignore. verbose: errors
+// carry their schema, so an unknown key can be answered with the name it probably meant.
+// (strictRequired stays off: a `then` that requires properties defined beside its `if` is the pattern for
+// "these are needed only when", and repeating their schemas there would be the drift strictness is against.)
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true, verbose: true });
 const validateSettings = ajv.compile(settingsSchema);
 const validateInventory = ajv.compile(inventorySchema);
 
-function describe(file: string, e: ErrorObject): string {
+const suggest = (name: string, known: readonly string[]) => {
+  const guess = closest(name, known);
+  return guess ? ` (did you mean '${guess}'?)` : '';
+};
+
+function describe(file: string, e: ErrorObject): string | undefined {
   let path = e.instancePath || '/';
   let msg = e.message ?? e.keyword;
-  if (e.keyword === 'additionalProperties') {
-    path = `${e.instancePath}/${String(e.params.additionalProperty)}`;
-    msg = 'unknown setting';
+  // A key checked by `propertyNames` fails twice: the inner enum (with e.propertyName) and propertyNames itself.
+  if (e.propertyName !== undefined) return undefined;
+  if (e.keyword === 'propertyNames') {
+    const name = String(e.params.propertyName);
+    const names = (e.schema as { title?: string; enum?: string[] }) ?? {};
+    path = `${e.instancePath}/${name}`;
+    msg = `unknown ${names.title ?? 'name'}${suggest(name, names.enum ?? [])}${names.enum ? ` (known: ${names.enum.join(', ')})` : ''}`;
+  } else if (e.keyword === 'additionalProperties') {
+    const name = String(e.params.additionalProperty);
+    path = `${e.instancePath}/${name}`;
+    msg = `unknown setting${suggest(name, Object.keys((e.parentSchema as { properties?: object })?.properties ?? {}))}`;
   } else if (e.keyword === 'required') {
     path = `${e.instancePath}/${String(e.params.missingProperty)}`;
     msg = 'is required';
@@ -60,6 +81,15 @@ function describe(file: string, e: ErrorObject): string {
   }
   return `${file}: ${path}: ${msg}`;
 }
+
+const describeAll = (file: string, list: ErrorObject[] | null | undefined, errors: string[]) => {
+  for (const e of list ?? []) {
+    // `if` only says a `then` failed; the `then` errors themselves are reported by path.
+    if (e.keyword === 'if') continue;
+    const line = describe(file, e);
+    if (line) errors.push(line);
+  }
+};
 
 function readYaml(path: string, label: string, errors: string[]): unknown {
   if (!existsSync(path)) {
@@ -83,6 +113,8 @@ export interface LoadOptions {
   overrides?: Record<string, unknown>;
   cwd?: string;
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
   let cur = obj;
@@ -141,8 +173,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   if (opts.overrides) deepMerge(raw, structuredClone(opts.overrides));
 
   const fileLabel = settingsPath ? label(settingsPath) : 'settings';
-  // `if` only says a `then` failed; the `then` errors themselves are reported by path.
-  if (!validateSettings(raw)) for (const e of validateSettings.errors ?? []) if (e.keyword !== 'if') errors.push(describe(fileLabel, e));
+  if (!validateSettings(raw)) describeAll(fileLabel, validateSettings.errors, errors);
   const settings = raw as Settings;
   const baseDir = settingsPath ? dirname(settingsPath) : cwd;
   let phoneCredentials: PhoneCredentials | undefined;
@@ -154,15 +185,17 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
 
   const communities: Inventory[] = [];
+  const communityFiles = new Map<string, string>();
   for (const [i, file] of (Array.isArray(settings.communities) ? settings.communities : []).entries()) {
     const path = resolve(baseDir, file);
     const inv = readYaml(path, `${fileLabel}: /communities/${i} (${label(path)})`, errors);
     if (inv === undefined) continue;
     if (!validateInventory(inv)) {
-      for (const e of validateInventory.errors ?? []) errors.push(describe(label(path), e));
+      describeAll(label(path), validateInventory.errors, errors);
       continue;
     }
     communities.push(inv as Inventory);
+    communityFiles.set((inv as Inventory).id, label(path));
     for (const problem of checkInventory(inv as Inventory)) errors.push(`${label(path)}: ${problem}`);
   }
   const seen = new Map<string, string>();
@@ -199,6 +232,16 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       else usernames.set(p.username, `${c.id}/${p.id}`);
     });
   }
+  // What the schemas cannot say: each rule's settings against that rule's own schema, and the notification
+  // cross-references — checked here, with everything else, rather than one at a time when units start.
+  const labels = { settings: fileLabel, community: (id: string) => communityFiles.get(id) ?? id };
+  try {
+    new RuleSettings(allRules, { settings: isObject(settings.rules) ? settings.rules : {}, communities, labels });
+  } catch (err) {
+    if (!(err instanceof RuleSettingsError)) throw err;
+    errors.push(...err.errors);
+  }
+  if (isObject(settings.notify)) errors.push(...notifyProblems(settings.notify, communities, labels));
   if (errors.length) throw new ConfigError(errors);
   if (settings.dataDir) settings.dataDir = resolve(cwd, settings.dataDir);
   return deepFreeze({ settings, communities, settingsPath, baseDir, phoneCredentials });

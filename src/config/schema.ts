@@ -2,9 +2,12 @@
 // them (json-schema-to-ts), so the schema and the code cannot drift apart.
 import type { FromSchema } from 'json-schema-to-ts';
 import { phoneSchema } from '../notify/phone/schema.js';
+import { ALERT_KINDS } from '../alerts/types.js';
 
 const id = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' } as const;
 const hhmm = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
+/** Keys that name an alert kind: a typo (`smok:`) is an error, not a setting silently never read. */
+const alertKindNames = { title: 'alert kind', enum: ALERT_KINDS } as const;
 
 export const ROLES = [
   'property_duty', // 物业值班
@@ -87,7 +90,7 @@ export const settingsSchema = {
     },
     telemetry: {
       type: 'object',
-      additionalProperties: true,
+      additionalProperties: false,
       default: {},
       properties: {
         sink: { enum: ['sqlite', 'influx', 'none'], default: 'sqlite' },
@@ -116,11 +119,11 @@ export const settingsSchema = {
       },
       // The server's address and credentials are needed only when InfluxDB is the sink.
       if: { required: ['sink'], properties: { sink: { const: 'influx' } } },
-      then: { properties: { influx: { required: ['url', 'org', 'bucket', 'token'] } } },
+      then: { type: 'object', properties: { influx: { type: 'object', required: ['url', 'org', 'bucket', 'token'] } } },
     },
-    /** Rule settings by rule key (docs/rules.md); open here, validated by the rule engine at start-up (src/rules/lib/config.ts). */
+    /** Rule settings by rule key (docs/rules.md); open here, checked against each rule's own schema at load (src/rules/lib/config.ts). */
     rules: { type: 'object', default: {} },
-    /** Notification channels and routing; open here, validated by the notifier. */
+    /** Notification channels and routing (docs/notify.md); cross-references checked at load (src/notify/check.ts). */
     notify: {
       type: 'object',
       additionalProperties: false,
@@ -167,6 +170,7 @@ export const settingsSchema = {
         routes: {
           type: 'object',
           default: {},
+          propertyNames: alertKindNames,
           additionalProperties: {
             type: 'object',
             additionalProperties: false,
@@ -181,6 +185,7 @@ export const settingsSchema = {
         escalation: {
           type: 'object',
           default: {},
+          propertyNames: alertKindNames,
           additionalProperties: {
             type: 'array',
             items: {

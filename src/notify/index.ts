@@ -14,7 +14,6 @@ import type { Role, Settings } from '../config/schema.js';
 import type { AlertHooks, RuleEngine } from '../alerts/engine.js';
 import type { AlertKind, AlertView } from '../alerts/types.js';
 import type { Transition } from '../alerts/lifecycle.js';
-import { ConfigError } from '../config/load.js';
 import { Outbox, Deliverer, type Attempt } from './outbox.js';
 import { recipients, type Route } from './routing.js';
 import { deliverAt } from './quietHours.js';
@@ -99,19 +98,8 @@ export class Notifier implements AlertHooks {
     });
   }
 
-  /** Check that every person's destinations exist (every problem by path), then start delivering. */
+  /** Start delivering. The settings were checked when the configuration loaded (src/notify/check.ts). */
   start(): void {
-    const problems: string[] = [];
-    const seen = new Set<string>();
-    this.deps.settings.destinations.forEach((d, i) => {
-      if (seen.has(d.id)) problems.push(`settings: /notify/destinations/${i}/id: '${d.id}' is used twice`);
-      seen.add(d.id);
-    });
-    for (const p of this.deps.directory.people.values())
-      (p.channels?.destinations ?? []).forEach((d, i) => {
-        if (!this.destinations.has(d)) problems.push(`${p.communityId}: person ${p.id}: /channels/destinations/${i}: no destination '${d}' in settings.notify.destinations`);
-      });
-    if (problems.length) throw new ConfigError(problems);
     this.ackKey = this.loadAckKey();
     this.deps.engine.hooks.push(this);
     this.deliverer.start();

@@ -61,7 +61,7 @@ describe('configuration', () => {
       expect.arrayContaining([
         'settings.yaml: /mqtt/port: must be <= 65535',
         'settings.yaml: /clock: must be one of: wall, event',
-        'settings.yaml: /http/prot: unknown setting',
+        "settings.yaml: /http/prot: unknown setting (did you mean 'port'?)",
       ]),
     );
   });
@@ -113,5 +113,56 @@ describe('configuration', () => {
     expect(run.stderr).toContain('/log/level: must be one of');
     expect(run.stderr).toMatch(/communities\/0 .*missing\.yaml.*file not found/);
     expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('configuration mistakes that used to pass silently (issue #13 item 6)', () => {
+  const settings = `
+communities: [c.yaml]
+telemetry: { sink: sqlite, retension: 30 }
+rules:
+  no_water_used: { hours: 12 }
+  smoke: { flapHoldMinutes: -1 }
+notify:
+  destinations:
+    - { id: duty, type: wecom, url: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k" }
+    - { id: duty, type: webhook, url: "https://example.cn/hook" }
+  routes:
+    smok: { roles: [property_duty] }
+  escalation:
+    smoke: [{ afterMinutes: 3, roles: [grid_head] }]
+    illegal_parkng: [{ afterMinutes: 15 }]
+  digest: { cron: "0 25 * * *" }
+`;
+  const withPerson = `${community}people:\n  - { id: p1, roles: [property_duty], grids: [g1], channels: { destinations: [nowhere] } }\n`;
+
+  it('reports unknown alert kinds, unknown telemetry keys, rule, destination and cron mistakes at load, all at once, by path', () => {
+    const dir = workspace({ 'settings.yaml': settings, 'c.yaml': withPerson });
+    const errors = errorsOf(() => loadConfig({ settingsPath: join(dir, 'settings.yaml'), env: {}, cwd: dir }));
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^settings\.yaml: \/notify\/routes\/smok: unknown alert kind.*did you mean 'smoke'/),
+        expect.stringMatching(/^settings\.yaml: \/notify\/escalation\/illegal_parkng: unknown alert kind.*did you mean 'illegal_parking'/),
+        expect.stringMatching(/^settings\.yaml: \/telemetry\/retension: unknown setting.*did you mean 'retentionDays'/),
+        expect.stringMatching(/^settings\.yaml: \/rules\/no_water_used: unknown rule/),
+        expect.stringMatching(/^settings\.yaml: \/rules\/smoke\/flapHoldMinutes: must be >= 0/),
+        expect.stringMatching(/^settings\.yaml: \/notify\/destinations\/1\/id: 'duty' is used twice/),
+        expect.stringMatching(/^c\.yaml: \/people\/0\/channels\/destinations\/0: no destination 'nowhere'/),
+        expect.stringMatching(/^settings\.yaml: \/notify\/digest\/cron: '0 25 \* \* \*' is not a cron expression/),
+      ]),
+    );
+    expect(errors).toHaveLength(8);
+  });
+
+  it('a misspelt route key stops the process with exit 78, naming the path', () => {
+    const dir = workspace({ 'settings.yaml': 'notify:\n  routes:\n    smok: { roles: [property_duty] }\n' });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      // Free ports: before the fix this process started and ran until the timeout.
+      env: { ...process.env, SHAOBING_CONFIG: join(dir, 'settings.yaml'), SHAOBING_DATA_DIR: join(dir, 'data'), SHAOBING_MQTT_PORT: '0', SHAOBING_HTTP_PORT: '0' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.status).toBe(78);
+    expect(run.stderr).toMatch(/settings\.yaml: \/notify\/routes\/smok: unknown alert kind/);
   });
 });

@@ -4,11 +4,14 @@
 // path (STYLE.md 6), so a typo in a threshold stops start-up instead of silently using the default.
 import { Ajv } from 'ajv';
 import type { Inventory } from '../../config/schema.js';
+import { closest } from '../../config/suggest.js';
 import type { Rule, RuleConfigBase } from './types.js';
 
 export interface RuleLevels {
   settings: Record<string, unknown>;
   communities: readonly Inventory[];
+  /** How problems name where they are: the settings file, a community's inventory file. */
+  labels?: { settings?: string; community?: (id: string) => string };
 }
 
 type Overrides = Record<string, Record<string, unknown>>;
@@ -32,7 +35,7 @@ export class RuleSettings {
     levels: RuleLevels,
   ) {
     const problems: string[] = [];
-    const ajv = new Ajv({ allErrors: true, strict: false });
+    const ajv = new Ajv({ allErrors: true, strict: true });
     const validators = new Map(
       rules.map((r) => [
         r.name,
@@ -48,7 +51,8 @@ export class RuleSettings {
       for (const [name, v] of Object.entries(value)) {
         const validate = validators.get(name as Rule['name']);
         if (!validate) {
-          problems.push(`${where}/${name}: unknown rule (known: ${rules.map((r) => r.name).join(', ')})`);
+          const guess = closest(name, rules.map((r) => r.name));
+          problems.push(`${where}/${name}: unknown rule${guess ? ` (did you mean '${guess}'?)` : ''} (known: ${rules.map((r) => r.name).join(', ')})`);
           continue;
         }
         if (!validate(v))
@@ -59,13 +63,14 @@ export class RuleSettings {
       }
       return value as Overrides;
     };
-    this.global = check('settings: /rules', levels.settings);
+    const settingsLabel = levels.labels?.settings ?? 'settings';
+    const communityLabel = levels.labels?.community ?? ((id: string) => `community ${id}`);
+    this.global = check(`${settingsLabel}: /rules`, levels.settings);
     for (const c of levels.communities) {
-      this.community.set(c.id, check(`community ${c.id}: /rules`, c.rules));
-      c.grids.forEach((g, i) => this.grid.set(g.id, check(`community ${c.id}: /grids/${i}/rules`, g.rules)));
-      c.buildings.forEach((b, i) =>
-        b.households.forEach((h, j) => check(`community ${c.id}: /buildings/${i}/households/${j}/rules`, h.rules)),
-      );
+      const at = communityLabel(c.id);
+      this.community.set(c.id, check(`${at}: /rules`, c.rules));
+      c.grids.forEach((g, i) => this.grid.set(g.id, check(`${at}: /grids/${i}/rules`, g.rules)));
+      c.buildings.forEach((b, i) => b.households.forEach((h, j) => check(`${at}: /buildings/${i}/households/${j}/rules`, h.rules)));
     }
     if (problems.length) throw new RuleSettingsError(problems);
   }
