@@ -10,6 +10,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { EventBus } from './bus.js';
 import { createClock, type Clock } from './clock/clock.js';
 import { openDb, type Db } from './store/db.js';
+import { lockDataDir, type DataDirLock } from './store/lock.js';
 import { DevicesRepo } from './store/devicesRepo.js';
 import { DeviceStates } from './state/deviceState.js';
 import { Ingest } from './ingest/pipeline.js';
@@ -48,6 +49,7 @@ export class App {
   jobs?: Jobs;
   private started = false;
   private stopped = false;
+  private lock?: DataDirLock;
 
   constructor(
     readonly config: Config,
@@ -63,6 +65,8 @@ export class App {
 
   async start(): Promise<void> {
     const s = this.config.settings;
+    // Before anything opens the store: a second instance on this data dir stops here (src/store/lock.ts).
+    this.lock = lockDataDir(s.dataDir);
     this.db = openDb({ dataDir: s.dataDir, synchronous: s.store.synchronous });
     this.devicesRepo = new DevicesRepo(this.db);
     for (const d of this.devicesRepo.all()) {
@@ -188,7 +192,7 @@ export class App {
 
   /** Stop whatever started — also after a start that failed half-way (a port in use, a bad destination). */
   async stop(): Promise<void> {
-    if (this.stopped || !this.db) return;
+    if (this.stopped || !this.lock) return;
     this.stopped = true;
     this.started = false;
     const step = async (name: string, fn: () => unknown) => {
@@ -206,7 +210,8 @@ export class App {
     if (this.notifier) await step('notify', () => this.notifier.stop());
     if (this.rules) await step('rules', () => this.rules.stop());
     if (this.telemetry) await step('telemetry', () => this.telemetry.stop());
-    await step('store', () => this.db.open && this.db.close());
+    await step('store', () => this.db?.open && this.db.close());
+    this.lock.release();
   }
 }
 
