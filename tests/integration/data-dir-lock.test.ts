@@ -33,7 +33,7 @@ describe('one instance per data dir', () => {
     expect((await fetch(`${restarted.httpUrl}/healthz`)).status).toBe(200);
     restarted.proc.kill('SIGTERM');
     expect(await restarted.exited).toBe(0);
-  });
+  }, 90_000); // three child processes start (tsx compiles each): over 30 s when the machine is loaded
 
   it('within one process too, and a released lock is free again', () => {
     const dir = tempDir('shaobing-lock-');
