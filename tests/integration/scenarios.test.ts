@@ -187,5 +187,5 @@ describe('record → replay', () => {
       await a.stop();
       await b.stop();
     }
-  });
+  }, 90_000); // 8 s alone; a child replayer and a fresh service took over 30 s on a loaded machine
 });
