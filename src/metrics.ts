@@ -3,6 +3,8 @@ import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom
 
 export function createMetrics() {
   const registry = new Registry();
+  /** Throttles (src/throttle.ts) by surface → how many keys each refuses right now; read at scrape time. */
+  const blockedSources = new Map<string, () => number>();
   collectDefaultMetrics({ register: registry });
   /** Read when /metrics is scraped; the units that know the figures put their own function here. */
   const probes = {
@@ -58,10 +60,26 @@ export function createMetrics() {
     }),
     authFailures: new Counter({
       name: 'shaobing_auth_failures_total',
-      help: 'MQTT connections and publishes refused, by reason',
+      help: 'Authentication failures and refusals, by reason: MQTT (bad_credentials, client_id, publish_denied, subscribe_denied), HTTP (bad_token, bad_password)',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    authThrottled: new Counter({
+      name: 'shaobing_auth_throttled_total',
+      help: 'Authentication attempts refused by a throttle before any secret was checked, by surface: login, token, mqtt, mqtt_flap',
+      labelNames: ['surface'] as const,
+      registers: [registry],
+    }),
+    authBlocked: new Gauge({
+      name: 'shaobing_auth_blocked',
+      help: 'Keys (addresses, accounts, devices) a throttle refuses right now, by surface',
+      labelNames: ['surface'] as const,
+      registers: [registry],
+      collect() {
+        for (const [surface, count] of blockedSources) this.set({ surface }, count());
+      },
+    }),
+    blockedSources,
     telemetryPoints: new Counter({
       name: 'shaobing_telemetry_points_total',
       help: 'Telemetry points by sink and result: written, queued (buffered), spooled (to disk while the server is away), dropped (spool full), rejected (refused by the server as invalid)',

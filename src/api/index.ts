@@ -85,6 +85,9 @@ export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<
   // Every answer carries an SB_* code (src/errors.ts); Fastify's own FST_ERR_* codes never reach a caller.
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     const e = toAppError(err);
+    // A throttle's refusal says when to come back (RFC 9110 §10.2.3).
+    const retryAfter = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
+    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
     // The matched route, not the URL: a one-tap ack link's token is a capability and must not reach the log.
     if (e.statusCode >= 500) req.log.error({ err, route: req.routeOptions.url }, 'request failed');
     return reply.code(e.statusCode).send(e.toJSON());
@@ -116,7 +119,7 @@ export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const sessions = new Sessions({ directory: deps.directory, dataDir: deps.dataDir });
-  const auth = new Authenticator(deps.directory, deps.adminToken, sessions);
+  const auth = new Authenticator(deps.directory, deps.adminToken, sessions, deps.metrics);
   app.decorateRequest('principal', null as never);
   app.addHook('onRequest', async (req) => {
     // Judge both the route that matched (the router decodes /%61pi/… to /api/…) and the raw URL (an unknown

@@ -5,7 +5,8 @@
 // `sbs1.<payload>` with a 256-bit key kept in `<dataDir>/session.key` (made on first use, mode 0600), so
 // sessions survive a restart and deleting the file signs everybody out. `pwd` is a fingerprint of the
 // person's password hash: changing a password (or removing the person) ends their sessions. Nothing is stored
-// per session. Failed logins are limited per client address.
+// per session. Sign-ins are throttled per account, per address and per both (LoginThrottle), and capped per
+// address by @fastify/rate-limit.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,12 @@ import type { ApiDeps } from './index.js';
 import type { Directory, PersonInfo } from '../config/inventory.js';
 import { errorSchema } from './schemas.js';
 import { verifyPassword } from './passwords.js';
+import rateLimit from '@fastify/rate-limit';
 import { AppError } from '../errors.js';
+import { Throttle } from '../throttle.js';
+
+/** Sign-in requests of any outcome from one address in a minute (a residents' committee office shares one). */
+export const SIGN_IN_REQUESTS_PER_MINUTE = 30;
 
 export const SESSION_PREFIX = 'sbs1.';
 /** One duty shift, with room to spare. */
@@ -77,15 +83,25 @@ export class Sessions {
     return { token: `${body}.${b64url(this.mac(body))}`, expiresAt: new Date(exp).toISOString() };
   }
 
-  /** The person a valid, unexpired session token belongs to, or undefined. */
-  verify(token: string): PersonInfo | undefined {
+  /** Was this token signed by us (whether or not it is still valid)? A stale session is not a guess. */
+  signed(token: string): boolean {
+    return this.signedBody(token) !== undefined;
+  }
+
+  private signedBody(token: string): string | undefined {
     if (!token.startsWith(SESSION_PREFIX)) return undefined;
     const dot = token.lastIndexOf('.');
     if (dot <= SESSION_PREFIX.length) return undefined;
     const body = token.slice(0, dot);
     const given = Buffer.from(token.slice(dot + 1), 'base64url');
     const expected = this.mac(body);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    return given.length === expected.length && timingSafeEqual(given, expected) ? body : undefined;
+  }
+
+  /** The person a valid, unexpired session token belongs to, or undefined. */
+  verify(token: string): PersonInfo | undefined {
+    const body = this.signedBody(token);
+    if (body === undefined) return undefined;
     let claims: { sub?: unknown; exp?: unknown; pwd?: unknown };
     try {
       claims = JSON.parse(Buffer.from(body.slice(SESSION_PREFIX.length), 'base64url').toString('utf8'));
@@ -99,57 +115,66 @@ export class Sessions {
   }
 }
 
-/** Failed sign-ins per client address: `max` failures in `windowMs`, then refused until the window ends. */
-export class LoginLimiter {
-  private readonly failures = new Map<string, { count: number; since: number }>();
+/**
+ * Sign-in throttles (issue 12). Every attempt is counted *before* its password is checked, under three keys:
+ *  - the account from this address: 5 tries, then waits of 1 s, 2 s, 4 s … up to 15 min (a guesser);
+ *  - the account from anywhere: 20 tries, then up to 1 min (guessing spread over many addresses);
+ *  - the address for any account: 30 tries, then up to 1 min (spraying many accounts from one place).
+ * A success resets the first two and takes back its own count from the third, so a residents' committee
+ * office behind one NAT address is never locked out by one member's typos: their failures slow only their
+ * own account from there, and the address only after 30 failures in a quarter of an hour.
+ */
+export class LoginThrottle {
+  readonly pair: Throttle;
+  readonly account: Throttle;
+  readonly address: Throttle;
 
-  constructor(
-    private readonly opts: { max?: number; windowMs?: number; now?: () => number } = {},
-  ) {}
-
-  private get max() {
-    return this.opts.max ?? 5;
-  }
-  private get windowMs() {
-    return this.opts.windowMs ?? 15 * 60_000;
-  }
-  private now() {
-    return (this.opts.now ?? Date.now)();
-  }
-
-  /** Seconds to wait before trying again, or 0. */
-  retryAfter(ip: string): number {
-    const f = this.failures.get(ip);
-    if (!f) return 0;
-    const left = f.since + this.windowMs - this.now();
-    if (left <= 0) {
-      this.failures.delete(ip);
-      return 0;
-    }
-    return f.count >= this.max ? Math.ceil(left / 1000) : 0;
+  constructor(now?: () => number) {
+    const forgetMs = 15 * 60_000;
+    this.pair = new Throttle({ free: 5, baseMs: 1000, capMs: 15 * 60_000, forgetMs }, { now });
+    this.account = new Throttle({ free: 20, baseMs: 1000, capMs: 60_000, forgetMs }, { now });
+    this.address = new Throttle({ free: 30, baseMs: 1000, capMs: 60_000, forgetMs }, { now });
   }
 
-  fail(ip: string): void {
-    const f = this.failures.get(ip);
-    if (f && f.since + this.windowMs > this.now()) f.count++;
-    else {
-      // A flood of addresses must not grow this without bound; forgetting them all only relaxes the limit.
-      if (this.failures.size >= 10_000) this.failures.clear();
-      this.failures.set(ip, { count: 1, since: this.now() });
-    }
+  /** Milliseconds to wait before this sign-in may be tried; 0 = try now (and it is counted). */
+  begin(username: string, ip: string): number {
+    const pairKey = `${username}\n${ip}`;
+    const wait = Math.max(this.pair.wait(pairKey), this.account.wait(username), this.address.wait(ip));
+    if (wait > 0) return wait;
+    this.pair.attempt(pairKey);
+    this.account.attempt(username);
+    this.address.attempt(ip);
+    return 0;
   }
 
-  succeed(ip: string): void {
-    this.failures.delete(ip);
+  succeed(username: string, ip: string): void {
+    this.pair.succeed(`${username}\n${ip}`, 'reset');
+    this.account.succeed(username, 'reset');
+    this.address.succeed(ip, 'undo');
+  }
+
+  /** Keys waiting right now (accounts, addresses, account-address pairs), for /metrics. */
+  blocked(): number {
+    return this.pair.blocked() + this.account.blocked() + this.address.blocked();
   }
 }
 
-export function sessionApi(sessions: Sessions, limiter = new LoginLimiter()) {
+export function sessionApi(sessions: Sessions, throttle = new LoginThrottle()) {
   return async function sessionPlugin(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+    deps.metrics.blockedSources.set('login', () => throttle.blocked());
+    // Requests of any outcome from one address, counted by @fastify/rate-limit as they arrive (before the
+    // body is read): a flood of sign-ins, right or wrong, cannot keep the scrypt thread pool busy.
+    await app.register(rateLimit, {
+      global: false,
+      errorResponseBuilder: (_req, ctx) => {
+        deps.metrics.authThrottled.inc({ surface: 'login' });
+        return Object.assign(new AppError('SB_TOO_MANY_REQUESTS', `too many sign-in requests from this address; try again in ${ctx.after}`), { retryAfterSeconds: Math.ceil(ctx.ttl / 1000) });
+      },
+    });
     app.post<{ Body: { username: string; password: string } }>(
       '/api/session',
       {
-        config: { public: true },
+        config: { public: true, rateLimit: { max: SIGN_IN_REQUESTS_PER_MINUTE, timeWindow: 60_000 } },
         schema: {
           summary: 'Sign in with a username and password (console); answers a session token to use as a Bearer token',
           tags: ['session'],
@@ -175,20 +200,22 @@ export function sessionApi(sessions: Sessions, limiter = new LoginLimiter()) {
         },
       },
       async (req, reply) => {
-        const wait = limiter.retryAfter(req.ip);
-        if (wait > 0) {
-          reply.header('retry-after', String(wait));
-          throw new AppError('SB_TOO_MANY_ATTEMPTS', `too many failed sign-ins from this address; try again in ${wait} s`, 429);
-        }
         const { username, password } = req.body;
+        // Counted before the password is checked: a burst of concurrent tries cannot all reach the check.
+        const wait = throttle.begin(username, req.ip);
+        if (wait > 0) {
+          deps.metrics.authThrottled.inc({ surface: 'login' });
+          const seconds = Math.ceil(wait / 1000);
+          throw Object.assign(new AppError('SB_TOO_MANY_ATTEMPTS', `too many failed sign-ins; try again in ${seconds} s`), { retryAfterSeconds: seconds });
+        }
         let person: PersonInfo | undefined;
         for (const p of deps.directory.people.values()) if (p.username === username) person = p;
         if (!(await verifyPassword(password, person?.passwordHash)) || !person) {
-          limiter.fail(req.ip);
+          deps.metrics.authFailures.inc({ reason: 'bad_password' });
           req.log.warn({ ip: req.ip }, 'console sign-in failed');
           throw new AppError('SB_BAD_CREDENTIALS', 'wrong username or password', 401);
         }
-        limiter.succeed(req.ip);
+        throttle.succeed(username, req.ip);
         const { token, expiresAt } = sessions.issue(person);
         req.log.info({ personId: person.id }, 'console sign-in');
         return reply.code(201).send({ token, expiresAt, person: { id: person.id, displayName: person.displayName ?? person.id, roles: person.roles } });

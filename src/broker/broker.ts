@@ -13,6 +13,7 @@ import type { DevicesRepo } from '../store/devicesRepo.js';
 import type { Ingest } from '../ingest/pipeline.js';
 import type { Metrics } from '../metrics.js';
 import { verifySecret } from './secrets.js';
+import { MqttAuthGuard, addressOf } from './authGuard.js';
 import { timingSafeEqual } from 'node:crypto';
 
 /** Username of the read-only operator login (recorder, dashboards); its password is the admin token. */
@@ -41,8 +42,12 @@ export class Broker {
   private wsOwn?: WebSocketServer;
   private wsShared = new WebSocketServer({ noServer: true });
   private wsOwnServer?: HttpServer;
+  /** Failed-CONNECT backoff, bans and the flap ban (src/broker/authGuard.ts). */
+  readonly guard: MqttAuthGuard;
 
-  constructor(private readonly deps: BrokerDeps) {}
+  constructor(private readonly deps: BrokerDeps) {
+    this.guard = new MqttAuthGuard(deps.metrics);
+  }
 
   async start(): Promise<void> {
     const { log, metrics, ingest } = this.deps;
@@ -91,6 +96,7 @@ export class Broker {
     this.aedes.on('clientDisconnect', (client) => {
       const who = identities.get(client);
       if (who && 'device' in who) {
+        this.guard.disconnected(client, who.device.id);
         metrics.connectedDevices.dec();
         ingest.markOnline(who.device.id, false);
       }
@@ -115,13 +121,24 @@ export class Broker {
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void {
     const { directory, repo, metrics, log, adminToken } = this.deps;
+    // Throttled before any secret is checked; a failure is counted, and its refusal held back a while.
+    const ip = addressOf(client);
+    const name = username ?? '';
+    const throttled = this.guard.refuse(name, ip);
+    if (throttled) return done(authError(3, throttled), false);
+    const refuse = (code: 2 | 4, message: string) => {
+      const hold = this.guard.failed(name, ip);
+      if (hold > 0) setTimeout(() => done(authError(code, message), false), hold).unref();
+      else done(authError(code, message), false);
+    };
     if (username === OPERATOR_USERNAME) {
       if (adminToken && password && password.length === Buffer.byteLength(adminToken) && timingSafeEqual(password, Buffer.from(adminToken))) {
+        this.guard.succeeded(client, name, ip, false);
         identities.set(client, { operator: true });
         return done(null, true);
       }
       metrics.authFailures.inc({ reason: 'bad_credentials' });
-      return done(authError(4, 'Bad username or password'), false);
+      return refuse(4, 'Bad username or password');
     }
     let device: DeviceInfo | undefined;
     try {
@@ -140,13 +157,14 @@ export class Broker {
     if (!device || !verifySecret(password, device.secretHash)) {
       metrics.authFailures.inc({ reason: 'bad_credentials' });
       log.warn({ clientId: client.id, username }, 'mqtt connect refused: bad username or password');
-      return done(authError(4, 'Bad username or password'), false);
+      return refuse(4, 'Bad username or password');
     }
     // The client id must be the device id, so one device cannot take over another's session.
     if (client.id !== device.id) {
       metrics.authFailures.inc({ reason: 'client_id' });
-      return done(authError(2, 'client id must equal the device id'), false);
+      return refuse(2, 'client id must equal the device id');
     }
+    this.guard.succeeded(client, device.id, ip, true);
     identities.set(client, { device });
     done(null, true);
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { startApp, sampleSecrets, auth, tempDir, type TestApp } from '../helpers.js';
 import { loadConfig, ConfigError } from '../../src/config/load.js';
 import { Directory, type PersonInfo } from '../../src/config/inventory.js';
-import { Sessions, LoginLimiter } from '../../src/api/session.js';
+import { Sessions } from '../../src/api/session.js';
 import { hashPassword, verifyPassword } from '../../src/api/passwords.js';
 
 const pw = sampleSecrets.passwords;
@@ -154,18 +154,6 @@ describe('session tokens', () => {
     expect(sessions.verify(again)).toBeUndefined();
     directory.people.delete('cj-duty-1');
     expect(sessions.verify(again)).toBeUndefined();
-  });
-
-  it('limit failures per address within a window', () => {
-    let now = 0;
-    const limiter = new LoginLimiter({ max: 2, windowMs: 10_000, now: () => now });
-    limiter.fail('a');
-    expect(limiter.retryAfter('a')).toBe(0);
-    limiter.fail('a');
-    expect(limiter.retryAfter('a')).toBe(10);
-    expect(limiter.retryAfter('b')).toBe(0);
-    now = 10_000;
-    expect(limiter.retryAfter('a')).toBe(0);
   });
 });
 
