@@ -82,7 +82,9 @@ export class App {
       ingest: undefined as never, // set below: the two refer to each other
       log: this.log.child({ component: 'broker' }),
       metrics: this.metrics,
-      settings: { host: s.mqtt.host, port: s.mqtt.port, wsPort: s.mqtt.wsPort ?? null },
+      // A payload past maxPayloadBytes is still taken and kept as a payload_too_large rejection up to 64 KiB more;
+      // a packet larger than that is refused at the parser and its connection closed.
+      settings: { host: s.mqtt.host, port: s.mqtt.port, wsPort: s.mqtt.wsPort ?? null, maxPacketBytes: s.mqtt.maxPayloadBytes + 65536 },
       adminToken: s.adminToken,
     });
     this.ingest = new Ingest({

@@ -14,6 +14,7 @@ import type { Ingest } from '../ingest/pipeline.js';
 import type { Metrics } from '../metrics.js';
 import { verifySecret } from './secrets.js';
 import { MqttAuthGuard, addressOf } from './authGuard.js';
+import { ConnectionGuard } from './connectionGuard.js';
 import { timingSafeEqual } from 'node:crypto';
 
 /** Username of the read-only operator login (recorder, dashboards); its password is the admin token. */
@@ -25,7 +26,8 @@ export interface BrokerDeps {
   ingest: Ingest;
   log: Logger;
   metrics: Metrics;
-  settings: { host: string; port: number; wsPort: number | null };
+  /** maxPacketBytes: the largest MQTT packet taken from an authenticated client (connectionGuard.ts). */
+  settings: { host: string; port: number; wsPort: number | null; maxPacketBytes: number };
   adminToken?: string;
 }
 
@@ -40,17 +42,35 @@ export class Broker {
   aedes!: Aedes;
   private tcp?: Server;
   private wsOwn?: WebSocketServer;
-  private wsShared = new WebSocketServer({ noServer: true });
+  private wsShared!: WebSocketServer;
   private wsOwnServer?: HttpServer;
   /** Failed-CONNECT backoff, bans and the flap ban (src/broker/authGuard.ts). */
   readonly guard: MqttAuthGuard;
+  /** What a connection can make the broker hold (src/broker/connectionGuard.ts). */
+  private connGuard!: ConnectionGuard;
 
   constructor(private readonly deps: BrokerDeps) {
     this.guard = new MqttAuthGuard(deps.metrics);
   }
 
+  /** Hand a connection to aedes behind the guard that bounds what it can make us hold (connectionGuard.ts). */
+  private take(conn: Duplex, req?: IncomingMessage): void {
+    this.aedes.handle(conn, req);
+    this.connGuard.attach(conn);
+  }
+
   async start(): Promise<void> {
     const { log, metrics, ingest } = this.deps;
+    this.connGuard = new ConnectionGuard({
+      maxPacketBytes: this.deps.settings.maxPacketBytes,
+      onRefused: (conn, reason) => {
+        metrics.authFailures.inc({ reason });
+        const remote = (conn as Duplex & { remoteAddress?: string }).remoteAddress;
+        log.warn({ reason, remote }, 'mqtt connection closed: it tried to make the broker hold more than it may');
+      },
+    });
+    // One WebSocket message carries MQTT bytes; ws would otherwise take frames of up to 100 MiB whole.
+    this.wsShared = new WebSocketServer({ noServer: true, maxPayload: this.deps.settings.maxPacketBytes + 16 });
     this.aedes = await Aedes.createBroker({
       id: 'shaobing',
       authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
@@ -87,6 +107,7 @@ export class Broker {
       // Nothing is forwarded to a device except its own topics (subscribe ACL above already guarantees it).
     });
     this.aedes.on('clientReady', (client) => {
+      this.connGuard.connected(client.conn as Duplex);
       const who = identities.get(client);
       if (who && 'device' in who) {
         metrics.connectedDevices.inc();
@@ -103,12 +124,12 @@ export class Broker {
     });
     this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
 
-    this.tcp = createServer((socket) => this.aedes.handle(socket));
+    this.tcp = createServer((socket) => this.take(socket));
     await listen(this.tcp, this.deps.settings.port, this.deps.settings.host);
     if (this.deps.settings.wsPort !== null) {
       const { createServer: createHttp } = await import('node:http');
       this.wsOwnServer = createHttp((_req, res) => res.writeHead(404).end());
-      this.wsOwn = new WebSocketServer({ server: this.wsOwnServer, path: '/mqtt' });
+      this.wsOwn = new WebSocketServer({ server: this.wsOwnServer, path: '/mqtt', maxPayload: this.deps.settings.maxPacketBytes + 16 });
       this.wsOwn.on('connection', (ws, req) => this.handleWs(ws, req));
       await listen(this.wsOwnServer, this.deps.settings.wsPort, this.deps.settings.host);
     }
@@ -172,7 +193,7 @@ export class Broker {
   private handleWs(ws: WebSocket, req: IncomingMessage): void {
     const stream = createWebSocketStream(ws);
     stream.on('error', () => stream.destroy());
-    this.aedes.handle(stream, req);
+    this.take(stream, req);
   }
 
   /** Serve MQTT over WebSocket at /mqtt on an existing HTTP server (the API's). */
