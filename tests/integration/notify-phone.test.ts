@@ -35,6 +35,8 @@ beforeAll(async () => {
             { afterMinutes: 0, to: ['contacts'], relations: ['family'], by: 'sms', ask: true },
             { afterMinutes: 30, visit: { roles: ['grid_member'] } },
           ],
+          // A second question about the same elder (here: their meter's battery) while the first is unanswered.
+          low_battery: [{ afterMinutes: 0, to: ['contacts'], relations: ['family'], by: 'sms', ask: true }],
         },
       },
     },
@@ -143,6 +145,26 @@ describe('phone: the family is asked first', () => {
     const a = await env.alert(alert.id);
     expect(a.timeline.find((e) => e.type === 'contact_answer')?.data).toMatchObject({ answer: 'unreachable' });
     expect(a.timeline.find((e) => e.type === 'work_order')?.data).toMatchObject({ reason: 'unreachable', by: 'family:138****8202' });
+  });
+
+  it('asks a family one question at a time about their elder; the answer covers every open alert that asked', async () => {
+    const FAMILY_5_504 = '13800007666';
+    const leakAlert = await leak('gh-wm-5-504', T0 + 100 * MIN);
+    const path = await linkPath(FAMILY_5_504);
+    const d = await env.device('gh-wm-5-504');
+    await d.send({ type: 'heartbeat', batteryPct: 4, ts: T0 + 101 * MIN });
+    await d.end();
+    const battery = await env.waitAlert({ kind: 'low_battery', deviceId: 'gh-wm-5-504' });
+    const held = (await env.alert(battery.id)).timeline.find((e) => e.type === 'phone');
+    expect(held?.data).toMatchObject({ outcome: 'duplicate', number: '138****7666', reason: `already asked about this household (alert ${leakAlert.id})` });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(rx.sms(FAMILY_5_504)).toHaveLength(1);
+    expect((await env.t.app.api.inject({ method: 'POST', url: `${path}/safe` })).statusCode).toBe(200);
+    for (const id of [leakAlert.id, battery.id]) {
+      const a = await env.alert(id);
+      expect(a.status, a.kind).toBe('acknowledged');
+      expect(a.timeline.find((e) => e.type === 'acknowledged')?.actor).toBe('family:138****7666');
+    }
   });
 
   it('a page that does not exist, or is used, answers in Chinese and changes nothing', async () => {

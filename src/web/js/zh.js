@@ -31,6 +31,24 @@ export const TIMELINE = {
   note: '备注',
   updated: '更新',
   cleared: '现场恢复',
+  phone_step: '短信/电话通知',
+  phone_chain_end: '联系人均未接通',
+  work_order: '派单上门查看',
+};
+
+/** Texts and calls on the timeline (src/notify/phone): who, and what became of it. */
+export const PHONE_TO = { duty: '值班电话', family: '家属', neighbour: '邻居', volunteer: '志愿者', doctor: '医生' };
+export const PHONE_OUTCOME = {
+  accepted: '已发出',
+  delivered: '已送达',
+  undelivered: '未送达',
+  answered: '已接听',
+  no_answer: '未接听',
+  unknown: '结果未知',
+  failed: '发送失败',
+  limited: '超过次数上限，未发',
+  duplicate: '已联系过，未重复',
+  cancelled: '告警已处理，未发',
 };
 
 export const ROLE = {

@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api } from '../api.js';
 import { useApi } from '../hooks.js';
-import { SEVERITY, STATUS, KIND, TIMELINE, errorText, clock, duration } from '../zh.js';
+import { SEVERITY, STATUS, KIND, TIMELINE, PHONE_TO, PHONE_OUTCOME, errorText, clock, duration } from '../zh.js';
 import { rolesText } from '../places.js';
 import { whoHasIt, Age } from './alerts.js';
 
@@ -79,6 +79,10 @@ function timelineText(e, places) {
   if (e.type === 'rated') return `评价 ${d.score ?? ''} 分${d.comment ? `：${d.comment}` : ''}`;
   if (e.type === 'note' && d.note) return `备注：${d.note}`;
   if (e.type === 'repeated' && d.count) return `再次触发（第 ${d.count} 次）`;
+  if (e.type === 'phone')
+    return `${d.channel === 'call' ? '电话' : '短信'} ${PHONE_TO[d.to] ?? d.to ?? ''} ${d.number ?? ''}：${PHONE_OUTCOME[d.outcome] ?? d.outcome}${d.retrying ? '，稍后重试' : ''}`;
+  if (e.type === 'contact_answer') return `家属回复：${d.answer === 'safe' ? '已联系上，平安' : '联系不上'}`;
+  if (e.type === 'work_order') return `派单上门查看（${d.reason === 'unreachable' ? '家属联系不上' : '无人确认平安'}）`;
   return TIMELINE[e.type] ?? '状态更新';
 }
 
