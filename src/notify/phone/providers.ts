@@ -241,6 +241,8 @@ export function judgeTencent(code: string, message: string, httpCode?: number): 
 export class TencentProvider implements PhoneProvider {
   readonly name = 'tencent' as const;
   private readonly client: InstanceType<typeof tencentcloud.sms.v20210111.Client>;
+  /** Receipts pulled before their send was recorded (a pull racing a send): kept an hour for the next poll. */
+  private readonly early = new Map<string, { receipt: Receipt; at: number }>();
 
   constructor(private readonly settings: PhoneSettings['tencent'], creds: NonNullable<PhoneCredentials['tencent']>) {
     const target = new URL(settings.endpoint);
@@ -280,18 +282,24 @@ export class TencentProvider implements PhoneProvider {
 
   /** PullSmsSendStatus hands out each receipt once, for every message of the application; ours are picked by SerialNo. */
   async smsReceipts(pending: PendingReceipt[]): Promise<Map<string, Receipt>> {
-    const out = new Map<string, Receipt>();
-    const wanted = new Set(pending.map((p) => p.ref));
+    const now = Date.now();
+    for (const [ref, e] of this.early) if (now - e.at > 3_600_000) this.early.delete(ref);
     for (let page = 0; page < 10; page++) {
       const res = await this.client.PullSmsSendStatus({ Limit: 100, SmsSdkAppId: this.settings.smsSdkAppId! });
       const set = res.PullSmsSendStatusSet ?? [];
       for (const r of set) {
-        if (!r.SerialNo || !wanted.has(r.SerialNo)) continue;
-        out.set(r.SerialNo, { state: r.ReportStatus === 'SUCCESS' ? 'delivered' : 'undelivered', code: r.Description ?? r.ReportStatus ?? '', at: r.UserReceiveTime ? r.UserReceiveTime * 1000 : undefined });
+        if (!r.SerialNo) continue;
+        const receipt: Receipt = { state: r.ReportStatus === 'SUCCESS' ? 'delivered' : 'undelivered', code: r.Description ?? r.ReportStatus ?? '', at: r.UserReceiveTime ? r.UserReceiveTime * 1000 : undefined };
+        this.early.set(r.SerialNo, { receipt, at: now });
       }
       if (set.length < 100) break;
     }
-    for (const p of pending) if (!out.has(p.ref)) out.set(p.ref, { state: 'pending' });
+    const out = new Map<string, Receipt>();
+    for (const p of pending) {
+      const e = this.early.get(p.ref);
+      if (e) this.early.delete(p.ref);
+      out.set(p.ref, e?.receipt ?? { state: 'pending' });
+    }
     return out;
   }
 }
