@@ -87,9 +87,10 @@ describe('a scenario edited to expect a wrong alert', () => {
 describe('a scenario edited to expect a wrong role told', () => {
   it('fails, and says who was expected to be told and who was', async () => {
     // The owners' committee is not told of a smoke alarm (src/notify/routing.ts); the volunteer is.
+    // `within` made long (60 s): deciding early must not mean waiting it out, whatever the machine's load.
     const text = readFileSync('simulators/scenarios/smoke-lone-elder-gas.yaml', 'utf8').replace(
-      /\n    to: \[property_duty, emergency, residents_committee, volunteer\]\n    notTo: \[[^\]]*\]\n/,
-      '\n    to: [property_duty, owners_committee]\n    notTo: [volunteer]\n',
+      /\n    to: \[property_duty, emergency, residents_committee, volunteer\]\n    notTo: \[[^\]]*\]\n    within: 10s\n/,
+      '\n    to: [property_duty, owners_committee]\n    notTo: [volunteer]\n    within: 60s\n',
     );
     expect(text).toContain('to: [property_duty, owners_committee]');
     const file = join(tmp, 'wrong-role.yaml');
@@ -105,12 +106,13 @@ describe('a scenario edited to expect a wrong role told', () => {
     }
     const report = out.join('\n');
     expect(code, report).toBe(1);
-    // Decided as soon as nothing more is queued for those roles, not after the whole 10 s.
-    expect(Date.now() - t0).toBeLessThan(8000);
+    // Decided as soon as nothing more is queued for those roles, not after the whole 60 s (about 7 s alone,
+    // up to ~11 s on a loaded machine: the bound says "did not wait it out", not "was fast").
+    expect(Date.now() - t0).toBeLessThan(40_000);
     expect(report).toContain('✗ smoke on wecom to property_duty, owners_committee; not to volunteer');
-    expect(report).toContain('expected: smoke told on wecom within 10s to property_duty, owners_committee; not to volunteer');
+    expect(report).toContain('expected: smoke told on wecom within 1m to property_duty, owners_committee; not to volunteer');
     expect(report).toMatch(/came: {5}smoke #\d+ “6号楼302 烟感报警”: told property_duty after \d+\.\d\d s, emergency after [^,]+, volunteer after [^,]+, residents_committee after /);
-    expect(report).toContain('owners_committee: not told within 10s — its sc.wecom.guihuayuan.owners_committee robot got nothing');
+    expect(report).toContain('owners_committee: not told within 1m — its sc.wecom.guihuayuan.owners_committee robot got nothing');
     expect(report).toMatch(/volunteer: told after \d+\.\d\d s, expected not to be/);
     expect(report).toContain('FAILED (1 of 5 expectations not met)');
   });
