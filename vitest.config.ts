@@ -9,7 +9,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
-    // One test run at a time per machine outside CI (tests/machineLock.ts).
+    // One test run at a time per machine (tests/machineLock.ts).
     globalSetup: ['tests/machineLock.ts'],
   },
 });
