@@ -7,13 +7,19 @@ export function hexTextToBytes(raw: Buffer): Buffer | undefined {
   return Buffer.from(text, 'hex');
 }
 
+/** Bytes of strict base64 (RFC 4648 §4 alphabet, padded), e.g. a LoRaWAN `frm_payload`, or undefined. */
+export function base64ToBytes(value: unknown): Buffer | undefined {
+  if (typeof value !== 'string' || value.length === 0 || value.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return undefined;
+  return Buffer.from(value, 'base64');
+}
+
 /**
  * UTF-8 text from strict base64 (RFC 4648 §4 alphabet, padded), or undefined when `value` is not base64 or
  * does not decode to clean UTF-8 text — e.g. "6LWjR1o3UzEz" → "赣GZ7S13", but "沪A12345" → undefined.
  */
 export function base64ToText(value: string): string | undefined {
-  if (value.length === 0 || value.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return undefined;
-  const bytes = Buffer.from(value, 'base64');
+  const bytes = base64ToBytes(value);
+  if (!bytes) return undefined;
   const text = bytes.toString('utf8');
   // A lossy decode (U+FFFD) or control characters mean this was not base64 of text after all.
   if (!Buffer.from(text, 'utf8').equals(bytes) || /[\u0000-\u001f\u007f]/.test(text)) return undefined;
