@@ -86,9 +86,11 @@ function streamSeed(name: string): number {
 class Credentials {
   readonly devices: Record<string, string> = {};
   readonly people: Record<string, string> = {};
+  /** HTTP integrations (POST /ingest/{id}): id → secret. */
+  readonly integrations: Record<string, string> = {};
   /** Console sign-in: username → demo password. */
   readonly passwords: Record<string, string> = {};
-  issue(kind: 'devices' | 'people', id: string): string {
+  issue(kind: 'devices' | 'people' | 'integrations', id: string): string {
     const rng = new Rng(streamSeed(`${kind}:${id}`));
     const secret = rng.bytes(24).toString('base64url'); // same size as newSecret()
     const salt = rng.bytes(12).toString('base64'); // same size as hashSecret's default salt
@@ -534,6 +536,8 @@ function guihuayuan(creds: Credentials): InventoryFile {
       },
     ],
     devices,
+    // The parking sensors' LoRaWAN network server (The Things Stack) posts uplinks to POST /ingest/gh-tts.
+    integrations: [{ id: 'gh-tts', type: 'tts-v3', secretHash: creds.issue('integrations', 'gh-tts') }],
     people,
   };
 }
@@ -709,10 +713,14 @@ for (const { inv } of communities) {
 }
 const cjHouseholds = communities[0].inv.buildings!.reduce((n, b) => n + b.households!.length, 0);
 if (cjHouseholds !== 383) problems.push(`chunjiang: ${cjHouseholds} households, expected exactly 383`);
-for (const [kind, table] of Object.entries({ devices: creds.devices, people: creds.people })) {
+for (const [kind, table] of Object.entries({ devices: creds.devices, people: creds.people, integrations: creds.integrations })) {
   const hashes = new Map(
     communities.flatMap(({ inv }) =>
-      kind === 'devices' ? (inv.devices ?? []).map((d) => [d.id, d.secretHash] as const) : (inv.people ?? []).map((p) => [p.id, p.tokenHash] as const),
+      kind === 'devices'
+        ? (inv.devices ?? []).map((d) => [d.id, d.secretHash] as const)
+        : kind === 'integrations'
+          ? (inv.integrations ?? []).map((x) => [x.id, x.secretHash] as const)
+          : (inv.people ?? []).map((p) => [p.id, p.tokenHash] as const),
     ),
   );
   for (const [id, secret] of Object.entries(table)) {
@@ -738,7 +746,7 @@ for (const { inv, notes } of communities) {
   writeFileSync(file, text);
   written.push(`config/communities/${inv.id}.yaml`);
 }
-writeFileSync(new URL('../config/sample-secrets.json', import.meta.url), `${JSON.stringify({ devices: creds.devices, people: creds.people, passwords: creds.passwords }, null, 2)}\n`);
+writeFileSync(new URL('../config/sample-secrets.json', import.meta.url), `${JSON.stringify({ devices: creds.devices, people: creds.people, passwords: creds.passwords, integrations: creds.integrations }, null, 2)}\n`);
 written.push('config/sample-secrets.json');
 
 console.log(communities.map(({ inv }) => summary(inv)).join('\n\n'));

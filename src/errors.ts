@@ -20,6 +20,8 @@ export const ERRORS = {
   // 404 / 405 / 410 — what is asked for
   SB_NOT_FOUND: { status: 404, message: 'not found' },
   SB_TELEMETRY_DISABLED: { status: 404, message: 'no telemetry history is kept' },
+  /** POST /ingest/{integration}: the body names no device of the integration's community. */
+  SB_UNKNOWN_DEVICE: { status: 404, message: "no device of this integration's community matches" },
   SB_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
   SB_ACK_INVALID: { status: 410, message: 'the acknowledge link is not valid' },
   SB_ACK_EXPIRED: { status: 410, message: 'the acknowledge link has expired' },

@@ -14,6 +14,8 @@ export const sampleSecrets = JSON.parse(readFileSync(new URL('../config/sample-s
   people: Record<string, string>;
   /** Console sign-in: username → demo password (docs/console.md). */
   passwords: Record<string, string>;
+  /** HTTP integrations (POST /ingest/{id}): id → secret. */
+  integrations: Record<string, string>;
 };
 
 export function tempDir(prefix = 'shaobing-'): { path: string; remove(): void } {

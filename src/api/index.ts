@@ -112,7 +112,13 @@ export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<
   await app.register(swagger, {
     openapi: {
       info: { title: 'shaobing 哨兵 API', version: '0.1.0', description: 'Community sensor sentinel: devices, alerts, parking, care.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          // POST /ingest/{integration}: the integration's own secret (in the header it is configured with).
+          integrationSecret: { type: 'http', scheme: 'bearer' },
+        },
+      },
       security: [{ bearer: [] }],
     },
   });

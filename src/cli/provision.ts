@@ -1,6 +1,7 @@
 // npm run provision -- --id cj-sd-9-101 --kind smoke-detector --community chunjiang [--format milesight-gs524n]
 //     [--household cj-9-101 | --space ID | --gate ID] [--building ID] [--area 楼道]
 // npm run provision -- --token        (a new staff token and the tokenHash to put in people[] of an inventory)
+// npm run provision -- --secret       (a new HTTP integration secret and the secretHash for integrations[])
 // npm run provision -- --password     (reads a console password from stdin, prints the passwordHash for people[])
 // Provisions a device into the data dir's database (the running service picks it up on the device's first
 // connect) and prints its secret once. Only the hash is stored.
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     building: { type: 'string' },
     area: { type: 'string' },
     token: { type: 'boolean' },
+    secret: { type: 'boolean' },
     password: { type: 'boolean' },
     json: { type: 'boolean' },
   },
@@ -41,6 +43,13 @@ function fail(message: string): never {
 if (values.token) {
   const token = newSecret();
   process.stdout.write(`token:     ${token}\ntokenHash: ${hashSecret(token)}\n(the token is shown this once; put tokenHash in the person's entry)\n`);
+  process.exit(0);
+}
+if (values.secret) {
+  const secret = newSecret();
+  process.stdout.write(
+    `secret:     ${secret}\nsecretHash: ${hashSecret(secret)}\n(the secret is shown this once; put secretHash in the integration's entry, the secret in the sender's header)\n`,
+  );
   process.exit(0);
 }
 /** The first line of stdin; on a terminal, asked for without echoing it. */
@@ -66,7 +75,7 @@ if (values.password) {
   process.stdout.write(`passwordHash: ${hashPassword(password)}\n(put it and a username in the person's entry of the inventory)\n`);
   process.exit(0);
 }
-if (!values.id || !values.kind || !values.community) fail('--id, --kind and --community are required (or --token, or --password)');
+if (!values.id || !values.kind || !values.community) fail('--id, --kind and --community are required (or --token, --secret, or --password)');
 
 let config;
 try {

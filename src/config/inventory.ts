@@ -1,6 +1,6 @@
 // The community inventory as lookups: community → micro-grids → buildings → households → devices, parking
 // lots → spaces and gates, people. Built once from the frozen config; provisioned devices are added at run time.
-import type { Inventory, DeviceKindName, Zone, Role, Person } from './schema.js';
+import type { Inventory, DeviceKindName, Zone, Role, Person, IntegrationType } from './schema.js';
 
 export interface DeviceInfo {
   id: string;
@@ -16,6 +16,8 @@ export interface DeviceInfo {
   area?: string;
   secretHash?: string;
   heartbeatSeconds?: number;
+  /** LoRaWAN DevEUI, upper case, for HTTP integrations that name devices by it. */
+  devEui?: string;
   /** `iot/{communityId}/{deviceId}/up`, precomputed for the ACL. */
   uplinkTopic: string;
 }
@@ -51,6 +53,16 @@ export interface LotInfo {
   communityId: string;
   spaceIds: string[];
   gateIds: string[];
+}
+
+/** A sender of device messages over HTTP (`POST /ingest/{id}`), serving one community's devices. */
+export interface IntegrationInfo {
+  id: string;
+  type: IntegrationType;
+  communityId: string;
+  secretHash: string;
+  /** Lower-case header name that carries the secret. */
+  header: string;
 }
 
 export interface PersonInfo extends Person {
@@ -113,6 +125,7 @@ export function checkInventory(inv: Inventory): string[] {
       }),
     ),
   );
+  const euis = new Map<string, string>();
   inv.devices.forEach((d, i) => {
     unique(d.id, `/devices/${i}`);
     const at = `/devices/${i}`;
@@ -122,7 +135,13 @@ export function checkInventory(inv: Inventory): string[] {
     if (d.buildingId && !buildings.has(d.buildingId)) problems.push(`${at}/buildingId: no building '${d.buildingId}'`);
     if (d.kind === 'parking-sensor' && !d.spaceId) problems.push(`${at}/spaceId: a parking sensor needs its space`);
     if (d.kind === 'smart-gate' && !d.gateId) problems.push(`${at}/gateId: a gate camera needs its gate`);
+    if (d.devEui) {
+      const other = euis.get(d.devEui.toUpperCase());
+      if (other) problems.push(`${at}/devEui: '${d.devEui}' is already the DevEUI of ${other}`);
+      else euis.set(d.devEui.toUpperCase(), d.id);
+    }
   });
+  inv.integrations.forEach((x, i) => unique(x.id, `/integrations/${i}`));
   return problems;
 }
 
@@ -134,6 +153,9 @@ export class Directory {
   readonly lots = new Map<string, LotInfo>();
   readonly gates = new Map<string, { id: string; name: string; lotId: string; gridId: string; communityId: string }>();
   readonly people = new Map<string, PersonInfo>();
+  readonly integrations = new Map<string, IntegrationInfo>();
+  /** Devices by upper-case DevEUI. */
+  readonly devicesByEui = new Map<string, DeviceInfo>();
   readonly buildings = new Map<string, { id: string; name: string; gridId: string; communityId: string }>();
 
   constructor(communities: readonly Inventory[]) {
@@ -176,6 +198,8 @@ export class Directory {
     }
     for (const p of c.people) this.people.set(p.id, { ...p, communityId: c.id, roles: [...p.roles], grids: [...(p.grids ?? [])] });
     for (const d of c.devices) this.addDevice({ ...d, communityId: c.id });
+    for (const x of c.integrations ?? [])
+      this.integrations.set(x.id, { id: x.id, type: x.type, communityId: c.id, secretHash: x.secretHash, header: (x.header ?? 'authorization').toLowerCase() });
   }
 
   /** Where a device is placed decides its micro-grid; a device placed nowhere belongs to the first grid. */
@@ -209,6 +233,7 @@ export class Directory {
     area?: string;
     secretHash?: string;
     heartbeatSeconds?: number;
+    devEui?: string;
   }): DeviceInfo {
     const place = this.placeOf(d);
     const info: DeviceInfo = {
@@ -223,9 +248,11 @@ export class Directory {
       area: d.area,
       secretHash: d.secretHash,
       heartbeatSeconds: d.heartbeatSeconds,
+      devEui: d.devEui?.toUpperCase(),
       uplinkTopic: `iot/${d.communityId}/${d.id}/up`,
     };
     this.devices.set(info.id, info);
+    if (info.devEui) this.devicesByEui.set(info.devEui, info);
     return info;
   }
 

@@ -213,6 +213,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       ...c.parkingLots.flatMap((l) => [l.id, ...l.spaces.map((x) => x.id), ...l.gates.map((x) => x.id)]),
       ...c.devices.map((d) => d.id),
       ...c.people.map((p) => p.id),
+      ...c.integrations.map((x) => x.id), // POST /ingest/{id} names one community's integration
     ];
     for (const id of new Set(ids)) {
       const other = owner.get(id);

@@ -23,6 +23,8 @@ export const ROLES = [
 
 export const DEVICE_KINDS = ['smoke-detector', 'water-meter', 'parking-sensor', 'smart-gate'] as const;
 export const ZONES = ['resident', 'visitor', 'no_parking', 'fire_lane'] as const;
+/** Senders that post device messages over HTTP (src/ingest/integrations/): tts-v3 = The Things Stack v3 webhooks. */
+export const INTEGRATION_TYPES = ['tts-v3'] as const;
 
 export const settingsSchema = {
   $id: 'shaobing/settings',
@@ -279,6 +281,23 @@ const device = {
     area: { type: 'string', maxLength: 64 },
     buildingId: id,
     heartbeatSeconds: { type: 'integer', minimum: 10 },
+    /** LoRaWAN DevEUI, for an HTTP integration that names devices by it (The Things Stack end_device_ids.dev_eui). */
+    devEui: { type: 'string', pattern: '^[0-9A-Fa-f]{16}$' },
+  },
+} as const;
+
+/** A sender of device messages over HTTP, `POST /ingest/{id}` (README "Device integrations over HTTP"). */
+const integration = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'type', 'secretHash'],
+  properties: {
+    id,
+    type: { enum: INTEGRATION_TYPES },
+    /** `sha256$<salt>$<hash>` of the integration's secret (`npm run provision -- --secret`). */
+    secretHash: { type: 'string', pattern: '^sha256\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$' },
+    /** The request header carrying the secret; `authorization` takes `Bearer <secret>` or Basic with it as password. */
+    header: { type: 'string', pattern: '^[A-Za-z0-9-]{1,64}$', default: 'authorization' },
   },
 } as const;
 
@@ -390,6 +409,7 @@ export const inventorySchema = {
       },
     },
     devices: { type: 'array', items: device, default: [] },
+    integrations: { type: 'array', items: integration, default: [] },
     people: { type: 'array', items: person, default: [] },
     rules: { type: 'object' },
   },
@@ -399,6 +419,8 @@ export type Settings = FromSchema<typeof settingsSchema>;
 export type Inventory = FromSchema<typeof inventorySchema>;
 export type Household = FromSchema<typeof household>;
 export type DeviceConfig = FromSchema<typeof device>;
+export type IntegrationConfig = FromSchema<typeof integration>;
+export type IntegrationType = (typeof INTEGRATION_TYPES)[number];
 export type Person = FromSchema<typeof person>;
 export type Role = (typeof ROLES)[number];
 export type DeviceKindName = (typeof DEVICE_KINDS)[number];
