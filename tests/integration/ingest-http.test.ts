@@ -134,6 +134,14 @@ describe('POST /ingest/{integration} with The Things Stack v3 uplinks', () => {
     expect(huge).toMatchObject({ status: 413, body: { code: 'SB_PAYLOAD_TOO_LARGE' } });
   });
 
+  it('is in the OpenAPI document with its own security scheme and answers', async () => {
+    const doc = (await t.app.api.inject({ url: '/docs/json' })).json();
+    const op = doc.paths['/ingest/{integration}'].post;
+    expect(op.security).toEqual([{ integrationSecret: [] }]);
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '202', '4XX', '503']));
+    expect(doc.components.securitySchemes.integrationSecret).toBeDefined();
+  });
+
   it('takes the secret from the header an integration is configured with', async () => {
     const secret = 'custom-header-secret-0123456789';
     t.app.directory.integrations.set('gh-tts-2', { id: 'gh-tts-2', type: 'tts-v3', communityId: 'guihuayuan', secretHash: hashSecret(secret), header: 'x-webhook-secret' });

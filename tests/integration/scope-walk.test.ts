@@ -281,6 +281,11 @@ function routeCases(v: View): Record<string, Case[] | 'stream' | { public: strin
     'POST /ack/:token': { public: 'one-tap link', cases: [{ req: post('/ack/not-a-token', {}), kind: 'plain' }] },
     'GET /c/:code': { public: 'texted one-tap page: the random code is the capability', cases: [{ req: get('/c/abcdef123'), kind: 'plain' }] },
     'POST /c/:code/:answer': { public: 'texted one-tap page', cases: [{ req: post('/c/abcdef123/safe', {}), kind: 'plain' }] },
+    // Device messages over HTTP: each integration authenticates with its own secret, never a person's token.
+    'POST /ingest/:integration': {
+      public: 'device integrations (src/api/ingest.ts): the integration secret is the credential',
+      cases: [{ req: post('/ingest/gh-tts', { end_device_ids: { device_id: 'gh-ps-fl1' }, uplink_message: { f_port: 1, frm_payload: 'lQ==' } }), kind: 'plain' }],
+    },
     'GET /healthz': { public: 'health', cases: [{ req: get('/healthz'), kind: 'plain' }] },
     'GET /metrics': { public: 'Prometheus: counts only, never an id', cases: [{ req: get('/metrics'), kind: 'plain' }] },
     'GET /*': { public: 'the console files', cases: ['/', '/index.html', '/js/app.js', '/nothing-here'].map((u) => ({ req: get(u), kind: 'plain' as const })) },
