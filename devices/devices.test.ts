@@ -6,18 +6,27 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compileValidators } from '../src/ingest/validate.js';
 import { deviceKinds } from './index.js';
+import type { DecodeContext } from '../src/ingest/types.js';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const validators = compileValidators(deviceKinds);
-const ctx = { deviceId: 'example-device', receivedAt: Date.parse('2025-03-01T08:00:00+08:00') };
+const ctx: DecodeContext = { deviceId: 'example-device', receivedAt: Date.parse('2025-03-01T08:00:00+08:00') };
 const EXPECTED = '.expected.json';
+/** What the service knows about the sending device, for an example that needs it (e.g. a gate camera's lane). */
+const CONTEXT = '.context.json';
 
-/** Example payloads in a folder: .json/.hex/.bin files, not their `.expected.json` siblings. */
+/** Example payloads in a folder: .json/.hex/.bin files, not their `.expected.json`/`.context.json` siblings. */
 function examples(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((f) => /\.(json|hex|bin)$/.test(f) && !f.endsWith(EXPECTED))
+    .filter((f) => /\.(json|hex|bin)$/.test(f) && !f.endsWith(EXPECTED) && !f.endsWith(CONTEXT))
     .sort();
+}
+
+/** The decode context of an example: the shared one, plus its sibling `.context.json` when there is one. */
+function contextOf(dir: string, file: string): DecodeContext {
+  const path = join(dir, file.replace(/\.(json|hex|bin)$/, CONTEXT));
+  return existsSync(path) ? { ...ctx, ...(JSON.parse(readFileSync(path, 'utf8')) as Partial<DecodeContext>) } : ctx;
 }
 
 function subfolders(dir: string): string[] {
@@ -75,7 +84,7 @@ for (const def of deviceKinds) {
       for (const file of valid) {
         it(`${decoder.format}: valid/${file} decodes and passes the schema`, () => {
           const raw = readFileSync(join(base, 'valid', file));
-          const result = decoder.decode(raw, ctx);
+          const result = decoder.decode(raw, contextOf(join(base, 'valid'), file));
           if (!result.ok) expect.fail(`${result.error}: ${result.message}`);
           expect(validate(result.payload)).toEqual({ ok: true });
 
@@ -92,7 +101,7 @@ for (const def of deviceKinds) {
 
       for (const file of invalid) {
         it(`${decoder.format}: invalid/${file} is rejected`, () => {
-          const result = decoder.decode(readFileSync(join(base, 'invalid', file)), ctx);
+          const result = decoder.decode(readFileSync(join(base, 'invalid', file)), contextOf(join(base, 'invalid'), file));
           // Either the decoder refuses the bytes, or what it decoded fails the kind's schema.
           if (result.ok) expect(validate(result.payload).ok, JSON.stringify(result.payload)).toBe(false);
           else expect(result.message).not.toBe('');

@@ -177,11 +177,20 @@ describe('vzenith licence', () => {
     expect(base64ToText('//79')).toBeUndefined(); // valid base64, but not UTF-8 text
   });
 
-  it('maps channel 0 to in and 1 to out, and a top-level direction wins', () => {
+  it("takes the direction from the camera's lane, never from the (reserved) channel; a relay's direction wins", () => {
     const push = (channel: number, extra = {}) =>
       Buffer.from(JSON.stringify({ ...extra, AlarmInfoPlate: { channel, result: { PlateResult: { license: '沪A12345' } } } }));
-    expect(vzenith.decode(push(0), ctx)).toMatchObject({ ok: true, payload: { direction: 'in' } });
-    expect(vzenith.decode(push(1), ctx)).toMatchObject({ ok: true, payload: { direction: 'out' } });
+    const exit = { ...ctx, lane: { name: '正门出口', direction: 'out' as const } };
+    const entry = { ...ctx, lane: { direction: 'in' as const } };
+    for (const channel of [0, 1, 2]) {
+      expect(vzenith.decode(push(channel), exit)).toMatchObject({ ok: true, payload: { direction: 'out', lane: '正门出口', channel } });
+      expect(vzenith.decode(push(channel), entry)).toMatchObject({ ok: true, payload: { direction: 'in' } });
+      // No lane configured: refused with the reason, not guessed from the channel.
+      const refused = vzenith.decode(push(channel), ctx);
+      expect(refused).toMatchObject({ ok: false, error: 'decode_failed' });
+      if (!refused.ok) expect(refused.message).toContain('lanes');
+    }
+    expect(vzenith.decode(push(0, { direction: 'in' }), exit)).toMatchObject({ ok: true, payload: { direction: 'in' } });
     expect(vzenith.decode(push(0, { direction: 'out' }), ctx)).toMatchObject({ ok: true, payload: { direction: 'out' } });
   });
 });

@@ -399,7 +399,11 @@ function chunjiang(creds: Credentials): InventoryFile {
   for (const s of spaces) {
     devices.push(device(creds, { id: s.id.replace('-sp-', '-ps-'), kind: 'parking-sensor', format: rng.pick(['nwave', 'canonical']), spaceId: s.id }));
   }
-  devices.push(device(creds, { id: 'cj-gt-main', kind: 'smart-gate', format: 'vzenith', gateId: 'cj-gate-main' }));
+  // One 臻识 camera per lane: the push does not say which way a car goes, the lane does (gates[].lanes[] below).
+  devices.push(
+    device(creds, { id: 'cj-gt-main', kind: 'smart-gate', format: 'vzenith', gateId: 'cj-gate-main' }),
+    device(creds, { id: 'cj-gt-main-out', kind: 'smart-gate', format: 'vzenith', gateId: 'cj-gate-main' }),
+  );
 
   const grids: Grid[] = [{ id: grid, name: '春江小区第一微网格' }];
   return {
@@ -417,7 +421,16 @@ function chunjiang(creds: Credentials): InventoryFile {
         gridId: grid,
         capacity: 80,
         spaces,
-        gates: [{ id: 'cj-gate-main', name: '正门（江川路）', lanes: ['in', 'out'] }],
+        gates: [
+          {
+            id: 'cj-gate-main',
+            name: '正门（江川路）',
+            lanes: [
+              { name: '正门入口', direction: 'in', cameras: ['cj-gt-main'] },
+              { name: '正门出口', direction: 'out', cameras: ['cj-gt-main-out'] },
+            ],
+          },
+        ],
       },
     ],
     devices,
@@ -532,7 +545,16 @@ function guihuayuan(creds: Credentials): InventoryFile {
         // Only the resident and visitor bays count; fire-lane and no-parking "spaces" are watched, not let.
         capacity: spaces.filter((s) => s.zone === 'resident' || s.zone === 'visitor').length,
         spaces,
-        gates: [{ id: 'gh-gate-main', name: '小区大门（玉林北路）', lanes: ['in', 'out'] }],
+        gates: [
+          {
+            id: 'gh-gate-main',
+            name: '小区大门（玉林北路）',
+            lanes: [
+              { name: '大门入口', direction: 'in', cameras: ['gh-gt-in'] },
+              { name: '大门出口', direction: 'out', cameras: ['gh-gt-out'] },
+            ],
+          },
+        ],
       },
     ],
     devices,

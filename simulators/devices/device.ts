@@ -21,6 +21,8 @@ export interface DeviceIdentity {
   buildingId?: string;
   area?: string;
   heartbeatSeconds?: number;
+  /** A gate camera's configured lane (src/config/inventory.ts laneOfCamera). */
+  lane?: { name?: string; direction: 'in' | 'out' };
 }
 
 /** One uplink, ready to publish: when (event time), where, the canonical meaning and the vendor bytes. */
@@ -149,7 +151,7 @@ export abstract class SimulatedDevice extends DeviceClient {
   /** Encode a canonical payload into this device's bytes. */
   message(t: number, canonical: CanonicalPayload): SimMessage {
     this.seq++;
-    const payload = this.encoder.encode(canonical, { deviceId: this.info.id, seq: this.seq, options: this.encodeOptions });
+    const payload = this.encoder.encode(canonical, { deviceId: this.info.id, seq: this.seq, options: this.encodeOptions, lane: this.info.lane });
     return { t, deviceId: this.info.id, topic: this.topic, canonical, payload, carriesTime: this.encoder.carriesTime };
   }
 

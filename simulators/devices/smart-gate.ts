@@ -22,8 +22,8 @@ export class SmartGateSim extends SimulatedDevice {
       direction,
       plateColor: plateColorOf(plate),
       confidence: 96,
-      lane: direction === 'in' ? '入口' : '出口',
-      imageUrl: imagePathFor(direction === 'in' ? 0 : 1, serialFor(this.info.id), this.stamped(t)),
+      lane: this.info.lane?.name ?? (direction === 'in' ? '入口' : '出口'),
+      imageUrl: imagePathFor(0, serialFor(this.info.id), this.stamped(t)), // channel 0: reserved (Vzenith)
       ts: this.stamped(t),
       ...extra,
     };

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
+import { laneOfCamera } from '../../src/config/inventory.js';
 import type { Inventory } from '../../src/config/schema.js';
 import type { DeviceIdentity } from '../devices/device.js';
 
@@ -29,6 +30,7 @@ export function loadSecrets(path = resolve(ROOT, 'config/sample-secrets.json')):
 
 /** Every device of a community with where it is installed (grid and lot are the service's business). */
 export function devicesOf(c: Inventory): DeviceIdentity[] {
+  const gates = new Map(c.parkingLots.flatMap((l) => l.gates.map((g) => [g.id, g] as const)));
   return c.devices.map((d) => ({
     id: d.id,
     kind: d.kind,
@@ -40,6 +42,8 @@ export function devicesOf(c: Inventory): DeviceIdentity[] {
     buildingId: d.buildingId,
     area: d.area,
     heartbeatSeconds: d.heartbeatSeconds,
+    // A gate camera's lane, as the service knows it: what its pushes need not say.
+    lane: d.kind === 'smart-gate' && d.gateId ? laneOfCamera(gates.get(d.gateId), d.id) : undefined,
   }));
 }
 

@@ -24,6 +24,7 @@ import {
 import { parseDuration, MINUTE } from '../lib/time.js';
 import { createDevice, type DeviceIdentity } from '../devices/index.js';
 import { deviceIndex, loadCommunities, type Inventory } from '../lib/inventory.js';
+import { laneOfCamera } from '../../src/config/inventory.js';
 
 export const DEFAULT_SCENARIO_START = '2026-03-02T08:00:00+08:00';
 
@@ -253,7 +254,9 @@ function normalise(
       if (devices.has(id)) errors.push(`${where(['provision', i, 'id'])}: device '${id}' is already in the inventory`);
       const s: ProvisionSpec = { ...spec, id };
       provision.push(s);
-      devices.set(id, { id, kind: s.kind, format: s.format ?? 'canonical', communityId: s.communityId, householdId: s.householdId, spaceId: s.spaceId, gateId: s.gateId, buildingId: s.buildingId, area: s.area });
+      const gate = communities.flatMap((c) => c.parkingLots.flatMap((l) => l.gates)).find((g) => g.id === s.gateId);
+      const lane = s.kind === 'smart-gate' ? laneOfCamera(gate, id) : undefined;
+      devices.set(id, { id, kind: s.kind, format: s.format ?? 'canonical', communityId: s.communityId, householdId: s.householdId, spaceId: s.spaceId, gateId: s.gateId, buildingId: s.buildingId, area: s.area, lane });
     }
   });
 

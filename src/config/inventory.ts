@@ -18,6 +18,8 @@ export interface DeviceInfo {
   heartbeatSeconds?: number;
   /** LoRaWAN DevEUI, upper case, for HTTP integrations that name devices by it. */
   devEui?: string;
+  /** A gate camera's lane: its name and which way cars go (inventory parkingLots[].gates[].lanes[]). */
+  lane?: LaneInfo;
   /** `iot/{communityId}/{deviceId}/up`, precomputed for the ACL. */
   uplinkTopic: string;
 }
@@ -55,6 +57,27 @@ export interface LotInfo {
   gateIds: string[];
 }
 
+/** A lane of a barrier gate, as a camera watching it sees it. */
+export interface LaneInfo {
+  name?: string;
+  direction: 'in' | 'out';
+}
+
+type GateConfig = Inventory['parkingLots'][number]['gates'][number];
+type LaneConfig = NonNullable<GateConfig['lanes']>[number];
+type LaneObject = Exclude<LaneConfig, string>;
+const isLaneObject = (l: LaneConfig): l is LaneObject => typeof l === 'object' && l !== null;
+
+/**
+ * The lane a camera of `gate` watches: the lane that lists it, else the gate's only lane (a one-lane gate needs
+ * no camera list), else none.
+ */
+export function laneOfCamera(gate: GateConfig | undefined, cameraId: string): LaneInfo | undefined {
+  const lanes = (gate?.lanes ?? []).filter(isLaneObject);
+  const lane = lanes.find((l) => (l.cameras ?? []).includes(cameraId)) ?? (gate?.lanes?.length === 1 ? lanes[0] : undefined);
+  return lane && { name: lane.name, direction: lane.direction };
+}
+
 /** A sender of device messages over HTTP (`POST /ingest/{id}`), serving one community's devices. */
 export interface IntegrationInfo {
   id: string;
@@ -84,6 +107,7 @@ export function checkInventory(inv: Inventory): string[] {
   const households = new Set<string>();
   const spaces = new Set<string>();
   const gates = new Set<string>();
+  const gateConfigs = new Map<string, { gate: GateConfig; at: string }>();
   const buildings = new Set<string>();
   inv.buildings.forEach((b, i) => {
     unique(b.id, `/buildings/${i}`);
@@ -104,6 +128,7 @@ export function checkInventory(inv: Inventory): string[] {
     lot.gates.forEach((g, j) => {
       unique(g.id, `/parkingLots/${i}/gates/${j}`);
       gates.add(g.id);
+      gateConfigs.set(g.id, { gate: g, at: `/parkingLots/${i}/gates/${j}` });
     });
     // Capacity counts the bays cars may use; fire-lane and no-parking spaces are watched, not rented.
     const bays = lot.spaces.filter((s) => s.zone === 'resident' || s.zone === 'visitor').length;
@@ -142,6 +167,36 @@ export function checkInventory(inv: Inventory): string[] {
     }
   });
   inv.integrations.forEach((x, i) => unique(x.id, `/integrations/${i}`));
+  problems.push(...checkLanes(inv, gateConfigs));
+  return problems;
+}
+
+/**
+ * Gate lanes: a listed camera is a smart-gate device of that gate, in one lane only; and a Vzenith camera, whose
+ * push does not say which way a car goes, can be told its lane's direction.
+ */
+function checkLanes(inv: Inventory, gates: Map<string, { gate: GateConfig; at: string }>): string[] {
+  const problems: string[] = [];
+  const devices = new Map(inv.devices.map((d) => [d.id, d]));
+  for (const { gate, at } of gates.values()) {
+    const seen = new Map<string, string>();
+    (gate.lanes ?? []).forEach((l, k) => {
+      if (!isLaneObject(l)) return;
+      (l.cameras ?? []).forEach((cam, m) => {
+        const where = `${at}/lanes/${k}/cameras/${m}`;
+        const d = devices.get(cam);
+        if (!d || d.kind !== 'smart-gate' || d.gateId !== gate.id) problems.push(`${where}: '${cam}' is not a camera (smart-gate device) of gate '${gate.id}'`);
+        if (seen.has(cam)) problems.push(`${where}: '${cam}' already watches ${seen.get(cam)}`);
+        else seen.set(cam, `${at}/lanes/${k}`);
+      });
+    });
+  }
+  inv.devices.forEach((d, i) => {
+    if (d.kind !== 'smart-gate' || d.format !== 'vzenith' || !d.gateId) return;
+    const g = gates.get(d.gateId);
+    if (g && !laneOfCamera(g.gate, d.id))
+      problems.push(`/devices/${i}: a vzenith camera's direction comes from its lane: list '${d.id}' in the cameras of a lane of gate '${d.gateId}' (${g.at}/lanes)`);
+  });
   return problems;
 }
 
@@ -151,7 +206,7 @@ export class Directory {
   readonly households = new Map<string, HouseholdInfo>();
   readonly spaces = new Map<string, SpaceInfo>();
   readonly lots = new Map<string, LotInfo>();
-  readonly gates = new Map<string, { id: string; name: string; lotId: string; gridId: string; communityId: string }>();
+  readonly gates = new Map<string, { id: string; name: string; lotId: string; gridId: string; communityId: string; config: GateConfig }>();
   readonly people = new Map<string, PersonInfo>();
   readonly integrations = new Map<string, IntegrationInfo>();
   /** Devices by upper-case DevEUI. */
@@ -194,7 +249,7 @@ export class Directory {
       });
       for (const s of lot.spaces)
         this.spaces.set(s.id, { id: s.id, zone: s.zone, label: s.label, lotId: lot.id, gridId: lot.gridId, communityId: c.id });
-      for (const g of lot.gates) this.gates.set(g.id, { id: g.id, name: g.name, lotId: lot.id, gridId: lot.gridId, communityId: c.id });
+      for (const g of lot.gates) this.gates.set(g.id, { id: g.id, name: g.name, lotId: lot.id, gridId: lot.gridId, communityId: c.id, config: g });
     }
     for (const p of c.people) this.people.set(p.id, { ...p, communityId: c.id, roles: [...p.roles], grids: [...(p.grids ?? [])] });
     for (const d of c.devices) this.addDevice({ ...d, communityId: c.id });
@@ -249,6 +304,7 @@ export class Directory {
       secretHash: d.secretHash,
       heartbeatSeconds: d.heartbeatSeconds,
       devEui: d.devEui?.toUpperCase(),
+      lane: d.kind === 'smart-gate' && d.gateId ? laneOfCamera(this.gates.get(d.gateId)?.config, d.id) : undefined,
       uplinkTopic: `iot/${d.communityId}/${d.id}/up`,
     };
     this.devices.set(info.id, info);

@@ -286,6 +286,29 @@ const device = {
   },
 } as const;
 
+/**
+ * A lane of a barrier gate: which way cars go through it and which LPR cameras watch it. A camera's plates take
+ * the lane's direction (LPR cameras do not know it: Vzenith documents its `channel` as reserved). A bare string
+ * is a lane name only (older inventories), with no direction.
+ */
+const lane = {
+  anyOf: [
+    { type: 'string', maxLength: 64 },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['direction'],
+      properties: {
+        /** Shown as the plate's `lane`, e.g. 东门入口. */
+        name: { type: 'string', maxLength: 64 },
+        direction: { enum: ['in', 'out'] },
+        /** Smart-gate devices at this gate that watch this lane. Left out, a gate's only lane takes all its cameras. */
+        cameras: { type: 'array', items: id },
+      },
+    },
+  ],
+} as const;
+
 /** A sender of device messages over HTTP, `POST /ingest/{id}` (README "Device integrations over HTTP"). */
 const integration = {
   type: 'object',
@@ -402,7 +425,7 @@ export const inventorySchema = {
               type: 'object',
               additionalProperties: false,
               required: ['id', 'name'],
-              properties: { id, name: { type: 'string' }, lanes: { type: 'array', items: { type: 'string' } } },
+              properties: { id, name: { type: 'string' }, lanes: { type: 'array', items: lane } },
             },
           },
         },

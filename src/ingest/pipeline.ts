@@ -424,7 +424,7 @@ export class Ingest {
       return this.reject(m, 'payload_too_large', `payload is ${payload.length} bytes; the limit is ${this.deps.settings.maxPayloadBytes}`);
     const decoder = this.decoders.get(`${device.kind}/${device.format}`);
     if (!decoder) return this.reject(m, 'unknown_format', `no decoder '${device.format}' for kind ${device.kind}`);
-    const res = decoder.decode(payload, { deviceId: device.id, receivedAt });
+    const res = decoder.decode(payload, { deviceId: device.id, receivedAt, lane: device.lane });
     if (!res.ok) return this.reject(m, res.error, res.message);
     const problem = plainJsonProblem(res.payload);
     if (problem) return this.reject(m, 'invalid_payload', problem);

@@ -23,6 +23,8 @@ export interface DecodeContext {
   deviceId: string;
   /** Receive time, epoch ms (from the clock), for formats that carry no time of their own. */
   receivedAt: number;
+  /** A gate camera's configured lane (src/config/inventory.ts laneOfCamera): the way cars go through it. */
+  lane?: { name?: string; direction: 'in' | 'out' };
 }
 
 export type DecodeResult =

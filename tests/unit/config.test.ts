@@ -86,6 +86,50 @@ describe('configuration', () => {
     ]);
   });
 
+  it("checks gate lanes: cameras of the gate, one lane each, and a Vzenith camera's direction known", () => {
+    const gate = (lanes: string) => `
+parkingLots:
+  - id: lot1
+    name: 停车场
+    gridId: g1
+    capacity: 10
+    gates:
+      - id: gate1
+        name: 大门
+        lanes: ${lanes}
+`;
+    const cameras = `
+  - { id: cam-in, kind: smart-gate, format: vzenith, gateId: gate1 }
+  - { id: cam-out, kind: smart-gate, format: vzenith, gateId: gate1 }
+`;
+    const load = (inventory: string) => {
+      const dir = workspace({ 'settings.yaml': 'communities: [c.yaml]\n', 'c.yaml': inventory });
+      return () => loadConfig({ settingsPath: join(dir, 'settings.yaml'), env: {}, cwd: dir });
+    };
+    const good = '[{ name: 入口, direction: in, cameras: [cam-in] }, { name: 出口, direction: out, cameras: [cam-out] }]';
+    const config = load(community + cameras + gate(good))();
+    expect(config.communities[0].parkingLots[0].gates[0].lanes).toEqual([
+      { name: '入口', direction: 'in', cameras: ['cam-in'] },
+      { name: '出口', direction: 'out', cameras: ['cam-out'] },
+    ]);
+
+    const bad = '[{ direction: in, cameras: [cam-in, wm1] }, { direction: out, cameras: [cam-in] }, sideway]';
+    expect(errorsOf(load(community + cameras + gate(bad)))).toEqual([
+      "c.yaml: /parkingLots/0/gates/0/lanes/0/cameras/1: 'wm1' is not a camera (smart-gate device) of gate 'gate1'",
+      "c.yaml: /parkingLots/0/gates/0/lanes/1/cameras/0: 'cam-in' already watches /parkingLots/0/gates/0/lanes/0",
+      "c.yaml: /devices/2: a vzenith camera's direction comes from its lane: list 'cam-out' in the cameras of a lane of gate 'gate1' (/parkingLots/0/gates/0/lanes)",
+    ]);
+    // The older form (lane names only) still loads, but says nothing of direction: a Vzenith camera there cannot work.
+    expect(errorsOf(load(community + cameras + gate('[in, out]')))).toHaveLength(2);
+    // One lane needs no camera list.
+    expect(() => load(community + cameras.split('\n').slice(0, 2).join('\n') + '\n' + gate('[{ name: 单车道, direction: in }]'))()).not.toThrow();
+    expect(errorsOf(load(community + gate('[{ direction: both }]')))).toEqual([
+      'c.yaml: /parkingLots/0/gates/0/lanes/0: must be string',
+      'c.yaml: /parkingLots/0/gates/0/lanes/0/direction: must be one of: in, out',
+      'c.yaml: /parkingLots/0/gates/0/lanes/0: must match a schema in anyOf',
+    ]);
+  });
+
   it('lets the environment override the file, and rejects a bad port by name', () => {
     const dir = workspace({ 'settings.yaml': 'mqtt: { port: 1884 }\n' });
     const config = loadConfig({

@@ -60,7 +60,7 @@ describe('community simulator', () => {
       if (e.type !== 'mqtt') continue;
       const device = day.sim.devices.get(e.deviceId)!;
       const decoder = deviceKinds.find((k) => k.kind === device.info.kind)!.decoders.find((d) => d.format === device.info.format)!;
-      const res = decoder.decode(e.payload, { deviceId: e.deviceId, receivedAt: e.t });
+      const res = decoder.decode(e.payload, { deviceId: e.deviceId, receivedAt: e.t, lane: device.info.lane }); // what the service knows of the camera
       expect(res.ok, `${e.deviceId}: ${e.payload.toString()}`).toBe(true);
       if (res.ok) expect(validators.get(device.info.kind)!(res.payload)).toEqual({ ok: true });
     }

@@ -5,8 +5,11 @@
 //   `license` is base64 ("6LWjR1o3UzEz" = 赣GZ7S13) — https://open.vzicloud.com/doc/mqtt/车牌识别/订阅识别结果.html
 // and a heartbeat {"heartbeat":{…}} / {"Heartbeat":{…}} (shape not verified against a vendor document; any
 // object under that key is taken as "alive").
-// The camera does not know whether a lane is entry or exit, so `direction` comes from an optional top-level
-// "direction":"in"|"out" (added by whoever relays the push) or else from the channel: 0 = in, 1 = out.
+// The camera does not know whether its lane is an entry or an exit: the push's `direction` is the car's motion in
+// the picture (0 unknown, 1 left, 2 right, 3 up, 4 down), and `channel` is documented as reserved — both vendor
+// samples carry 0, whatever the lane. So `direction` comes from configuration: the lane of the gate the camera
+// watches (inventory parkingLots[].gates[].lanes[], passed in as ctx.lane), unless the body carries a top-level
+// "direction":"in"|"out" (added by a relay that knows better), which wins. Neither → decode_failed, saying so.
 import { defineDecoder, fail, ok } from '../../shared/decoder.js';
 import { base64ToText, toNumber } from '../../shared/encoding.js';
 import { isObject, parseJsonObject, type JsonObject } from '../../shared/json.js';
@@ -14,8 +17,6 @@ import { epochSecondsToMs } from '../../shared/time.js';
 
 /** colorType (szymzh): 0 unknown, 1 blue, 2 yellow, 3 white, 4 black, 5 green. Unknown → field omitted. */
 const PLATE_COLORS: Record<number, string> = { 1: 'blue', 2: 'yellow', 3: 'white', 4: 'black', 5: 'green' };
-/** Default lane direction by camera channel; a device's lane configuration may override it later. */
-const DIRECTION_BY_CHANNEL: Record<number, string> = { 0: 'in', 1: 'out' };
 
 /** `timeStamp.Timeval.{sec,usec}` → epoch ms, or undefined. */
 function timevalMs(holder: unknown): number | undefined {
@@ -33,7 +34,7 @@ export function decodeLicense(license: unknown, base64: boolean): string | undef
 export const decoder = defineDecoder({
   format: 'vzenith',
   description: '臻识 Vzenith LPR camera AlarmInfoPlate: HTTP push JSON or vzicloud MQTT ivs_result envelope (base64 license)',
-  decode(raw) {
+  decode(raw, ctx) {
     const parsed = parseJsonObject(raw);
     if (!parsed.ok) return fail(parsed.message);
     const body = parsed.value;
@@ -53,14 +54,21 @@ export const decoder = defineDecoder({
     if (envelope && typeof result.license === 'string' && plate === undefined) {
       return fail('envelope license is not base64 text');
     }
-    const channel = toNumber(alarm.channel) ?? 0;
+    const direction = body.direction === 'in' || body.direction === 'out' ? body.direction : ctx.lane?.direction;
+    if (!direction) {
+      return fail(
+        `which way did the car go? camera '${ctx.deviceId}' watches no configured lane (inventory parkingLots[].gates[].lanes[].cameras); Vzenith's channel is reserved and says nothing`,
+      );
+    }
+    const channel = toNumber(alarm.channel);
     const imagePath = typeof result.imagePath === 'string' && result.imagePath !== '' ? result.imagePath : undefined;
     const envelopeSec = envelope ? toNumber(envelope.timestamp) : undefined;
     return ok({
       type: 'plate',
       ts: timevalMs(result) ?? (envelopeSec ? epochSecondsToMs(envelopeSec) : undefined),
       plate,
-      direction: body.direction ?? DIRECTION_BY_CHANNEL[channel],
+      direction,
+      lane: ctx.lane?.name,
       plateColor: PLATE_COLORS[toNumber(result.colorType) ?? 0],
       confidence: toNumber(result.confidence),
       // vzicloud says its image paths are base64 cloud-storage paths; decode only when it really is base64 text.

@@ -11,6 +11,8 @@ export interface EncodeContext {
   seq: number;
   /** Format-specific choices, e.g. `{ hexText: true }` for GS524N or `{ wrapping: 'envelope' }` for Vzenith. */
   options?: Record<string, unknown>;
+  /** The gate camera's configured lane, which the service will read the direction from (Vzenith). */
+  lane?: { name?: string; direction: 'in' | 'out' };
 }
 
 export interface Encoder {

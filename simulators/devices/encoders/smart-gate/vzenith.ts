@@ -2,14 +2,13 @@
 // (http://note.szymzh.com/docs/ym/ym-1fe4gk0ghhjsh) by default; the vzicloud MQTT `ivs_result` envelope with a
 // base64 `license` and `imagePath` (https://open.vzicloud.com/doc/mqtt/车牌识别/订阅识别结果.html) with
 // `{ wrapping: 'envelope' }`; heartbeats as `{"heartbeat":{countid, serialno, timeStamp}}`.
-// Channel 0 is the entry lane and 1 the exit (the decoder's default); a direction that disagrees with the
-// channel goes in a top-level "direction", as a relay that knows the lane would add it.
+// The push does not say which way the car went: `channel` is reserved and sent as 0, as in both vendor samples,
+// and the service takes the direction from the camera's lane (ctx.lane). A direction the lane does not give (no
+// lane known, or the other way) goes in a top-level "direction", as a relay that knows better would add it.
 import { compact, EncodeError, json, tsMs, type Encoder } from '../types.js';
 
 /** szymzh colorType: 1 blue, 2 yellow, 3 white, 4 black, 5 green (0 unknown). */
 const COLOR_TYPES: Record<string, number> = { blue: 1, yellow: 2, white: 3, black: 4, green: 5 };
-const CHANNEL_BY_DIRECTION: Record<string, number> = { in: 0, out: 1 };
-const DIRECTION_BY_CHANNEL: Record<number, string> = { 0: 'in', 1: 'out' };
 /** szymzh plate `type`: 1 blue small car; 19 new-energy (green) small car. */
 const DEFAULT_PLATE_TYPE: Record<string, number> = { green: 19 };
 
@@ -50,7 +49,7 @@ export const encoder: Encoder = {
     if (p.type !== 'plate') throw new EncodeError(`Vzenith has no message for '${p.type}'`);
     if (typeof p.plate !== 'string') throw new EncodeError('a Vzenith plate result needs the plate');
     const direction = typeof p.direction === 'string' ? p.direction : undefined;
-    const channel = typeof p.channel === 'number' ? p.channel : (CHANNEL_BY_DIRECTION[direction ?? 'in'] ?? 0);
+    const channel = typeof p.channel === 'number' ? p.channel : 0; // reserved (szymzh HTTP push)
     const envelope = ctx.options?.wrapping === 'envelope';
     const color = typeof p.plateColor === 'string' ? p.plateColor : undefined;
     const imagePath = typeof p.imageUrl === 'string' ? p.imageUrl : undefined;
@@ -72,7 +71,7 @@ export const encoder: Encoder = {
         },
       },
     };
-    const relayed = direction !== undefined && DIRECTION_BY_CHANNEL[channel] !== direction ? { direction } : {};
+    const relayed = direction !== undefined && direction !== ctx.lane?.direction ? { direction } : {};
     if (!envelope) return json({ ...relayed, ...alarm });
     return json({
       ...relayed,
