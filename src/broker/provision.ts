@@ -1,5 +1,5 @@
 // Provisioning: a new device gets a random secret, shown once; only its hash is stored.
-import { laneOfCamera, type Directory, type DeviceInfo } from '../config/inventory.js';
+import type { Directory, DeviceInfo } from '../config/inventory.js';
 import type { DevicesRepo } from '../store/devicesRepo.js';
 import type { DeviceKindDef } from '../ingest/types.js';
 import type { DeviceKindName } from '../config/schema.js';
@@ -48,9 +48,6 @@ export function provisionDevice(
   inCommunity('buildingId', req.buildingId, directory.buildings);
   if (req.kind === 'parking-sensor' && !req.spaceId) problems.push('spaceId: a parking sensor needs its space');
   if (req.kind === 'smart-gate' && !req.gateId) problems.push('gateId: a gate camera needs its gate');
-  const gate = req.gateId ? directory.gates.get(req.gateId) : undefined;
-  if (req.kind === 'smart-gate' && format === 'vzenith' && gate && !laneOfCamera(gate.config, req.id))
-    problems.push(`gateId: a vzenith camera's direction comes from its lane, and no lane of gate '${req.gateId}' lists '${req.id}' (inventory parkingLots[].gates[].lanes[].cameras)`);
   if (problems.length) throw new AppError('SB_INVALID_DEVICE', problems.join('; '), 400);
   // A community admin whose grids are part of their community places devices in those grids only.
   if (deps.mayPlace && !deps.mayPlace({ communityId: req.communityId, gridId: directory.placeOf(req).gridId, householdId: req.householdId }))

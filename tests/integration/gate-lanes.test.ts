@@ -80,13 +80,23 @@ describe("a gate camera's direction comes from its lane", () => {
     await waitFor(async () => (await lot()).occupied === start, 'the lot count back after the exit');
   });
 
-  it('refuses to provision a Vzenith camera that no lane of its gate lists; a canonical one is fine', async () => {
-    const req = (id: string, format: string) =>
-      t.app.api.inject({ method: 'POST', url: '/api/devices', headers: auth(), payload: { id, kind: 'smart-gate', format, communityId: 'chunjiang', gateId: 'cj-gate-main' } });
-    const refused = await req('cj-gt-side', 'vzenith');
-    expect(refused.statusCode).toBe(400);
-    expect(refused.json()).toMatchObject({ code: 'SB_INVALID_DEVICE' });
-    expect(refused.json().message).toContain("no lane of gate 'cj-gate-main' lists 'cj-gt-side'");
-    expect((await req('cj-gt-side-2', 'canonical')).statusCode).toBe(201);
+  it('provisions a Vzenith camera no lane lists, and refuses its plates with the reason until one does', async () => {
+    const res = await t.app.api.inject({
+      method: 'POST',
+      url: '/api/devices',
+      headers: auth(),
+      payload: { id: 'cj-gt-side', kind: 'smart-gate', format: 'vzenith', communityId: 'chunjiang', gateId: 'cj-gate-main' },
+    });
+    expect(res.statusCode).toBe(201);
+    const c = await connectDevice(t.mqttUrl, 'cj-gt-side', res.json().secret);
+    clients.push(c);
+    await c.publishAsync('iot/chunjiang/cj-gt-side/up', vendorPush('沪C55821'), { qos: 1 });
+    const rejected = await waitFor(async () => {
+      const items = (await t.app.api.inject({ url: '/api/rejections?deviceId=cj-gt-side', headers: auth() })).json().items as Array<{ code: string; message: string }>;
+      return items[0];
+    }, 'the plate refused');
+    expect(rejected.code).toBe('decode_failed');
+    expect(rejected.message).toContain('watches no configured lane');
+    expect(await unregistered('沪C55821')).toEqual([]);
   });
 });
