@@ -61,7 +61,8 @@ async function bare(qos: 0 | 1): Promise<number> {
 const ALL_RULES = ['smoke', 'no_water_use', 'continuous_water_flow', 'illegal_parking', 'unregistered_vehicle', 'visitor_overstay', 'lot_full', 'device_offline', 'low_battery', 'device_tamper', 'device_fault', 'missed_check'];
 
 /** `foundation`: decode, validate, state and persistence only — every rule off and no telemetry history. */
-async function pipeline(qos: 0 | 1, synchronous: 'full' | 'normal', foundation = false): Promise<number> {
+/** `fair`: false turns the broker's fair reads off (mqtt.fairReads.turnBytes 0), to state what fairness costs. */
+async function pipeline(qos: 0 | 1, synchronous: 'full' | 'normal', foundation = false, fair = true): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'shaobing-bench-'));
   const inventory = writeBenchInventory(dir, [{ kind: 'water-meter', devices }], { loneElder: true });
   const config = loadConfig({
@@ -70,7 +71,7 @@ async function pipeline(qos: 0 | 1, synchronous: 'full' | 'normal', foundation =
     overrides: {
       dataDir: dir,
       communities: [inventory],
-      mqtt: { port: 0, host: '127.0.0.1' },
+      mqtt: { port: 0, host: '127.0.0.1', ...(fair ? {} : { fairReads: { turnBytes: 0 } }) },
       http: { port: 0, host: '127.0.0.1' },
       log: { level: 'warn', format: 'json' },
       store: { synchronous },
@@ -100,8 +101,10 @@ async function main(): Promise<void> {
     ['bare aedes, QoS0', () => bare(0)],
     ['shaobing foundation only (no rules, no history), QoS0', () => pipeline(0, 'full', true)],
     ['shaobing pipeline, QoS0', () => pipeline(0, 'full')],
+    ['shaobing pipeline, QoS0, fair reads off', () => pipeline(0, 'full', false, false)],
     ['bare aedes, QoS1', () => bare(1)],
     ['shaobing pipeline, QoS1 (inbox, synchronous=full)', () => pipeline(1, 'full')],
+    ['shaobing pipeline, QoS1 (inbox, synchronous=full), fair reads off', () => pipeline(1, 'full', false, false)],
     ['shaobing pipeline, QoS1 (inbox, synchronous=normal)', () => pipeline(1, 'normal')],
   ];
   const only = process.argv.indexOf('--only');

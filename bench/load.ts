@@ -2,11 +2,14 @@
 // over loopback TCP and publish canonical water-meter readings as fast as the broker takes them. Packets
 // are pre-encoded with mqtt-packet and written straight to the socket, so the generator outruns the broker
 // (mqtt.js itself would be the bottleneck). QoS1 keeps a window of 100 unacknowledged messages per device.
-// argv: url devices(json [id,secret][]) messagesPerDevice qos communityId
+// argv: url devices(json [id,secret][]) messagesPerDevice qos communityId [rate]
+// rate (messages per second, all devices together; 0 or absent = as fast as the broker takes them): paced QoS0
+// load, sent in 10 ms steps, for a steady fraction of the broker's capacity (bench/notify.ts).
 import { connect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 
-const [url, devicesJson, perDeviceArg, qosArg, community] = process.argv.slice(2);
+const [url, devicesJson, perDeviceArg, qosArg, community, rateArg] = process.argv.slice(2);
+const rate = Number(rateArg ?? 0);
 const devices = JSON.parse(devicesJson) as Array<[string, string]>;
 const perDevice = Number(perDeviceArg);
 const qos = Number(qosArg) as 0 | 1;
@@ -52,6 +55,21 @@ async function open(id: string, secret: string): Promise<{ sock: Socket; acks():
 
 async function run(conn: Awaited<ReturnType<typeof open>>, id: string): Promise<void> {
   const topic = `iot/${community}/${id}/up`;
+  if (rate > 0) {
+    // Each device's share of the rate, in 10 ms steps, on the wall clock (no drift from slow steps).
+    const perStep = (rate / devices.length) * 0.01;
+    const t0 = Date.now();
+    let sent = 0;
+    for (let step = 1; sent < perDevice; step++) {
+      const due = Math.min(perDevice, Math.floor(step * perStep));
+      const batch: Buffer[] = [];
+      for (; sent < due; sent++) batch.push(publishPacket(topic, sent, 0));
+      if (batch.length) await write(conn.sock, Buffer.concat(batch));
+      const wait = t0 + step * 10 - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    return;
+  }
   if (qos === 0) {
     const batch: Buffer[] = [];
     for (let i = 0; i < perDevice; i++) batch.push(publishPacket(topic, i, 0));

@@ -1,6 +1,8 @@
-// bench/notify: a smoke alarm published over MQTT → the notification arriving at a webhook receiver.
-// Latency p50/p99 at rest, and again while bench/load.ts floods the broker with water-meter readings.
-//   npx tsx bench/notify.ts [--alarms 200] [--load-devices 100] [--load-messages 6000]
+// bench/notify: a smoke alarm published over MQTT → the notification's request arriving at a webhook receiver
+// (in its own process, bench/receiver.ts). Latency p50/p99/max at rest, during a burst (bench/load.ts floods
+// the broker with water-meter readings as fast as it takes them; that rate is its capacity) and during steady
+// load at half of that capacity.
+//   npx tsx bench/notify.ts [--alarms 200] [--load-devices 100] [--load-messages 6000] [--fair-reads off]
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -9,21 +11,22 @@ import mqtt from 'mqtt';
 import { arg, benchDevices, writeBenchInventory } from './lib.js';
 import { loadConfig } from '../src/config/load.js';
 import { buildApp } from '../src/app.js';
-import { RobotReceiver } from '../tests/robotReceiver.js';
 
 const ALARMS = arg('alarms', 200);
 const LOAD_DEVICES = arg('load-devices', 100);
 const LOAD_MESSAGES = arg('load-messages', 6000);
+/** `--fair-reads off`: the broker without fair reads (src/broker/connectionGuard.ts), for comparison. */
+const FAIR = !process.argv.includes('off');
 
 const meters = benchDevices(LOAD_DEVICES);
-const detectors = benchDevices(2 * ALARMS, 'bench-sd');
-
+const detectors = benchDevices(3 * ALARMS, 'bench-sd');
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'shaobing-bench-notify-'));
-  const rx = await new RobotReceiver({ perMinute: 1_000_000 }).start();
+  const rx = fork(new URL('./receiver.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'] });
+  const rxUrl = await new Promise<string>((r) => rx.once('message', (m: { url: string }) => r(m.url)));
   const config = loadConfig({
     settingsPath: null,
     env: {},
@@ -39,10 +42,10 @@ async function main(): Promise<void> {
           { people: ['  - { id: duty-1, roles: [property_duty], grids: [bg1], mobile: "13800000001" }'] },
         ),
       ],
-      mqtt: { port: 0, host: '127.0.0.1' },
+      mqtt: { port: 0, host: '127.0.0.1', ...(FAIR ? {} : { fairReads: { turnBytes: 0 } }) },
       http: { port: 0, host: '127.0.0.1' },
       log: { level: 'warn', format: 'json' },
-      notify: { destinations: [{ id: 'ops', type: 'webhook', url: rx.robotUrl('webhook', 'ops'), reaches: { roles: ['property_duty'] } }] },
+      notify: { destinations: [{ id: 'ops', type: 'webhook', url: rxUrl, reaches: { roles: ['property_duty'] } }] },
     },
   });
   const app = buildApp(config);
@@ -50,18 +53,16 @@ async function main(): Promise<void> {
   const url = `mqtt://127.0.0.1:${app.ports.mqtt}`;
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
-  const seen = new Set<number>();
-  const poll = setInterval(() => {
-    for (const r of rx.received) {
-      if (seen.has(r.at + r.text.length) || !r.accepted) continue;
-      seen.add(r.at + r.text.length);
-      for (const n of (r.body.notifications as Array<{ alert: { deviceId: string } }>) ?? []) {
-        const t0 = sentAt.get(n.alert.deviceId);
-        if (t0 !== undefined) latencies.push(r.at - t0);
-      }
+  rx.on('message', (m: { at?: number; deviceIds?: string[] }) => {
+    for (const id of m.deviceIds ?? []) {
+      const t0 = sentAt.get(id);
+      if (t0 !== undefined && m.at !== undefined) latencies.push(m.at - t0);
     }
-  }, 5);
+  });
+  let readings = 0;
+  app.bus.on('reading', 'bench', () => readings++);
 
+  /** `count` smoke alarms, each from its own detector (connected first), 20 ms apart; their latencies. */
   async function alarms(from: number, count: number): Promise<number[]> {
     latencies.length = 0;
     for (let i = from; i < from + count; i++) {
@@ -77,29 +78,45 @@ async function main(): Promise<void> {
     return [...latencies];
   }
 
+  /** Alarms while bench/load.ts sends water-meter readings (rate 0: as fast as the broker takes them). */
+  async function underLoad(from: number, rate: number): Promise<{ latencies: number[]; perSecond: number }> {
+    const child = fork(new URL('./load.ts', import.meta.url).pathname, [url, JSON.stringify(meters), String(LOAD_MESSAGES), '0', 'bench', String(rate)], {
+      execArgv: ['--import', 'tsx'],
+    });
+    await new Promise((r) => child.once('message', r));
+    const r0 = readings;
+    const t0 = Date.now();
+    child.send('go');
+    const out = await alarms(from, ALARMS);
+    const perSecond = (readings - r0) / ((Date.now() - t0) / 1000);
+    child.kill();
+    // Let the backlog drain before the next phase.
+    while (app.ingest.backlog().depth > 0 || Date.now() - t0 < 100) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1000));
+    return { latencies: out, perSecond };
+  }
+
   const rest = await alarms(0, ALARMS);
-  // Under load: the ingest benchmark's load generator floods the broker while the alarms go out.
-  const child = fork(new URL('./load.ts', import.meta.url).pathname, [url, JSON.stringify(meters), String(LOAD_MESSAGES), '0', 'bench'], { execArgv: ['--import', 'tsx'] });
-  await new Promise((r) => child.once('message', r));
-  let readings = 0;
-  app.bus.on('reading', 'bench', () => readings++);
-  const t0 = Date.now();
-  child.send('go');
-  const loaded = await alarms(ALARMS, ALARMS);
-  const loadSecs = (Date.now() - t0) / 1000;
-  child.kill();
-  clearInterval(poll);
+  // A burst: the load generator floods the broker as fast as it takes messages (its capacity, measured).
+  const burst = await underLoad(ALARMS, 0);
+  // Steady load at half of that capacity.
+  const half = await underLoad(2 * ALARMS, Math.round(burst.perSecond / 2));
+  const guard = (app.broker as unknown as { connGuard: { deferrals: number } }).connGuard;
+  rx.kill();
   await app.stop();
-  await rx.stop();
   rmSync(dir, { recursive: true, force: true });
 
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   const row = (name: string, xs: number[]) => `| ${name} | ${xs.length} | ${pct(xs, 50)} ms | ${pct(xs, 99)} ms | ${Math.max(...xs)} ms |`;
-  console.log(`bench/notify: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}`);
-  console.log(`load: ${LOAD_DEVICES} devices, ${Math.round(readings / loadSecs).toLocaleString('en-US')} readings/s processed during the loaded phase`);
+  console.log(`bench/notify: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}; fair reads ${FAIR ? 'on' : 'off'}`);
+  console.log(`load: ${LOAD_DEVICES} devices; burst ${fmt(burst.perSecond)} readings/s processed; half load paced at ${fmt(burst.perSecond / 2)}/s, ${fmt(half.perSecond)} readings/s processed; turns cut short by fair reads: ${guard.deferrals}`);
   console.log('\n| phase | alarms delivered | p50 | p99 | max |\n| --- | ---: | ---: | ---: | ---: |');
   console.log(row('at rest', rest));
-  console.log(row('under ingest load', loaded));
-  if (process.env.BENCH_DEBUG) console.log('slowest', [...loaded].sort((a, b) => b - a).slice(0, 8), 'rest slowest', [...rest].sort((a, b) => b - a).slice(0, 5));
+  console.log(row(`burst (flood, ${fmt(burst.perSecond)} readings/s)`, burst.latencies));
+  console.log(row(`half capacity (${fmt(half.perSecond)} readings/s)`, half.latencies));
+  if (process.env.BENCH_DEBUG)
+    for (const [name, xs] of [['rest', rest], ['burst', burst.latencies], ['half', half.latencies]] as const)
+      console.log(name, 'slowest', [...xs].sort((a, b) => b - a).slice(0, 8));
 }
 
 await main();

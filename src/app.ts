@@ -85,7 +85,7 @@ export class App {
       metrics: this.metrics,
       // A payload past maxPayloadBytes is still taken and kept as a payload_too_large rejection up to 64 KiB more;
       // a packet larger than that is refused at the parser and its connection closed.
-      settings: { host: s.mqtt.host, port: s.mqtt.port, wsPort: s.mqtt.wsPort ?? null, maxPacketBytes: s.mqtt.maxPayloadBytes + 65536 },
+      settings: { host: s.mqtt.host, port: s.mqtt.port, wsPort: s.mqtt.wsPort ?? null, maxPacketBytes: s.mqtt.maxPayloadBytes + 65536, fairReads: s.mqtt.fairReads },
       adminToken: s.adminToken,
     });
     this.ingest = new Ingest({

@@ -27,7 +27,7 @@ export interface BrokerDeps {
   log: Logger;
   metrics: Metrics;
   /** maxPacketBytes: the largest MQTT packet taken from an authenticated client (connectionGuard.ts). */
-  settings: { host: string; port: number; wsPort: number | null; maxPacketBytes: number };
+  settings: { host: string; port: number; wsPort: number | null; maxPacketBytes: number; fairReads: { turnBytes: number; socketBytes: number } };
   adminToken?: string;
 }
 
@@ -63,6 +63,7 @@ export class Broker {
     const { log, metrics, ingest } = this.deps;
     this.connGuard = new ConnectionGuard({
       maxPacketBytes: this.deps.settings.maxPacketBytes,
+      ...this.deps.settings.fairReads,
       onRefused: (conn, reason) => {
         metrics.authFailures.inc({ reason });
         const remote = (conn as Duplex & { remoteAddress?: string }).remoteAddress;

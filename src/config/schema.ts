@@ -46,6 +46,17 @@ export const settingsSchema = {
         /** Own port for MQTT over WebSocket; null serves it on the HTTP port at /mqtt only. */
         wsPort: { type: ['integer', 'null'], minimum: 0, maximum: 65535, default: null },
         maxPayloadBytes: { type: 'integer', minimum: 64, maximum: 1048576, default: 65536 },
+        // Fair reads (src/broker/connectionGuard.ts): bytes parsed per event-loop turn by busy connections
+        // together (0 turns fairness off) and per connection, so one flood cannot hold back a smoke alarm.
+        fairReads: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            turnBytes: { type: 'integer', minimum: 0, maximum: 16777216, default: 65536 },
+            socketBytes: { type: 'integer', minimum: 1024, maximum: 16777216, default: 16384 },
+          },
+        },
       },
     },
     http: {

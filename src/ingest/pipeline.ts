@@ -88,6 +88,7 @@ export class Ingest {
   private stopped = false;
   private rejectionsSincePrune = 0;
   private decoders = new Map<string, Decoder>();
+  private urgentKinds = new Set<string>();
   private validators = new Map<string, PayloadValidator>();
   private stmts!: {
     inboxInsert: import('better-sqlite3').Statement;
@@ -114,6 +115,7 @@ export class Ingest {
   start(): void {
     const { db, kinds } = this.deps;
     for (const def of kinds) for (const d of def.decoders) this.decoders.set(`${def.kind}/${d.format}`, d);
+    for (const def of kinds) if (def.urgent) this.urgentKinds.add(def.kind);
     this.validators = compileValidators(kinds);
     this.stmts = {
       inboxInsert: db.prepare('INSERT INTO inbox (device_id, topic, payload, received_at) VALUES (?, ?, ?, ?)'),
@@ -198,7 +200,8 @@ export class Ingest {
     if (qos > 0) m.done = done;
     else done();
     this.pending.push(m);
-    if (this.pending.length >= this.deps.settings.batchMax) this.flush();
+    if (this.urgentKinds.has(device.kind)) this.flushUrgent();
+    else if (this.pending.length >= this.deps.settings.batchMax) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -219,12 +222,36 @@ export class Ingest {
     return this.pending.length;
   }
 
+  /**
+   * The alarm fast lane: a message from a kind that carries life-safety alarms (DeviceKindDef.urgent, the smoke
+   * detector) is processed at once, not at the end of the event-loop turn with whatever bulk arrived with it.
+   * On the wall clock it goes ahead of the bulk, with every message queued from urgent devices (each device's
+   * own order is kept); on the event clock, where message order is time, the whole queue is processed in order.
+   */
+  private flushUrgent(): void {
+    if (this.deps.clock.mode === 'event' || Date.now() < this.pausedUntil) return this.flush();
+    const urgent: Pending[] = [];
+    const rest: Pending[] = [];
+    for (const m of this.pending) (this.urgentKinds.has(m.device.kind) ? urgent : rest).push(m);
+    this.pending = rest;
+    this.run(urgent);
+    if (this.pending.length && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
   flush(): void {
     this.scheduled = false;
     if (this.pending.length === 0) return;
     if (Date.now() < this.pausedUntil) return this.retryLater();
-    let batch = this.pending;
+    const batch = this.pending;
     this.pending = [];
+    this.run(batch);
+  }
+
+  /** Store what must be durable in the inbox (then acknowledge it), and process the batch. */
+  private run(batch: Pending[]): void {
     // Durable messages not yet in the inbox (a batch put back after a failure is in it already).
     const fresh = batch.filter((m) => m.done);
     if (fresh.length) {

@@ -46,6 +46,8 @@ export interface DeviceKindDef {
   label: string;
   /** Expected period between messages; offline after twice this (CONTRACT.md device_offline). */
   heartbeatSeconds: number;
+  /** Its messages may carry a life-safety alarm: processed at once, ahead of bulk readings (the fast lane). */
+  urgent?: boolean;
   /** The canonical payload's JSON Schema (devices/<kind>/schema.json). */
   schema: Record<string, unknown>;
   /** `canonical` first; one entry per vendor format. */
