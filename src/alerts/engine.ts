@@ -442,6 +442,14 @@ export class RuleEngine {
     return r && h ? this.settings.resolve<C>(r, h.communityId, h.gridId, h) : undefined;
   }
 
+  /** A rule's merged settings for a device's place (community < grid < household), e.g. device_offline's
+   *  cadence thresholds for GET /api/devices. */
+  deviceRuleConfig<C>(rule: AlertKind, device: { communityId: string; gridId: string; householdId?: string }): C | undefined {
+    const r = this.byName.get(rule);
+    const h = device.householdId ? this.deps.directory.households.get(device.householdId) : undefined;
+    return r && this.settings.resolve<C>(r, device.communityId, device.gridId, h);
+  }
+
   /** A person's lifecycle move on alert `id` (the API checked the grid). */
   transition(id: number, t: Transition, actor: string, body: { assignee?: string; note?: string; score?: number; comment?: string }): AlertView {
     let view!: AlertView;

@@ -6,13 +6,20 @@ import { deviceSchema, errorSchema } from './schemas.js';
 import { provisionDevice } from '../broker/provision.js';
 import { AppError } from '../errors.js';
 import type { DeviceInfo } from '../config/inventory.js';
+import { cadenceRefOf, heardAtOf, statusAt, DEFAULT_CADENCE_SETTINGS, type CadenceSettings, type DeviceStatus } from '../state/cadence.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 const idPattern = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 
 export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const view = (d: DeviceInfo) => {
+  const kinds = new Map(deps.kinds.map((k) => [k.kind as string, k]));
+  const view = (d: DeviceInfo, now = deps.clock.now()) => {
     const s = deps.states.get(d.id);
+    // The same thresholds as device_offline at this device's place (src/state/cadence.ts).
+    const settings = deps.rules?.engine.deviceRuleConfig<CadenceSettings>('device_offline', d) ?? DEFAULT_CADENCE_SETTINGS;
+    const ref = cadenceRefOf(d, kinds.get(d.kind)) ?? { heartbeatSeconds: 86_400, periodic: false };
+    const heard = heardAtOf(s);
+    const st = statusAt(heard, s?.cadence, ref, now, settings);
     return {
       id: d.id,
       kind: d.kind,
@@ -25,8 +32,17 @@ export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): P
       gateId: d.gateId,
       lotId: d.lotId,
       area: d.area,
-      online: s?.online ?? false,
-      lastSeenAt: iso(s?.lastSeenAt ?? null),
+      online: st.status !== 'offline',
+      status: st.status,
+      connected: s?.connected ?? false,
+      lastSeenAt: iso(heard),
+      cadence: {
+        intervalSeconds: Math.round(st.cadence.intervalMs / 1000),
+        observed: st.cadence.observed,
+        nextDueAt: iso(st.nextDueAt),
+        lateAt: iso(st.lateAt),
+        offlineAt: iso(st.offlineAt),
+      },
       batteryPct: s?.batteryPct ?? null,
       rssi: s?.rssi ?? null,
       state: {
@@ -83,7 +99,7 @@ export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): P
     },
   );
 
-  app.get<{ Querystring: { kind?: string; communityId?: string; gridId?: string; online?: boolean } }>(
+  app.get<{ Querystring: { kind?: string; communityId?: string; gridId?: string; online?: boolean; status?: DeviceStatus } }>(
     '/api/devices',
     {
       schema: {
@@ -92,7 +108,13 @@ export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): P
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { kind: { type: 'string' }, communityId: { type: 'string' }, gridId: { type: 'string' }, online: { type: 'boolean' } },
+          properties: {
+            kind: { type: 'string' },
+            communityId: { type: 'string' },
+            gridId: { type: 'string' },
+            online: { type: 'boolean', description: 'true: not offline (ok or late)' },
+            status: { type: 'string', enum: ['ok', 'late', 'offline'] },
+          },
         },
         response: { 200: { type: 'object', properties: { items: { type: 'array', items: deviceSchema } } }, '4xx': errorSchema },
       },
@@ -100,13 +122,15 @@ export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): P
     async (req) => {
       const q = req.query;
       const items = [];
+      const now = deps.clock.now();
       for (const d of deps.directory.devices.values()) {
         if (!inScope(req.principal, d)) continue;
         if (q.kind && d.kind !== q.kind) continue;
         if (q.communityId && d.communityId !== q.communityId) continue;
         if (q.gridId && d.gridId !== q.gridId) continue;
-        const v = view(d);
+        const v = view(d, now);
         if (q.online !== undefined && v.online !== q.online) continue;
+        if (q.status && v.status !== q.status) continue;
         items.push(v);
       }
       return { items };

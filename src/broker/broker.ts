@@ -112,7 +112,7 @@ export class Broker {
       const who = identities.get(client);
       if (who && 'device' in who) {
         metrics.connectedDevices.inc();
-        ingest.markOnline(who.device.id, true);
+        ingest.markConnected(who.device.id, true);
       }
     });
     this.aedes.on('clientDisconnect', (client) => {
@@ -120,7 +120,7 @@ export class Broker {
       if (who && 'device' in who) {
         this.guard.disconnected(client, who.device.id);
         metrics.connectedDevices.dec();
-        ingest.markOnline(who.device.id, false);
+        ingest.markConnected(who.device.id, false);
       }
     });
     this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));

@@ -209,8 +209,8 @@ export class Ingest {
   }
 
   /** A device's connection changed: state is written with the next batch (or now, if none is coming). */
-  markOnline(deviceId: string, online: boolean): void {
-    const s = this.deps.states.setOnline(deviceId, online);
+  markConnected(deviceId: string, connected: boolean): void {
+    const s = this.deps.states.setConnected(deviceId, connected);
     this.deps.bus.emit('deviceState', s);
     if (!this.scheduled) {
       this.scheduled = true;

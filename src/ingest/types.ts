@@ -44,8 +44,12 @@ export interface DeviceKindDef {
   kind: DeviceKindName;
   /** Chinese name shown to people, e.g. 烟感. */
   label: string;
-  /** Expected period between messages; offline after twice this (CONTRACT.md device_offline). */
+  /** Expected period between messages (src/state/cadence.ts): a heartbeat device is offline after twice this
+   *  (CONTRACT.md device_offline); a periodic uploader is judged on it until its own interval is observed. */
   heartbeatSeconds: number;
+  /** It uploads on a schedule of its own (NB water meters: every 1–24 h) rather than on events with a heartbeat:
+   *  its status follows its observed upload interval (src/state/cadence.ts). */
+  periodic?: boolean;
   /** Its messages may carry a life-safety alarm: processed at once, ahead of bulk readings (the fast lane). */
   urgent?: boolean;
   /** The canonical payload's JSON Schema (devices/<kind>/schema.json). */

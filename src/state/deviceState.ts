@@ -1,10 +1,13 @@
 // Per-device live state in memory, persisted in the transaction that processes the messages that changed it.
 import type { Db } from '../store/db.js';
 import type { Reading } from '../ingest/reading.js';
+import { emptySamples, observe, type CadenceSamples } from './cadence.js';
 
 export interface DeviceState {
   deviceId: string;
-  online: boolean;
+  /** Holds an MQTT connection right now (not persisted: everyone starts disconnected). Whether the device is
+   *  reporting as expected is its cadence status (src/state/cadence.ts), not this: NB meters hang up. */
+  connected: boolean;
   /** Receive time of the last accepted message, epoch ms. */
   lastSeenAt: number | null;
   /** Event time of the last accepted message, epoch ms. */
@@ -18,12 +21,14 @@ export interface DeviceState {
   meterTotalM3: number | null;
   accepted: number;
   rejected: number;
+  /** Upload gaps and lags for the device's cadence (src/state/cadence.ts). */
+  cadence: CadenceSamples;
 }
 
 function empty(deviceId: string): DeviceState {
   return {
     deviceId,
-    online: false,
+    connected: false,
     lastSeenAt: null,
     lastEventAt: null,
     batteryPct: null,
@@ -33,6 +38,7 @@ function empty(deviceId: string): DeviceState {
     meterTotalM3: null,
     accepted: 0,
     rejected: 0,
+    cadence: emptySamples(),
   };
 }
 
@@ -50,18 +56,21 @@ export class DeviceStates {
   /** Load persisted state; everyone starts offline until they connect again. */
   load(): void {
     const rows = this.db.prepare('SELECT device_id, state FROM device_state').all() as Array<{ device_id: string; state: string }>;
-    for (const row of rows) this.states.set(row.device_id, { ...empty(row.device_id), ...JSON.parse(row.state), online: false });
+    for (const row of rows) {
+      const { online: _old, ...saved } = JSON.parse(row.state) as Partial<DeviceState> & { online?: boolean };
+      this.states.set(row.device_id, { ...empty(row.device_id), ...saved, connected: false });
+    }
   }
 
   /** After a rolled-back batch: read every state back from the store, keeping who is connected. */
   reload(): void {
-    const online = new Map([...this.states.values()].map((s) => [s.deviceId, s.online]));
+    const connected = new Map([...this.states.values()].map((s) => [s.deviceId, s.connected]));
     this.states.clear();
     this.dirty.clear();
     this.load();
-    for (const [id, on] of online) {
+    for (const [id, on] of connected) {
       const s = this.states.get(id);
-      if (s) s.online = on;
+      if (s) s.connected = on;
     }
   }
 
@@ -85,8 +94,9 @@ export class DeviceStates {
 
   applyReading(r: Reading): DeviceState {
     const s = this.touch(r.deviceId);
-    s.online = true;
     s.lastSeenAt = r.receivedAt;
+    // Arrival no earlier than the event: on the event clock receivedAt is the time before this message moved it.
+    s.cadence = observe(s.cadence, r.ts, Math.max(r.receivedAt, r.ts)); // a new object: snapshot() is shallow
     if (s.lastEventAt === null || r.ts >= s.lastEventAt) {
       // An older event (a late batch) never overwrites what is newer.
       s.lastEventAt = r.ts;
@@ -102,16 +112,15 @@ export class DeviceStates {
 
   applyRejection(deviceId: string, receivedAt: number): DeviceState {
     const s = this.touch(deviceId);
-    // A device that sends garbage is still alive: it is online, but its reading is not taken.
-    s.online = true;
+    // A device that sends garbage is still alive (heard from), but its reading is not taken.
     s.lastSeenAt = receivedAt;
     s.rejected++;
     return s;
   }
 
-  setOnline(deviceId: string, online: boolean): DeviceState {
+  setConnected(deviceId: string, connected: boolean): DeviceState {
     const s = this.touch(deviceId);
-    s.online = online;
+    s.connected = connected;
     return s;
   }
 

@@ -51,8 +51,8 @@ export interface RuleContext<C> {
   deadline?: number;
   device?: DeviceInfo;
   deviceState?: DeviceState;
-  /** The device kind's Chinese label (烟感) and heartbeat period. */
-  kind?: { label: string; heartbeatSeconds: number };
+  /** The device kind's Chinese label (烟感), heartbeat period and whether it uploads periodically (src/state/cadence.ts). */
+  kind?: { label: string; heartbeatSeconds: number; periodic?: boolean };
   household?: HouseholdInfo;
   space?: SpaceInfo;
   lot?: LotInfo;

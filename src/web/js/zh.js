@@ -2,6 +2,9 @@
 export const SEVERITY = { critical: '紧急', major: '重要', minor: '一般', info: '提示' };
 export const SEVERITY_RANK = { critical: 0, major: 1, minor: 2, info: 3 };
 
+/** A device's status by its cadence (GET /api/devices `status`, src/state/cadence.ts). */
+export const DEVICE_STATUS = { ok: '正常', late: '迟报', offline: '离线' };
+
 export const STATUS = { open: '待确认', acknowledged: '已确认', dispatched: '已派单', accepted: '处理中', resolved: '已办结' };
 
 export const KIND = {

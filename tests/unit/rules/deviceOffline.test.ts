@@ -61,3 +61,46 @@ describe('device_offline', () => {
     expect(h.deadline).toBe(T0 + 7 * MIN);
   });
 });
+
+describe('device_offline for a water meter: its own observed cadence', () => {
+  const wm = device('water-meter', { heartbeatSeconds: 3600 });
+  const hourly = () => {
+    const h = new Harness(deviceOffline, { device: wm, heartbeatSeconds: 12 * 3600, periodic: true, label: '智能水表' });
+    for (let i = 0; i <= 3; i++) h.read(reading(wm, 'reading', T0 + i * HOUR, { totalM3: 1 + i / 100 }));
+    return h;
+  };
+
+  it('one late upload of an hourly meter is no alert; three missed uploads are', () => {
+    const h = hourly();
+    const last = T0 + 3 * HOUR;
+    // The deadline set at the first reading (declared 1 h: 3 h 15 min) fires and moves on: heard meanwhile.
+    h.advance(last + 2 * HOUR); // one upload missed, the next one late
+    expect(h.alert).toBeUndefined();
+    h.read(reading(wm, 'reading', last + 2 * HOUR + 5 * MIN, { totalM3: 1.05 }));
+    const back = last + 2 * HOUR + 5 * MIN;
+    h.advance(back + 3 * HOUR);
+    expect(h.alert).toBeUndefined(); // 3 h, under 3 × 1 h + 15 min
+    h.advance(back + 3 * HOUR + 15 * MIN);
+    expect(h.actionsOf('open')[0]).toMatchObject({ title: '6号楼302 智能水表离线', details: { offlineAfterMinutes: 195 } });
+  });
+
+  it('a meter that uploads every 6 h is judged on 6 h, not on the hour its inventory entry declares', () => {
+    const h = new Harness(deviceOffline, { device: wm, heartbeatSeconds: 12 * 3600, periodic: true });
+    for (let i = 0; i <= 3; i++) h.read(reading(wm, 'reading', T0 + i * 6 * HOUR, { totalM3: 1 }));
+    const last = T0 + 18 * HOUR;
+    h.advance(last + 18 * HOUR); // 3 × 6 h, not yet the grace
+    expect(h.alert).toBeUndefined();
+    h.advance(last + 19 * HOUR + 30 * MIN);
+    expect(h.actionsOf('open')[0]).toMatchObject({ details: { offlineAfterMinutes: (18 * 60 + 90) } });
+  });
+
+  it('never goes offline sooner than floorMinutes, however fast the meter uploads', () => {
+    const h = new Harness(deviceOffline, { device: device('water-meter', { heartbeatSeconds: 900 }), periodic: true });
+    for (let i = 0; i <= 3; i++) h.read(reading(wm, 'reading', T0 + i * 15 * MIN, { totalM3: 1 }));
+    const last = T0 + 45 * MIN;
+    h.advance(last + 2 * HOUR + 59 * MIN);
+    expect(h.alert).toBeUndefined();
+    h.advance(last + 3 * HOUR);
+    expect(h.alert).toBeDefined();
+  });
+});

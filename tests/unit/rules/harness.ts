@@ -6,6 +6,7 @@ import type { Reading } from '../../../src/ingest/reading.js';
 import type { DeviceInfo, HouseholdInfo, LotInfo, SpaceInfo } from '../../../src/config/inventory.js';
 import type { DeviceKindName } from '../../../src/config/schema.js';
 import { COMMON_DEFAULTS } from '../../../src/rules/lib/config.js';
+import { emptySamples, observe, type CadenceSamples } from '../../../src/state/cadence.js';
 
 export const T0 = Date.parse('2025-03-01T00:00:00+08:00');
 export const MIN = 60_000;
@@ -46,6 +47,8 @@ export interface HarnessOptions {
   residents?: string[];
   visitors?: Record<string, number>;
   heartbeatSeconds?: number;
+  /** The kind uploads on its own schedule (water meters): device_offline follows the observed cadence. */
+  periodic?: boolean;
   label?: string;
   /** Last heard (deviceState.lastSeenAt), for device_offline. */
   lastSeenAt?: number;
@@ -60,6 +63,8 @@ export class Harness<S, C extends RuleConfigBase> {
   opened = 0;
   lot: number | undefined;
   lastSeenAt: number | undefined;
+  /** The device's cadence samples, as DeviceStates keeps them (every reading observed). */
+  cadence: CadenceSamples = emptySamples();
 
   constructor(
     readonly rule: Rule<S, C>,
@@ -82,7 +87,7 @@ export class Harness<S, C extends RuleConfigBase> {
       deviceState: d
         ? {
             deviceId: d.id,
-            online: true,
+            connected: true,
             lastSeenAt: this.lastSeenAt ?? null,
             lastEventAt: this.lastSeenAt ?? null,
             batteryPct: null,
@@ -92,9 +97,10 @@ export class Harness<S, C extends RuleConfigBase> {
             meterTotalM3: null,
             accepted: 1,
             rejected: 0,
+            cadence: this.cadence,
           }
         : undefined,
-      kind: { label: o.label ?? '设备', heartbeatSeconds: o.heartbeatSeconds ?? 3600 },
+      kind: { label: o.label ?? '设备', heartbeatSeconds: o.heartbeatSeconds ?? 3600, periodic: o.periodic },
       household: o.household,
       space: o.space,
       lot: o.lot,
@@ -109,7 +115,10 @@ export class Harness<S, C extends RuleConfigBase> {
 
   /** Run one input at `now` and apply the actions the way the engine would. */
   run(input: RuleInput, now: number): Action<S>[] {
-    if (input.type === 'reading') this.lastSeenAt = Math.max(this.lastSeenAt ?? -Infinity, input.reading.ts);
+    if (input.type === 'reading') {
+      this.lastSeenAt = Math.max(this.lastSeenAt ?? -Infinity, input.reading.ts);
+      this.cadence = observe(this.cadence, input.reading.ts, input.reading.receivedAt);
+    }
     const actions = this.rule.evaluate(input, this.state, this.ctx(now));
     for (const a of actions) {
       this.log.push({ at: now, action: a });

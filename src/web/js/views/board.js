@@ -112,7 +112,7 @@ export function Board({ alerts, lots, places, me, live }) {
         <section class="board-panel">
           <h2>设备</h2>
           ${hc
-            ? html`<div class="board-health"><span><b>${hc.online}</b>在线</span><span class=${hc.offline ? 'bad-text' : ''}><b>${hc.offline}</b>离线</span><span class=${hc.low ? 'warn-text' : ''}><b>${hc.low}</b>电量低</span></div>`
+            ? html`<div class="board-health"><span><b>${hc.ok}</b>正常</span><span class=${hc.late ? 'warn-text' : ''}><b>${hc.late}</b>迟报</span><span class=${hc.offline ? 'bad-text' : ''}><b>${hc.offline}</b>离线</span><span class=${hc.low ? 'warn-text' : ''}><b>${hc.low}</b>电量低</span></div>`
             : html`<p class="muted">加载中…</p>`}
         </section>
       </aside>
