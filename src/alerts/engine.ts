@@ -511,6 +511,13 @@ export class RuleEngine {
     }
   }
 
+  private logLifecycle(): void {
+    for (const e of this.alerts.takeLifecycle()) {
+      const line = lifecycleLine(e, this.alerts.get(e.alertId));
+      this.deps.log[line.level](line.fields, line.msg);
+    }
+  }
+
   lots(): LotCounts[] {
     return this.lotBoard.all();
   }
@@ -519,6 +526,7 @@ export class RuleEngine {
 
   private publish(fx: Effects): void {
     for (const kind of fx.opened) this.deps.metrics.alertsOpened.inc({ kind });
+    this.logLifecycle();
     for (const [lotId, occupied] of fx.lots) {
       const counts = this.lotBoard.set(lotId, occupied, this.deps.clock.now());
       if (counts) this.deps.bus.emit('parking', counts);
@@ -526,6 +534,31 @@ export class RuleEngine {
     for (const v of fx.alerts.values()) this.deps.bus.emit('alert', v);
     for (const h of this.hooks) h.committed?.();
   }
+}
+
+/**
+ * One log line per alert opened, re-opened, escalated or resolved, after its commit: kind, severity and place
+ * by id (community, grid, household, device, space) — never the title, which names people (王婆婆家), nor a
+ * plate, a phone or who a person is beyond system/person. So an operator watching `npm start` sees every alarm
+ * even with no destination configured.
+ */
+export function lifecycleLine(
+  e: { alertId: number; type: string; actor: string; data?: Record<string, unknown> },
+  a: AlertView | undefined,
+): { level: 'info' | 'warn'; fields: Record<string, unknown>; msg: string } {
+  const fields: Record<string, unknown> = { alertId: e.alertId, event: e.type };
+  if (a) {
+    Object.assign(fields, { kind: a.kind, severity: a.severity, communityId: a.communityId, gridId: a.gridId });
+    if (a.householdId) fields.householdId = a.householdId;
+    if (a.deviceId) fields.deviceId = a.deviceId;
+    if (a.spaceId) fields.spaceId = a.spaceId;
+  }
+  if (e.type === 'escalated' && e.data) Object.assign(fields, { step: e.data.step, afterMinutes: e.data.afterMinutes });
+  if (e.type === 'resolved') fields.by = e.actor === 'system' ? 'rule' : 'person';
+  const where = a ? `${a.communityId}/${a.gridId}${a.householdId ? `/${a.householdId}` : a.deviceId ? `/${a.deviceId}` : ''}` : '?';
+  const what = a ? `${a.kind} (${a.severity}) at ${where}` : `#${e.alertId}`;
+  const urgent = a && (a.severity === 'critical' || a.severity === 'major') && e.type !== 'resolved';
+  return { level: urgent ? 'warn' : 'info', fields, msg: `alert ${e.type}: ${what}` };
 }
 
 function changed(fx: Effects, v: AlertView | undefined): void {

@@ -89,8 +89,20 @@ export interface ListFilter {
   limit: number;
 }
 
+/** Timeline entries that are logged once their transaction commits (RuleEngine.publish). */
+export const LOGGED_EVENTS = new Set(['opened', 'reopened', 'escalated', 'resolved']);
+
+export interface LifecycleEntry {
+  alertId: number;
+  type: string;
+  actor: string;
+  data?: Record<string, unknown>;
+}
+
 export class AlertStore {
   private readonly open = new Map<string, OpenAlert>();
+  /** Lifecycle entries written since the last takeLifecycle(); dropped when memory is read again after a rollback. */
+  private lifecycle: LifecycleEntry[] = [];
   private readonly s;
 
   constructor(private readonly db: Db) {
@@ -125,6 +137,7 @@ export class AlertStore {
   /** (Re)read the open alerts into memory: at start, and after a rolled-back transaction. */
   load(): void {
     this.open.clear();
+    this.lifecycle = [];
     for (const r of this.s.openRows.all() as Row[]) this.index(r);
   }
 
@@ -165,6 +178,14 @@ export class AlertStore {
 
   private event(id: number, at: number, type: string, actor: string, data?: Record<string, unknown>): void {
     this.s.event.run(id, at, type, actor, data === undefined ? null : JSON.stringify(data));
+    if (LOGGED_EVENTS.has(type)) this.lifecycle.push({ alertId: id, type, actor, data });
+  }
+
+  /** The opened/reopened/escalated/resolved entries written since the last call (call after a commit). */
+  takeLifecycle(): LifecycleEntry[] {
+    const out = this.lifecycle;
+    this.lifecycle = [];
+    return out;
   }
 
   private reread(id: number): AlertView {

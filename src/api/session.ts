@@ -166,8 +166,9 @@ export function sessionApi(sessions: Sessions, throttle = new LoginThrottle()) {
     // body is read): a flood of sign-ins, right or wrong, cannot keep the scrypt thread pool busy.
     await app.register(rateLimit, {
       global: false,
-      errorResponseBuilder: (_req, ctx) => {
+      errorResponseBuilder: (req, ctx) => {
         deps.metrics.authThrottled.inc({ surface: 'login' });
+        req.log.warn({ ip: req.ip, reason: 'rate_limited' }, 'console sign-in refused: too many requests from this address');
         return Object.assign(new AppError('SB_TOO_MANY_REQUESTS', `too many sign-in requests from this address; try again in ${ctx.after}`), { retryAfterSeconds: Math.ceil(ctx.ttl / 1000) });
       },
     });
@@ -206,13 +207,15 @@ export function sessionApi(sessions: Sessions, throttle = new LoginThrottle()) {
         if (wait > 0) {
           deps.metrics.authThrottled.inc({ surface: 'login' });
           const seconds = Math.ceil(wait / 1000);
+          req.log.warn({ ip: req.ip, reason: 'throttled', waitSeconds: seconds }, 'console sign-in refused: too many failed sign-ins');
           throw Object.assign(new AppError('SB_TOO_MANY_ATTEMPTS', `too many failed sign-ins; try again in ${seconds} s`), { retryAfterSeconds: seconds });
         }
         let person: PersonInfo | undefined;
         for (const p of deps.directory.people.values()) if (p.username === username) person = p;
         if (!(await verifyPassword(password, person?.passwordHash)) || !person) {
           deps.metrics.authFailures.inc({ reason: 'bad_password' });
-          req.log.warn({ ip: req.ip }, 'console sign-in failed');
+          // Never the username (it may be a person's name) nor the password: the address and the reason.
+          req.log.warn({ ip: req.ip, reason: 'bad_credentials' }, 'console sign-in refused: wrong username or password');
           throw new AppError('SB_BAD_CREDENTIALS', 'wrong username or password', 401);
         }
         throttle.succeed(username, req.ip);

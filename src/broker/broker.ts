@@ -124,6 +124,13 @@ export class Broker {
       }
     });
     this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
+    // Refused by aedes before authentication: MQTT 5 (and 3.1 with a long id) get CONNACK 1/2, keep-alive 6.
+    this.aedes.on('connectionError', (client, err) => {
+      const code = (err as Error & { errorCode?: number }).errorCode;
+      if (code === 1) this.logRefusal({ reason: 'protocol_version', ip: addressOf(client) }, 'mqtt connect refused: unacceptable protocol version (MQTT 3.1.1 only; MQTT 5 is not supported)');
+      else if (code) this.logRefusal({ reason: 'connect_refused', returnCode: code, ip: addressOf(client) }, `mqtt connect refused: ${err.message}`);
+      else log.debug({ err: err.message, ip: addressOf(client) }, 'mqtt connection error before CONNECT');
+    });
 
     this.tcp = createServer((socket) => this.take(socket));
     await listen(this.tcp, this.deps.settings.port, this.deps.settings.host);
@@ -147,7 +154,10 @@ export class Broker {
     const ip = addressOf(client);
     const name = username ?? '';
     const throttled = this.guard.refuse(name, ip);
-    if (throttled) return done(authError(3, throttled), false);
+    if (throttled) {
+      this.logRefusal({ reason: 'throttled', clientId: client.id, username, ip }, `mqtt connect refused: ${throttled}`);
+      return done(authError(3, throttled), false);
+    }
     const refuse = (code: 2 | 4, message: string) => {
       const hold = this.guard.failed(name, ip);
       if (hold > 0) setTimeout(() => done(authError(code, message), false), hold).unref();
@@ -160,6 +170,7 @@ export class Broker {
         return done(null, true);
       }
       metrics.authFailures.inc({ reason: 'bad_credentials' });
+      this.logRefusal({ reason: 'bad_credentials', clientId: client.id, username, ip }, 'mqtt connect refused: bad operator password');
       return refuse(4, 'Bad username or password');
     }
     let device: DeviceInfo | undefined;
@@ -178,17 +189,34 @@ export class Broker {
     }
     if (!device || !verifySecret(password, device.secretHash)) {
       metrics.authFailures.inc({ reason: 'bad_credentials' });
-      log.warn({ clientId: client.id, username }, 'mqtt connect refused: bad username or password');
+      this.logRefusal({ reason: 'bad_credentials', clientId: client.id, username, ip }, 'mqtt connect refused: bad username or password');
       return refuse(4, 'Bad username or password');
     }
     // The client id must be the device id, so one device cannot take over another's session.
     if (client.id !== device.id) {
       metrics.authFailures.inc({ reason: 'client_id' });
+      this.logRefusal({ reason: 'client_id', clientId: client.id, username, ip }, 'mqtt connect refused: client id must equal the device id');
       return refuse(2, 'client id must equal the device id');
     }
     this.guard.succeeded(client, device.id, ip, true);
     identities.set(client, { device });
     done(null, true);
+  }
+
+  /** A refused CONNECT, logged (warn) — at most one line per reason and address every 10 s, with how many
+   *  were left out since, so a reconnect storm cannot flood the log. Device ids, never a secret. */
+  private readonly refusalsLogged = new Map<string, { at: number; skipped: number }>();
+  private logRefusal(fields: Record<string, unknown>, msg: string): void {
+    const key = `${String(fields.reason)}|${String(fields.ip)}|${String(fields.username ?? '')}`;
+    const now = Date.now();
+    const last = this.refusalsLogged.get(key);
+    if (last && now - last.at < 10_000) {
+      last.skipped++;
+      return;
+    }
+    if (this.refusalsLogged.size > 10_000) this.refusalsLogged.clear();
+    this.refusalsLogged.set(key, { at: now, skipped: 0 });
+    this.deps.log.warn({ ...fields, ...(last?.skipped ? { alsoRefusedSinceLastLine: last.skipped } : {}) }, msg);
   }
 
   private handleWs(ws: WebSocket, req: IncomingMessage): void {

@@ -5,6 +5,7 @@ import { expect } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { startApp, connectDevice, waitFor, auth, sampleSecrets, type TestApp } from '../helpers.js';
 import type { AlertView, TimelineEntry } from '../../src/alerts/types.js';
+import type { AppOptions } from '../../src/app.js';
 
 export const T0 = Date.parse('2025-03-01T08:00:00+08:00');
 export const MIN = 60_000;
@@ -34,8 +35,8 @@ export interface Device {
   end(): Promise<void>;
 }
 
-export async function startAlertsApp(dataDir?: string, overrides: Record<string, unknown> = {}): Promise<AlertsEnv> {
-  const t = await startApp({ clock: 'event', ...overrides }, dataDir);
+export async function startAlertsApp(dataDir?: string, overrides: Record<string, unknown> = {}, opts: AppOptions = {}): Promise<AlertsEnv> {
+  const t = await startApp({ clock: 'event', ...overrides }, dataDir, opts);
   const clients: MqttClient[] = [];
   const inject = async (method: 'GET' | 'POST', url: string, token?: string, payload?: unknown) => {
     const res = await t.app.api.inject({ method, url, headers: auth(token), payload: payload as object });
