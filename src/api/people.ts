@@ -73,8 +73,12 @@ export default async function peopleApi(app: FastifyInstance, deps: ApiDeps): Pr
                 type: 'array',
                 items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, gridId: { type: 'string' } } },
               },
+              utcOffsetMinutes: {
+                type: 'integer',
+                description: "the communities' local time as minutes east of UTC (settings notify.utcOffsetMinutes; 480 = China Standard Time): the console shows every time in it, whatever the browser's time zone",
+              },
             },
-            required: ['id', 'displayName', 'roles', 'admin', 'grids', 'buildings', 'households', 'lots'],
+            required: ['id', 'displayName', 'roles', 'admin', 'grids', 'buildings', 'households', 'lots', 'utcOffsetMinutes'],
           },
           '4xx': errorSchema,
         },
@@ -97,6 +101,7 @@ export default async function peopleApi(app: FastifyInstance, deps: ApiDeps): Pr
         buildings: [...dir.buildings.values()].filter((b) => (p.households ? buildingsOfMine.has(b.id) : inScope(p, b))),
         households: households.map((h) => ({ id: h.id, room: h.room, buildingId: h.buildingId, gridId: h.gridId, loneElder: h.loneElder, displayName: h.loneElder ? h.displayName : undefined })),
         lots: [...dir.lots.values()].filter((l) => inScope(p, l)).map((l) => ({ id: l.id, name: l.name, gridId: l.gridId })),
+        utcOffsetMinutes: deps.rules?.utcOffsetMinutes ?? 480,
       };
     },
   );

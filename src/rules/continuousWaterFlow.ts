@@ -6,6 +6,7 @@
 // coarse to tell a leak from a busy morning, so such meters raise this from their `leak` alarm only.
 import type { Action, Rule, RuleConfigBase } from './lib/types.js';
 import { useFromReading, type Register } from './lib/water.js';
+import { titleOf } from './lib/place.js';
 
 export interface ContinuousFlowConfig extends RuleConfigBase {
   minHours: number;
@@ -57,7 +58,7 @@ export const continuousWaterFlow: Rule<ContinuousFlowState, ContinuousFlowConfig
       actions.push({
         type: 'open',
         severity: 'major',
-        title: `${ctx.where} 水表漏水报警`,
+        title: titleOf(ctx.where, '水表漏水报警'),
         details: { source: 'leak_alarm', eventAt: iso(r.ts), flowLph: r.payload.flowLph },
       });
     }
@@ -101,7 +102,7 @@ export const continuousWaterFlow: Rule<ContinuousFlowState, ContinuousFlowConfig
         hours: Math.round(((s.runEnd! - s.runStart) / H) * 10) / 10,
         litres: Math.round(s.runLitres! * 10) / 10,
       };
-      if (!alertOpen) actions.push({ type: 'open', severity, title: `${ctx.where} 持续用水超过${c.minHours}小时`, details });
+      if (!alertOpen) actions.push({ type: 'open', severity, title: titleOf(ctx.where, `持续用水超过${c.minHours}小时`), details });
       else if (ctx.alert?.details.source === 'intervals') actions.push({ type: 'update', details });
     }
     return actions;

@@ -6,6 +6,7 @@
 import type { Rule, RuleConfigBase } from './lib/types.js';
 import type { Reading } from '../ingest/reading.js';
 import { healthSeverity, isRoutine, isoTime } from './lib/health.js';
+import { titleOf } from './lib/place.js';
 
 const FAULT_CODES = new Set(['valve_fault', 'reverse_flow']);
 
@@ -37,7 +38,7 @@ export const deviceFault: Rule<undefined, RuleConfigBase> = {
         {
           type: 'open',
           severity: healthSeverity(ctx),
-          title: `${ctx.where} ${ctx.kind?.label ?? '设备'}故障`,
+          title: titleOf(ctx.where, `${ctx.kind?.label ?? '设备'}故障`),
           details: { fault, eventAt: isoTime(r.ts) },
         },
       ];

@@ -17,6 +17,7 @@
 import type { Rule, RuleConfigBase } from './lib/types.js';
 import { healthSeverity, isoTime } from './lib/health.js';
 import { cadenceOf, cadenceRefOf, type CadenceSettings } from '../state/cadence.js';
+import { titleOf } from './lib/place.js';
 
 export interface DeviceOfflineConfig extends RuleConfigBase, CadenceSettings {}
 
@@ -61,7 +62,7 @@ export const deviceOffline: Rule<undefined, DeviceOfflineConfig> = {
       {
         type: 'open',
         severity: healthSeverity(ctx),
-        title: `${ctx.where} ${ctx.kind?.label ?? '设备'}离线`,
+        title: titleOf(ctx.where, `${ctx.kind?.label ?? '设备'}离线`),
         details: { lastSeenAt: isoTime(heard), offlineAfterMinutes: Math.round(period / 60_000), kind: ctx.device?.kind },
       },
     ];

@@ -5,6 +5,7 @@
 import type { Rule, RuleConfigBase } from './lib/types.js';
 import type { Reading } from '../ingest/reading.js';
 import { healthSeverity, isRoutine, isoTime } from './lib/health.js';
+import { titleOf } from './lib/place.js';
 
 function tampered(r: Reading): boolean {
   const p = r.payload;
@@ -29,7 +30,7 @@ export const deviceTamper: Rule<undefined, RuleConfigBase> = {
         {
           type: 'open',
           severity: healthSeverity(ctx),
-          title: `${ctx.where} ${ctx.kind?.label ?? '设备'}防拆报警`,
+          title: titleOf(ctx.where, `${ctx.kind?.label ?? '设备'}防拆报警`),
           details: { event: r.payload.event ?? r.payload.code ?? r.type, eventAt: isoTime(r.ts) },
         },
       ];

@@ -6,6 +6,7 @@
 // so a "free" that turns "occupied" again within flapSeconds is the same car — the dwell keeps its start —
 // and an alert is resolved only once the space has stayed free for flapSeconds.
 import type { Action, Rule, RuleConfigBase } from './lib/types.js';
+import { titleOf } from './lib/place.js';
 
 export interface IllegalParkingConfig extends RuleConfigBase {
   fireLaneMinutes: number;
@@ -53,7 +54,7 @@ export const illegalParking: Rule<IllegalParkingState, IllegalParkingConfig> = {
         out.push({
           type: 'open',
           severity: zone === 'fire_lane' ? 'major' : 'minor',
-          title: zone === 'fire_lane' ? `${ctx.where} 消防通道占用` : `${ctx.where} 禁停区域违停`,
+          title: zone === 'fire_lane' ? titleOf(ctx.where, '消防通道占用') : titleOf(ctx.where, '禁停区域违停'),
           details: { zone, occupiedSince: iso(s.since), thresholdMinutes: dwellMs / 60_000 },
         });
       } else if (!s.occ && ctx.alert) {

@@ -4,6 +4,7 @@
 // otherwise a person does, once the battery is changed.
 import type { Rule, RuleConfigBase } from './lib/types.js';
 import { healthSeverity } from './lib/health.js';
+import { titleOf } from './lib/place.js';
 
 export interface LowBatteryConfig extends RuleConfigBase {
   thresholdPct: number;
@@ -39,7 +40,7 @@ export const lowBattery: Rule<undefined, LowBatteryConfig> = {
         {
           type: 'open',
           severity: healthSeverity(ctx),
-          title: `${ctx.where} ${ctx.kind?.label ?? '设备'}电量低`,
+          title: titleOf(ctx.where, `${ctx.kind?.label ?? '设备'}电量低`),
           details: { batteryPct: pct, batteryV: p.batteryV, batteryHealth: p.batteryHealth, thresholdPct: ctx.config.thresholdPct },
         },
       ];

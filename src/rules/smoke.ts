@@ -3,6 +3,7 @@
 // has checked closes the alert (CONTRACT.md "Alert kinds"; GB 25201-2010 §5.3: confirm every alarm, log the
 // cause when false — DOMAIN.md §6).
 import type { Rule, RuleConfigBase } from './lib/types.js';
+import { titleOf } from './lib/place.js';
 
 export const smoke: Rule<undefined, RuleConfigBase> = {
   name: 'smoke',
@@ -22,7 +23,7 @@ export const smoke: Rule<undefined, RuleConfigBase> = {
         {
           type: 'open',
           severity: 'critical',
-          title: `${ctx.where} 烟感报警`,
+          title: titleOf(ctx.where, '烟感报警'),
           details: {
             eventAt: new Date(reading.ts).toISOString(),
             smokePct: p.smokePct,

@@ -4,6 +4,7 @@
 // misread plate (DOMAIN.md §4: confidence 1–100) would send a guard after a car that is not there.
 import type { Rule, RuleConfigBase } from './lib/types.js';
 import { normalisePlate } from './lib/types.js';
+import { titleOf } from './lib/place.js';
 
 export interface UnregisteredVehicleConfig extends RuleConfigBase {
   minConfidence: number;
@@ -40,7 +41,7 @@ export const unregisteredVehicle: Rule<undefined, UnregisteredVehicleConfig> = {
       {
         type: 'open',
         severity: 'minor',
-        title: `${ctx.where} 未登记车辆入场 ${plate}`,
+        title: titleOf(ctx.where, `未登记车辆入场 ${plate}`),
         details: {
           gateId: ctx.gate?.id,
           lane: p.lane,

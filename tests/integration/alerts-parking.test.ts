@@ -20,7 +20,7 @@ describe('parking and gate alerts over MQTT', () => {
     const a = await env.waitAlert({ kind: 'illegal_parking', deviceId: 'gh-ps-fl1' });
     expect(a).toMatchObject({
       severity: 'major',
-      title: '6号楼东侧 消防通道 消防通道占用',
+      title: '6号楼东侧 消防通道占用',
       spaceId: 'gh-sp-fl1',
       gridId: 'gh-g1',
       openedAt: at(T0 + 3 * MIN),

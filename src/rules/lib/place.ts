@@ -36,3 +36,18 @@ export function whereOf(p: {
   if (p.buildingName) return p.buildingName;
   return p.device?.id ?? '';
 }
+
+/**
+ * A title from a place and what happened there, without saying a word twice: a space labelled
+ * "6号楼东侧 消防通道" with "消防通道占用" is "6号楼东侧 消防通道占用", "垃圾分类投放点前 禁停" with "禁停区域违停" is
+ * "垃圾分类投放点前 禁停区域违停". The place's last word goes when what follows starts with it.
+ */
+export function titleOf(where: string, what: string): string {
+  const w = where.trim();
+  if (!w) return what;
+  const cut = w.lastIndexOf(' ');
+  const last = w.slice(cut + 1);
+  if (cut > 0 && what.startsWith(last)) return `${w.slice(0, cut)} ${what}`;
+  if (what.startsWith(w)) return what;
+  return `${w} ${what}`;
+}

@@ -1,7 +1,9 @@
 // Lookups built from GET api/me, to name where things are: grids, buildings, households, lots, people.
-import { ROLE } from './zh.js';
+import { ROLE, setUtcOffsetMinutes } from './zh.js';
 
 export function buildPlaces(me, people) {
+  // Every time the console shows is in the communities' local time (zh.js), set before anything renders one.
+  if (me) setUtcOffsetMinutes(me.utcOffsetMinutes);
   const grids = new Map((me?.grids ?? []).map((g) => [g.id, g]));
   const buildings = new Map((me?.buildings ?? []).map((b) => [b.id, b]));
   const households = new Map((me?.households ?? []).map((h) => [h.id, h]));

@@ -113,27 +113,67 @@ export function ago(iso, now = Date.now()) {
   return `${Math.floor(s / 86400)}天前`;
 }
 
+// Times are the community's local time, never the browser's: a kiosk set to UTC still shows 11:31 for 11:31 in
+// 桂花园. The offset comes from the server (GET /api/me utcOffsetMinutes, settings notify.utcOffsetMinutes);
+// China Standard Time (UTC+8) until it has answered.
+let offsetMinutes = 480;
+
+export function setUtcOffsetMinutes(m) {
+  if (Number.isFinite(m)) offsetMinutes = m;
+}
+
+/** The community's wall-clock parts of a time (ISO string, epoch ms or Date). */
+export function local(t) {
+  const ms = typeof t === 'number' ? t : t instanceof Date ? t.getTime() : Date.parse(t);
+  const d = new Date(ms + offsetMinutes * 60_000);
+  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), weekday: d.getUTCDay() };
+}
+
+/** Epoch ms of the community's local midnight `daysBack` days before the day of `t`. */
+export function startOfLocalDay(t, daysBack = 0) {
+  const p = local(t);
+  return Date.UTC(p.year, p.month - 1, p.day - daysBack) - offsetMinutes * 60_000;
+}
+
+/** Epoch ms of the start of the hour of `t` (local hours start on the hour for whole-hour offsets). */
+export function startOfLocalHour(t) {
+  const ms = typeof t === 'number' ? t : Date.parse(t);
+  const shifted = ms + offsetMinutes * 60_000;
+  return shifted - (((shifted % 3_600_000) + 3_600_000) % 3_600_000) - offsetMinutes * 60_000;
+}
+
 /** 14:05:09 today, else 11月21日 14:05. */
 export function clock(iso, now = Date.now()) {
   if (!iso) return '—';
-  const d = new Date(iso);
-  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  return sameDay(d, new Date(now)) ? time : `${d.getMonth() + 1}月${d.getDate()}日 ${time.slice(0, 5)}`;
+  const d = local(iso);
+  const time = `${pad(d.hour)}:${pad(d.minute)}:${pad(d.second)}`;
+  return sameDay(iso, now) ? time : `${d.month}月${d.day}日 ${time.slice(0, 5)}`;
 }
 
 /** 20:00 today, else 11月22日 20:00: a deadline, to the minute. */
 export function hm(iso, now = Date.now()) {
-  const d = new Date(iso);
-  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  return sameDay(d, new Date(now)) ? time : `${d.getMonth() + 1}月${d.getDate()}日 ${time}`;
+  const d = local(iso);
+  const time = `${pad(d.hour)}:${pad(d.minute)}`;
+  return sameDay(iso, now) ? time : `${d.month}月${d.day}日 ${time}`;
 }
 
+/** Same local day in the community (times as ISO strings, epoch ms or Dates). */
 export function sameDay(a, b) {
-  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
+  const x = local(a);
+  const y = local(b);
+  return x.year === y.year && x.month === y.month && x.day === y.day;
 }
 
 export const WEEKDAY = ['星期日', '星期一', '星期二', '星期三', '星期四', '星期五', '星期六'];
 
-export function today(now = new Date()) {
-  return `${now.getFullYear()}年${now.getMonth() + 1}月${now.getDate()}日 ${WEEKDAY[now.getDay()]}`;
+/** 2025年3月1日 星期六 in the community. */
+export function today(now = Date.now()) {
+  const d = local(now);
+  return `${d.year}年${d.month}月${d.day}日 ${WEEKDAY[d.weekday]}`;
+}
+
+/** 11:31:05 in the community. */
+export function timeOfDay(now = Date.now()) {
+  const d = local(now);
+  return `${pad(d.hour)}:${pad(d.minute)}:${pad(d.second)}`;
 }

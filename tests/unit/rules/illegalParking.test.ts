@@ -22,7 +22,7 @@ describe('illegal_parking', () => {
     h.advance(T0 + 3 * MIN);
     expect(h.actionsOf('open')[0]).toMatchObject({
       severity: 'major',
-      title: '6号楼东侧 消防通道 消防通道占用',
+      title: '6号楼东侧 消防通道占用',
       details: { zone: 'fire_lane', occupiedSince: new Date(T0).toISOString(), thresholdMinutes: 3 },
     });
   });
@@ -33,7 +33,7 @@ describe('illegal_parking', () => {
     h.advance(T0 + 9 * MIN);
     expect(h.alert).toBeUndefined();
     h.advance(T0 + 10 * MIN);
-    expect(h.actionsOf('open')[0]).toMatchObject({ severity: 'minor', title: '垃圾分类投放点前 禁停 禁停区域违停' });
+    expect(h.actionsOf('open')[0]).toMatchObject({ severity: 'minor', title: '垃圾分类投放点前 禁停区域违停' });
   });
 
   it('leaves resident and visitor bays alone', () => {
@@ -95,5 +95,16 @@ describe('illegal_parking', () => {
     expect(h.deadline).toBe(T0 + 3 * MIN);
     h.advance(T0 + 5 * MIN);
     expect(h.alert).toBeDefined();
+  });
+});
+
+describe('titles say each word once', () => {
+  it('drops the place\'s last word when what follows starts with it', async () => {
+    const { titleOf } = await import('../../../src/rules/lib/place.js');
+    expect(titleOf('6号楼东侧 消防通道', '消防通道占用')).toBe('6号楼东侧 消防通道占用');
+    expect(titleOf('垃圾分类投放点前 禁停', '禁停区域违停')).toBe('垃圾分类投放点前 禁停区域违停');
+    expect(titleOf('6号楼302', '烟感报警')).toBe('6号楼302 烟感报警');
+    expect(titleOf('消防通道', '消防通道占用')).toBe('消防通道占用');
+    expect(titleOf('', '烟感报警')).toBe('烟感报警');
   });
 });

@@ -5,7 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { useApi, useNow } from '../hooks.js';
 import { isMissingRoute } from '../api.js';
-import { SEVERITY, SEVERITY_RANK, today } from '../zh.js';
+import { SEVERITY, SEVERITY_RANK, today, timeOfDay } from '../zh.js';
 import { isActive, whoHasIt, alertWhere, kindUnlessTitled, Age } from './alerts.js';
 import { LotCard } from './parking.js';
 import { careState, byUrgency } from './care.js';
@@ -67,7 +67,6 @@ export function Board({ alerts, lots, places, me, live }) {
   const paging = usePaging(open.length);
   const shown = open.slice(paging.start, paging.start + paging.size);
   const communities = [...new Set(me.grids.map((g) => g.communityName))].join('、');
-  const d = new Date(now);
   const hc = devices.data ? healthCounts(devices.data.items) : null;
 
   useEffect(() => {
@@ -80,7 +79,7 @@ export function Board({ alerts, lots, places, me, live }) {
     <div class="board">
       <header class="board-head">
         <div class="brand"><span class="logo" aria-hidden="true"></span><span>哨兵 · ${communities} 值守大屏</span></div>
-        <div class="board-clock"><b>${d.toTimeString().slice(0, 8)}</b><span>${today(d)}</span></div>
+        <div class="board-clock"><b data-testid="board-time">${timeOfDay(now)}</b><span>${today(now)}</span></div>
         <div class=${`live live-${live}`}>${live === 'live' ? '实时' : '重连中…'}</div>
       </header>
       <section class="board-alerts">
@@ -100,16 +99,16 @@ export function Board({ alerts, lots, places, me, live }) {
         </ul>
       </section>
       <aside class="board-side">
-        <section class="board-panel">
+        <section class="board-panel board-shrink">
           <h2>停车空位</h2>
           <div class="board-lots">${[...lots.values()].map((l) => html`<${LotCard} key=${l.id} lot=${l} places=${places} now=${now} compact=${true} />`)}</div>
           ${lots.size === 0 && html`<p class="muted">无停车场</p>`}
         </section>
-        <section class="board-panel">
+        <section class="board-panel board-shrink board-elders-panel">
           <h2>独居老人</h2>
           <${ElderPanel} elders=${elders} places=${places} now=${now} />
         </section>
-        <section class="board-panel">
+        <section class="board-panel board-devices" data-testid="board-devices">
           <h2>设备</h2>
           ${hc
             ? html`<div class="board-health"><span><b>${hc.ok}</b>正常</span><span class=${hc.late ? 'warn-text' : ''}><b>${hc.late}</b>迟报</span><span class=${hc.offline ? 'bad-text' : ''}><b>${hc.offline}</b>离线</span><span class=${hc.low ? 'warn-text' : ''}><b>${hc.low}</b>电量低</span></div>`

@@ -16,7 +16,7 @@ export const CARE_UNAVAILABLE = '关爱名单暂不可用：服务器尚未开�
 export function careState(e, now) {
   const last = e.lastSignOfLifeAt ? Date.parse(e.lastSignOfLifeAt) : null;
   const roundStart = e.round?.lastAt ? Date.parse(e.round.lastAt) : null;
-  const seen = last !== null && (roundStart !== null ? last > roundStart : sameDay(new Date(last), new Date(now)));
+  const seen = last !== null && (roundStart !== null ? last > roundStart : sameDay(last, now));
   const silentH = last === null ? Infinity : (now - last) / 3_600_000;
   // No record is not a long silence (a meter not yet heard from, a service just set up): it is simply due.
   const level = e.openAlerts > 0 ? 'alert' : e.round?.missed && !seen ? 'missed' : last !== null && silentH >= 12 ? 'late' : seen ? 'ok' : 'due';

@@ -6,27 +6,14 @@ import uPlot from 'uplot';
 import { html } from '../html.js';
 import { api } from '../api.js';
 import { useApi, go } from '../hooks.js';
-import { errorText } from '../zh.js';
+import { errorText, local, startOfLocalDay, startOfLocalHour } from '../zh.js';
 
 const RANGES = {
-  day: { label: '近24小时', every: '1h', from: (now) => startOfHour(now) - 23 * 3_600_000 },
-  week: { label: '近7天', every: '1d', from: (now) => startOfDay(now, 6) },
-  month: { label: '近30天', every: '1d', from: (now) => startOfDay(now, 29) },
+  day: { label: '近24小时', every: '1h', from: (now) => startOfLocalHour(now) - 23 * 3_600_000 },
+  // The community's midnight `n` days ago: day buckets align with the household's days, not UTC's nor the browser's.
+  week: { label: '近7天', every: '1d', from: (now) => startOfLocalDay(now, 6) },
+  month: { label: '近30天', every: '1d', from: (now) => startOfLocalDay(now, 29) },
 };
-
-function startOfHour(t) {
-  const d = new Date(t);
-  d.setMinutes(0, 0, 0);
-  return d.getTime();
-}
-
-/** Local midnight `daysBack` days ago: day buckets align with the household's days, not UTC's. */
-function startOfDay(t, daysBack) {
-  const d = new Date(t);
-  d.setHours(0, 0, 0, 0);
-  d.setDate(d.getDate() - daysBack);
-  return d.getTime();
-}
 
 function Chart({ buckets, every }) {
   const box = useRef(null);
@@ -50,19 +37,21 @@ function Chart({ buckets, every }) {
           grid: { stroke: '#e6ebf2' },
           values: (_u, ticks) =>
             ticks.map((t) => {
-              const d = new Date(t * 1000);
-              return hourly ? `${String(d.getHours()).padStart(2, '0')}时` : `${d.getMonth() + 1}/${d.getDate()}`;
+              const d = local(t * 1000);
+              return hourly ? `${String(d.hour).padStart(2, '0')}时` : `${d.month}/${d.day}`;
             }),
         },
-        { stroke: '#55657a', grid: { stroke: '#e6ebf2' }, label: '升', size: 56 },
+        // The unit is in the caption above the chart, read left to right: uPlot turns an axis label on its side,
+        // which for one Chinese character (升) reads as a stray glyph.
+        { stroke: '#55657a', grid: { stroke: '#e6ebf2' }, size: 48 },
       ],
       series: [
         {
           label: '时间',
           value: (_u, t) => {
             if (t === null || t === undefined) return '—';
-            const d = new Date(t * 1000);
-            return hourly ? `${d.getMonth() + 1}月${d.getDate()}日 ${String(d.getHours()).padStart(2, '0')}:00` : `${d.getMonth() + 1}月${d.getDate()}日`;
+            const d = local(t * 1000);
+            return hourly ? `${d.month}月${d.day}日 ${String(d.hour).padStart(2, '0')}:00` : `${d.month}月${d.day}日`;
           },
         },
         {
@@ -84,7 +73,7 @@ function Chart({ buckets, every }) {
       plot.destroy();
     };
   }, [buckets, every]);
-  return html`<div class="chart" ref=${box} data-testid="water-chart"></div>`;
+  return html`<figure class="chart-box"><figcaption class="chart-unit" data-testid="water-unit">用水量（升）</figcaption><div class="chart" ref=${box} data-testid="water-chart"></div></figure>`;
 }
 
 export function WaterView({ places, arg }) {
