@@ -66,7 +66,7 @@ export function createMetrics() {
     }),
     authThrottled: new Counter({
       name: 'shaobing_auth_throttled_total',
-      help: 'Authentication attempts refused by a throttle before any secret was checked, by surface: login, token, mqtt, mqtt_flap',
+      help: 'Authentication attempts refused by a throttle before any secret was checked, by surface: login, token, ingest, mqtt, mqtt_flap',
       labelNames: ['surface'] as const,
       registers: [registry],
     }),

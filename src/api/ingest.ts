@@ -4,6 +4,7 @@
 // secrets), and says by its type how a body names its device (src/ingest/integrations/). The body then takes
 // the MQTT path unchanged: Ingest.submit as a QoS 1 message, answered 202 only once it is in the inbox (the
 // sender retries anything else), then decoded, validated, kept as a rejection if it fails, run through the rules.
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiDeps } from './index.js';
 import type { DeviceInfo, IntegrationInfo } from '../config/inventory.js';
@@ -11,6 +12,7 @@ import type { Ingest } from '../ingest/pipeline.js';
 import { integrationAdapters, type DeviceRef } from '../ingest/integrations/index.js';
 import { verifySecret } from '../broker/secrets.js';
 import { AppError } from '../errors.js';
+import { Throttle, type ThrottlePolicy } from '../throttle.js';
 import { errorSchema } from './schemas.js';
 
 export interface IngestApiSettings {
@@ -42,8 +44,44 @@ function deviceOf(deps: ApiDeps, integration: IntegrationInfo, ref: DeviceRef): 
 // A hash to verify against when the integration does not exist, so an unknown id costs the same as a wrong secret.
 const DUMMY_HASH = 'sha256$AAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
-export function ingestApi(ingest: Pick<Ingest, 'submit'>, settings: IngestApiSettings) {
+/**
+ * Wrong integration secrets per client address, like wrong bearer tokens (SECURITY.md): 20, then waits from 1 s
+ * doubling to 1 min, and from 100 on the address is refused for 15 min. A secret already seen to be right from
+ * anywhere is recognised before the throttle, so a network server behind an address that is refused carries on.
+ */
+export const INGEST_THROTTLE: ThrottlePolicy = { free: 20, baseMs: 1000, capMs: 60_000, banAfter: 100, banMs: 15 * 60_000, forgetMs: 15 * 60_000 };
+
+export function ingestApi(ingest: Pick<Ingest, 'submit' | 'rejectUnknown'>, settings: IngestApiSettings) {
   return async function ingestRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+    const throttle = new Throttle(INGEST_THROTTLE);
+    deps.metrics.blockedSources.set('ingest', () => throttle.blocked());
+    /** sha256(integration id, secret) → the integration's hash it was verified against (a secret changed in the directory is checked afresh). */
+    const known = new Map<string, string>();
+    /** The integration whose secret the request carries, or a coded refusal; a guess is counted before it is checked. */
+    const authenticate = (req: FastifyRequest<{ Params: { integration: string } }>): IntegrationInfo => {
+      const integration = deps.directory.integrations.get(req.params.integration);
+      const secret = secretOf(req, integration?.header ?? 'authorization');
+      const key = createHash('sha256').update(req.params.integration).update('\0').update(secret ?? '').digest('base64');
+      if (integration && secret !== undefined && known.get(key) === integration.secretHash) return integration;
+      const wait = throttle.wait(req.ip);
+      if (wait > 0) {
+        deps.metrics.authThrottled.inc({ surface: 'ingest' });
+        const seconds = Math.ceil(wait / 1000);
+        throw Object.assign(new AppError('SB_TOO_MANY_ATTEMPTS', `too many wrong integration secrets from this address; try again in ${seconds} s`), {
+          retryAfterSeconds: seconds,
+        });
+      }
+      throttle.attempt(req.ip);
+      const ok = verifySecret(secret ?? '', integration?.secretHash ?? DUMMY_HASH);
+      if (!integration || secret === undefined || !ok) {
+        deps.metrics.authFailures.inc({ reason: 'ingest_secret' });
+        throw new AppError('SB_UNAUTHORIZED', 'unknown integration or wrong secret', 401);
+      }
+      throttle.succeed(req.ip, 'undo');
+      if (known.size > 1000) known.clear();
+      known.set(key, integration.secretHash);
+      return integration;
+    };
     // The body is kept as the bytes that came (they go to the inbox and the decoder as they are), whatever its type.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: settings.bodyLimit }, (_req, body, done) => done(null, body));
@@ -83,13 +121,7 @@ export function ingestApi(ingest: Pick<Ingest, 'submit'>, settings: IngestApiSet
         },
       },
       async (req, reply) => {
-        const integration = deps.directory.integrations.get(req.params.integration);
-        const secret = secretOf(req, integration?.header ?? 'authorization');
-        const known = verifySecret(secret ?? '', integration?.secretHash ?? DUMMY_HASH);
-        if (!integration || secret === undefined || !known) {
-          deps.metrics.authFailures.inc({ reason: 'ingest_secret' });
-          throw new AppError('SB_UNAUTHORIZED', 'unknown integration or wrong secret', 401);
-        }
+        const integration = authenticate(req);
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         const seen = integrationAdapters[integration.type].identify(body);
         if (seen.kind === 'invalid') throw new AppError('SB_BAD_REQUEST', seen.reason, 400);
@@ -98,6 +130,8 @@ export function ingestApi(ingest: Pick<Ingest, 'submit'>, settings: IngestApiSet
         if (!device) {
           req.log.warn({ integration: integration.id, devEui: seen.ref.devEui, deviceId: seen.ref.deviceId }, 'ingest: no such device in the integration\'s community');
           const named = [seen.ref.deviceId && `device_id '${seen.ref.deviceId}'`, seen.ref.devEui && `DevEUI ${seen.ref.devEui}`].filter(Boolean).join(' or ');
+          // Kept, like any payload refused (a sensor added to the network server but not to us shows up here).
+          ingest.rejectUnknown(integration.communityId, `/ingest/${integration.id}`, body, `no device of this integration's community matches ${named}`);
           throw new AppError('SB_UNKNOWN_DEVICE', `no device of this integration's community matches ${named}`, 404);
         }
         // QoS 1: `done` runs once the message is committed to the inbox (or failed to be).

@@ -428,6 +428,23 @@ export class Ingest {
 
   /** Labelled counter children, cached: prom-client hashes the label set on every inc() otherwise. */
   private readonly counters = new Map<string, { inc(): void }>();
+  /**
+   * A message that came for no device we know — an HTTP integration's body naming a device that is not in its
+   * community (POST /ingest/{integration} answers 404): kept as an `unknown_device` rejection with its bytes, so
+   * a misprovisioned sensor shows up in /api/rejections (the platform's: no device of any community owns the row).
+   * One insert of its own: the sender is told synchronously, and this is not the MQTT hot path.
+   */
+  rejectUnknown(communityId: string, topic: string, payload: Buffer, message: string): Rejection {
+    const rejection: Rejection = { deviceId: null, communityId, topic, code: 'unknown_device', message, receivedAt: this.deps.clock.now(), payloadBytes: payload.length };
+    rejection.id = Number(
+      this.stmts.rejectionInsert.run(null, communityId, topic, 'unknown_device', message, payload.subarray(0, REJECTED_BYTES_KEPT), payload.length, rejection.receivedAt).lastInsertRowid,
+    );
+    this.counter('unknown', 'rejected').inc();
+    this.deps.bus.emit('rejection', rejection);
+    if (++this.rejectionsSincePrune > 500) this.pruneRejections();
+    return rejection;
+  }
+
   private counter(kind: string, result: 'accepted' | 'rejected'): { inc(): void } {
     const key = `${kind}|${result}`;
     let c = this.counters.get(key);

@@ -101,6 +101,14 @@ describe('POST /ingest/{integration} with The Things Stack v3 uplinks', () => {
     const unknown = await post('gh-tts', uplink('gh-ps-nowhere', 2, [0, 0xd3, 0xd8]));
     expect(unknown).toMatchObject({ status: 404, body: { statusCode: 404, code: 'SB_UNKNOWN_DEVICE' } });
     expect(String(unknown.body.message)).toContain('gh-ps-nowhere');
+    // Both bodies are kept as unknown_device rejections of the integration's community (the platform's rows:
+    // no device owns them), so a sensor added to the network server but not here shows up.
+    const kept = ((await api('/api/rejections?limit=20')).items as Array<Record<string, unknown>>).filter((r) => r.code === 'unknown_device');
+    expect(kept).toHaveLength(2);
+    expect(kept[0]).toMatchObject({ deviceId: null, communityId: 'guihuayuan', topic: '/ingest/gh-tts' });
+    expect(String(kept[0].message)).toContain('gh-ps-nowhere');
+    expect(String(kept[1].message)).toContain(other);
+    expect(JSON.parse(String(kept[0].payloadText)).end_device_ids.device_id).toBe('gh-ps-nowhere');
   });
 
   it('keeps an uplink its decoder refuses as a rejection, like an MQTT payload', async () => {
@@ -140,6 +148,30 @@ describe('POST /ingest/{integration} with The Things Stack v3 uplinks', () => {
     expect(op.security).toEqual([{ integrationSecret: [] }]);
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '202', '4XX', '503']));
     expect(doc.components.securitySchemes.integrationSecret).toBeDefined();
+  });
+
+  it('slows, then refuses, an address that keeps sending wrong secrets; a secret known right and other addresses carry on', async () => {
+    const ip = '10.70.0.5';
+    const body = JSON.stringify(uplink(sensors[0], 2, [0, 0xd3, 0xd8]));
+    const send = (secret: string, from = ip) =>
+      t.app.api.inject({ method: 'POST', url: '/ingest/gh-tts', headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` }, payload: body, remoteAddress: from });
+    // The network server's secret, seen right once (from anywhere), is recognised before the throttle.
+    expect((await send(SECRET, '10.70.0.6')).statusCode).toBe(202);
+    for (let i = 0; i < 20; i++) expect((await send(`guess-${i}-0123456789abcdef`)).statusCode).toBe(401);
+    const refused = await send('guess-20-0123456789abcdef');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().code).toBe('SB_TOO_MANY_ATTEMPTS');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    // While refused, a right secret never seen before is not checked either (a lucky guess is refused too).
+    const fresh = 'fresh-secret-0123456789abcdef';
+    t.app.directory.integrations.set('gh-tts-3', { id: 'gh-tts-3', type: 'tts-v3', communityId: 'guihuayuan', secretHash: hashSecret(fresh), header: 'authorization' });
+    const lucky = await t.app.api.inject({ method: 'POST', url: '/ingest/gh-tts-3', headers: { 'content-type': 'application/json', authorization: `Bearer ${fresh}` }, payload: body, remoteAddress: ip });
+    expect(lucky.statusCode).toBe(429);
+    expect((await send(SECRET)).statusCode).toBe(202);
+    expect((await send('guess-99-0123456789abcdef', '10.70.0.7')).statusCode).toBe(401);
+    const metrics = (await t.app.api.inject({ url: '/metrics' })).body;
+    expect(metrics).toMatch(/^shaobing_auth_blocked\{surface="ingest"\} 1$/m);
+    expect(metrics).toMatch(/^shaobing_auth_throttled_total\{surface="ingest"\} 2$/m);
   });
 
   it('takes the secret from the header an integration is configured with', async () => {
