@@ -7,6 +7,7 @@ import type { ApiDeps } from './index.js';
 import { householdPlace, inScope, type Principal } from './scope.js';
 import { errorSchema } from './schemas.js';
 import { AppError } from '../errors.js';
+import { apiTime, timeSchema } from './time.js';
 import type { RuleEngine } from '../alerts/engine.js';
 import type { HouseholdInfo } from '../config/inventory.js';
 import type { MissedCheckConfig, MissedCheckState } from '../rules/missedCheck.js';
@@ -65,7 +66,7 @@ export function careApi(engine: RuleEngine) {
             properties: {
               householdId: { type: 'string', minLength: 1, maxLength: 64 },
               note: { type: 'string', maxLength: 500 },
-              at: { anyOf: [{ type: 'integer' }, { type: 'string' }], description: 'when the visit happened: RFC 3339 or epoch ms; default now' },
+              at: timeSchema('when the visit happened; default now'),
             },
           },
           response: {
@@ -80,8 +81,7 @@ export function careApi(engine: RuleEngine) {
         const now = deps.clock.now();
         let at = now;
         if (req.body.at !== undefined) {
-          at = typeof req.body.at === 'number' ? req.body.at : Date.parse(req.body.at);
-          if (!Number.isFinite(at)) throw new AppError('SB_VALIDATION', `at '${String(req.body.at)}' is not a time`, 400);
+          at = apiTime('at', req.body.at);
           if (at > now + FUTURE_SKEW_MS) throw new AppError('SB_VALIDATION', 'at lies in the future', 400);
           if (at < now - MAX_AGE_MS) throw new AppError('SB_VALIDATION', 'a visit is logged within 7 days', 400);
           at = Math.min(at, now);

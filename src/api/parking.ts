@@ -5,6 +5,7 @@ import type { ApiDeps } from './index.js';
 import { inScope, inScopeOfCommunity } from './scope.js';
 import { errorSchema } from './schemas.js';
 import { AppError } from '../errors.js';
+import { apiTime, timeSchema } from './time.js';
 import type { RuleEngine } from '../alerts/engine.js';
 
 export const lotSchema = {
@@ -49,7 +50,7 @@ export function parkingApi(engine: RuleEngine) {
             properties: {
               plate: { type: 'string', minLength: 2, maxLength: 16 },
               communityId: { type: 'string' },
-              until: { anyOf: [{ type: 'integer' }, { type: 'string' }], description: 'RFC 3339 time or epoch milliseconds' },
+              until: timeSchema('until when the plate may park'),
             },
           },
           response: {
@@ -66,8 +67,7 @@ export function parkingApi(engine: RuleEngine) {
         const community = deps.directory.communities.get(communityId);
         if (!community || !inScopeOfCommunity(req.principal, deps.directory, communityId))
           throw new AppError('SB_NOT_FOUND', `no community '${communityId}'`, 404);
-        const until = typeof req.body.until === 'number' ? req.body.until : Date.parse(req.body.until);
-        if (!Number.isFinite(until)) throw new AppError('SB_VALIDATION', `until '${String(req.body.until)}' is not a time`, 400);
+        const until = apiTime('until', req.body.until);
         if (until <= deps.clock.now()) throw new AppError('SB_VALIDATION', 'until must lie in the future', 400);
         const v = engine.registerVisitor(communityId, plate, until, req.principal.id);
         req.log.info({ communityId, by: req.principal.id }, 'visitor registered');

@@ -6,6 +6,7 @@ import type { ApiDeps } from './index.js';
 import { errorSchema } from './schemas.js';
 import { requirePlatform } from './scope.js';
 import { AppError } from '../errors.js';
+import { apiTime, timeSchema } from './time.js';
 import type { RuleEngine } from '../alerts/engine.js';
 
 export function replayApi(engine: RuleEngine) {
@@ -20,7 +21,7 @@ export function replayApi(engine: RuleEngine) {
             type: 'object',
             additionalProperties: false,
             required: ['now'],
-            properties: { now: { anyOf: [{ type: 'integer' }, { type: 'string' }], description: 'RFC 3339 time or epoch milliseconds' } },
+            properties: { now: timeSchema('the event time to move the clock to') },
           },
           response: {
             200: { type: 'object', properties: { now: { type: 'string' }, fired: { type: 'integer' } }, required: ['now', 'fired'] },
@@ -31,8 +32,7 @@ export function replayApi(engine: RuleEngine) {
       async (req) => {
         requirePlatform(req.principal); // one clock for every community: the platform operator's tool
         if (deps.clock.mode !== 'event') throw new AppError('SB_CLOCK_NOT_EVENT', 'the clock is wall time; replay needs clock: event', 409);
-        const now = typeof req.body.now === 'number' ? req.body.now : Date.parse(req.body.now);
-        if (!Number.isFinite(now)) throw new AppError('SB_VALIDATION', `now '${String(req.body.now)}' is not a time`, 400);
+        const now = apiTime('now', req.body.now);
         if (now < deps.clock.now())
           throw new AppError('SB_CLOCK_BACKWARDS', `the event clock is at ${new Date(deps.clock.now()).toISOString()} and never goes back`, 409);
         const res = engine.advanceClock(now);

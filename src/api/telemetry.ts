@@ -5,6 +5,7 @@ import type { ApiDeps } from './index.js';
 import { inScope } from './scope.js';
 import { errorSchema } from './schemas.js';
 import { AppError } from '../errors.js';
+import { apiTime } from './time.js';
 import type { HistoryField } from '../telemetry/sink.js';
 import type { DeviceKindName } from '../config/schema.js';
 
@@ -25,9 +26,7 @@ const rangeError = (message: string) => new AppError('SB_TELEMETRY_RANGE', messa
 /** RFC 3339 or epoch milliseconds, as device timestamps are (CONTRACT.md). */
 function parseTime(name: string, v: string | undefined, dflt: number): number {
   if (v === undefined || v === '') return dflt;
-  const t = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(t)) throw rangeError(`${name}: '${v}' is not a time (RFC 3339 or epoch milliseconds)`);
-  return t;
+  return apiTime(name, v, 'SB_TELEMETRY_RANGE');
 }
 
 function parseEvery(v: string): number {
@@ -58,8 +57,8 @@ export default async function telemetryApi(app: FastifyInstance, deps: ApiDeps):
           type: 'object',
           additionalProperties: false,
           properties: {
-            from: { type: 'string', description: 'RFC 3339 or epoch ms' },
-            to: { type: 'string', description: 'RFC 3339 or epoch ms' },
+            from: { type: 'string', maxLength: 64, description: 'RFC 3339 or epoch ms, 2000–2100' },
+            to: { type: 'string', maxLength: 64, description: 'RFC 3339 or epoch ms, 2000–2100' },
             every: { type: 'string', description: 'bucket size: <n>m, <n>h or <n>d', default: '1h' },
             field: { enum: ['water', 'occupancy', 'battery'] },
           },

@@ -4,7 +4,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startAlertsApp, T0, at, type AlertsEnv } from './alertsHarness.js';
 import { auth, sampleSecrets } from '../helpers.js';
 import type { InjectOptions } from 'fastify';
-import { ERRORS } from '../../src/errors.js';
+import { ERRORS, toAppError } from '../../src/errors.js';
 
 let env: AlertsEnv;
 beforeAll(async () => {
@@ -75,5 +75,16 @@ describe('error codes', () => {
     expect(res.headers['content-type']).toContain('text/html');
     expect(res.body).toContain('无法处理此请求');
     expect(res.body).not.toContain('FST_');
+  });
+});
+
+describe('an error of ours', () => {
+  it('is SB_INTERNAL with a fixed message: neither the stack nor the internal message reaches the caller', () => {
+    const err = new TypeError("Cannot read properties of undefined (reading 'gridId') at /srv/shaobing/src/api/x.ts:12:3");
+    const e = toAppError(err);
+    expect(e.toJSON()).toEqual({ statusCode: 500, code: 'SB_INTERNAL', message: 'internal error' });
+    expect(JSON.stringify(e)).not.toMatch(/gridId|\.ts|stack/);
+    // A database error carries a code, but not one of ours.
+    expect(toAppError(Object.assign(new Error('datatype mismatch'), { code: 'SQLITE_MISMATCH' })).code).toBe('SB_INTERNAL');
   });
 });
