@@ -156,6 +156,9 @@ function queryFields(route: RegisteredRoute): Record<string, Schema> {
 }
 const hasBody = (r: RegisteredRoute) => r.method === 'POST';
 
+// Thousands of requests per walk: seconds alone, longer on a machine busy with other suites.
+const WALK = { timeout: 120_000 };
+
 describe('hostile input on every route', () => {
   it('finds the routes, with their schemas', () => {
     expect(routes.length).toBeGreaterThan(20);
@@ -178,7 +181,7 @@ describe('hostile input on every route', () => {
     expect(vis.json().code).toMatch(/^SB_/);
   });
 
-  it('every path parameter', async () => {
+  it('every path parameter', WALK, async () => {
     for (const route of routes) {
       const base = baseParams(route);
       for (const name of Object.keys(base)) {
@@ -188,7 +191,7 @@ describe('hostile input on every route', () => {
     }
   });
 
-  it('every query parameter, once and repeated, and unknown ones', async () => {
+  it('every query parameter, once and repeated, and unknown ones', WALK, async () => {
     for (const route of routes) {
       const path = pathOf(route, baseParams(route));
       const names = [...Object.keys(queryFields(route)), 'unknown'];
@@ -203,7 +206,7 @@ describe('hostile input on every route', () => {
     }
   });
 
-  it('every body field, and whole hostile bodies', async () => {
+  it('every body field, and whole hostile bodies', WALK, async () => {
     for (const route of routes.filter(hasBody)) {
       const url = pathOf(route, baseParams(route));
       const fields = bodyFields(route);
@@ -224,7 +227,7 @@ describe('hostile input on every route', () => {
     }
   });
 
-  it('random values in random fields (fast-check)', async () => {
+  it('random values in random fields (fast-check)', WALK, async () => {
     const value = fc.oneof(
       fc.double(),
       fc.integer(),
