@@ -1,8 +1,15 @@
 // Runs before `npm start` and `npm test`: installs npm packages when a fresh clone has none,
 // so a new user needs only the two commands. It never downloads anything but npm packages.
+//
+// It says what it does while it does it: npm's own progress and the install scripts' output (better-sqlite3
+// downloads a prebuilt binary or compiles from source, which takes minutes on a busy machine and used to print
+// nothing), and a line every 20 s with the time so far.
 import { existsSync, statSync } from 'node:fs';
-import { execSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
+const say = (msg) => console.error(`[shaobing] ${msg}`);
+/** How often to say it is still at work (SHAOBING_INSTALL_TICK_SECONDS; tests shorten it). */
+const TICK_MS = (Number(process.env.SHAOBING_INSTALL_TICK_SECONDS) || 20) * 1000;
 const stamp = 'node_modules/.package-lock.json';
 const needInstall =
   !existsSync('node_modules') ||
@@ -20,10 +27,32 @@ if (!needInstall) {
   }
 }
 
+/** Run npm with its output shown, a progress line every 20 s; exits like npm when it fails. */
+function npm(args, what) {
+  const started = Date.now();
+  const secs = () => Math.round((Date.now() - started) / 1000);
+  say(`${what}: npm ${args.join(' ')}`);
+  return new Promise((resolve) => {
+    const child = spawn(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, { stdio: 'inherit' });
+    const ticker = setInterval(() => say(`still ${what.toLowerCase()}… ${secs()} s so far`), TICK_MS);
+    child.on('exit', (code, signal) => {
+      clearInterval(ticker);
+      if (code === 0) {
+        say(`${what}: done in ${secs()} s`);
+        resolve();
+      } else {
+        say(`${what} failed (${signal ?? `exit ${code}`}) after ${secs()} s; see npm's output above`);
+        process.exit(code || 1);
+      }
+    });
+  });
+}
+
 if (needInstall) {
-  console.error('[shaobing] installing npm packages (first run; better-sqlite3 compiles, about two minutes)…');
-  execSync('npm install --no-audit --no-fund', { stdio: 'inherit' });
+  say('first run: installing npm packages. better-sqlite3 then fetches a prebuilt binary or compiles from source');
+  say('(compiling takes about 2 min, up to 5 on a busy machine; its compiler output shows below)');
+  await npm(['install', '--no-audit', '--no-fund', '--progress=true', '--foreground-scripts'], 'Installing npm packages');
 } else if (!sqliteOk) {
-  console.error('[shaobing] rebuilding better-sqlite3 for this Node.js…');
-  execSync('npm rebuild better-sqlite3', { stdio: 'inherit' });
+  say('better-sqlite3 does not load in this Node.js; rebuilding it (compiling better-sqlite3, ~2 min)…');
+  await npm(['rebuild', 'better-sqlite3', '--foreground-scripts'], 'Rebuilding better-sqlite3');
 }

@@ -1,6 +1,7 @@
 // npm run demo [-- --ports 0] [--speed 60] [--seed 1] [--hours 24] [--data <dir>]
 //
-// Starts shaobing on the wall clock (MQTT 1883, HTTP 8080; --ports 0 for free ones) with the two sample
+// Starts shaobing on the wall clock (MQTT 1883, HTTP 8080, or SHAOBING_MQTT_PORT / SHAOBING_WS_PORT /
+// SHAOBING_HTTP_PORT like `npm start`; --ports 0 for free ones) with the two sample
 // communities, then plays both through the community simulator at 60× (a day in 24 minutes), messages stamped
 // in real time. So that a new user sees alerts within the first minute, it also stages a few stories at once:
 // 王婆婆's smoke detector in 桂花园6号楼302 goes off (gas left on), a van nobody registered drives in at
@@ -60,7 +61,9 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   const adminToken = process.env.SHAOBING_ADMIN_TOKEN ?? `demo-${randomBytes(12).toString('hex')}`;
   const config = loadConfig({
     settingsPath: resolve(ROOT, 'config/settings.yaml'),
-    env: {},
+    // The ports of the environment, as `npm start` takes them (nothing else: the demo keeps its own data dir,
+    // clock and log level).
+    env: Object.fromEntries(['SHAOBING_MQTT_PORT', 'SHAOBING_WS_PORT', 'SHAOBING_HTTP_PORT'].filter((k) => process.env[k]).map((k) => [k, process.env[k]])),
     cwd: ROOT,
     overrides: {
       dataDir,
@@ -76,7 +79,10 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     await app.start();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    console.error(`could not start shaobing: ${e.message}${e.code === 'EADDRINUSE' ? ' — is something else on 1883/8080? try: npm run demo -- --ports 0' : ''}`);
+    const s = config.settings;
+    console.error(
+      `could not start shaobing: ${e.message}${e.code === 'EADDRINUSE' ? ` — is something else on ${s.mqtt.port}/${s.http.port}? try: npm run demo -- --ports 0, or SHAOBING_MQTT_PORT / SHAOBING_HTTP_PORT` : ''}`,
+    );
     await app.stop().catch(() => undefined);
     if (!values.data) rmSync(dataDir, { recursive: true, force: true });
     return 1;
@@ -88,6 +94,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   const duty = secrets.people['gh-duty-1'];
   console.log(`
 哨兵 shaobing demo — 春江小区 and 桂花园 at ${speed}× (a day in ${((24 * 60) / speed).toFixed(0)} min), wall clock
+  console    ${httpUrl}/                    (big screen: ${httpUrl}/?mode=big)
   API        ${httpUrl}/api/alerts          (OpenAPI: ${httpUrl}/docs)
   live       curl -N -H "Authorization: Bearer ${adminToken}" ${httpUrl}/api/stream
   admin      token ${adminToken}

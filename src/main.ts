@@ -1,7 +1,38 @@
 // Process entry: load config, build the app, start, stop gracefully on SIGINT/SIGTERM.
 // The only process.exit in the code base.
 import { loadConfig, ConfigError } from './config/load.js';
-import { buildApp } from './app.js';
+import { buildApp, type App } from './app.js';
+import type { Config } from './config/load.js';
+import { sampleSecretsInUse } from './config/samples.js';
+
+/** For the person who typed `npm start` (stderr; the log stays JSON lines on stdout): where the console is and,
+ *  when the public sample secrets open anything, a warning nobody can miss. */
+function greet(app: App, config: Config): void {
+  const s = config.settings;
+  const host = ['0.0.0.0', '::', ''].includes(s.http.host) ? 'localhost' : s.http.host.includes(':') ? `[${s.http.host}]` : s.http.host;
+  const base = `http://${host}:${app.ports.http}/`;
+  process.stderr.write(`shaobing: console at ${base}  (big screen ${base}?mode=big, API ${base}docs, MQTT port ${app.ports.mqtt})\n`);
+  const samples = sampleSecretsInUse(app.directory, s.adminToken);
+  if (!samples) return;
+  const what = [
+    samples.devices && `${samples.devices} device secrets`,
+    samples.people && `${samples.people} people's API tokens (and their sample passwords)`,
+    samples.adminToken && 'the admin token',
+  ].filter(Boolean);
+  const bar = '!'.repeat(100);
+  process.stderr.write(
+    [
+      bar,
+      `!! WARNING: the PUBLIC SAMPLE SECRETS are in use: ${what.join(', ')} from config/sample-secrets.json.`,
+      '!! Anyone who has read this repository can connect as these devices and sign in as these people.',
+      '!! Fine for a demo on this machine; never on a network. Use your own inventory (npm run provision -- …, new',
+      '!! tokenHash/passwordHash for people) and your own SHAOBING_ADMIN_TOKEN.',
+      bar,
+      '',
+    ].join('\n'),
+  );
+  app.log.warn({ sampleDevices: samples.devices, samplePeople: samples.people, sampleAdminToken: samples.adminToken }, 'the public sample secrets are in use');
+}
 
 async function main(): Promise<void> {
   let config;
@@ -32,6 +63,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   try {
     await app.start();
+    greet(app, config);
   } catch (err) {
     if (err instanceof ConfigError) {
       // A problem only start-up can see (a person naming a destination that does not exist): still a config error.

@@ -60,7 +60,7 @@ export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): P
     '/api/devices',
     {
       schema: {
-        summary: 'Provision a device (admin); the secret is shown this once',
+        summary: 'Provision a device (admin); the secret is shown this once. 409 SB_DEVICE_EXISTS for a taken id, 409 SB_SPACE_TAKEN for a parking space that already has a sensor',
         tags: ['devices'],
         body: {
           type: 'object',

@@ -53,6 +53,13 @@ export function provisionDevice(
   if (deps.mayPlace && !deps.mayPlace({ communityId: req.communityId, gridId: directory.placeOf(req).gridId, householdId: req.householdId }))
     throw new AppError('SB_FORBIDDEN', `the device would be placed outside the caller's grids`, 403);
   if (directory.devices.has(req.id) || repo.find(req.id)) throw new AppError('SB_DEVICE_EXISTS', `device '${req.id}' already exists`, 409);
+  if (req.kind === 'parking-sensor' && req.spaceId) {
+    // One sensor per space: a second would count one car twice and fight the first over the occupancy.
+    // The inventory's and, through the store, those provisioned since (also by the CLI while the service runs).
+    for (const d of [...directory.devices.values(), ...repo.all()])
+      if (d.kind === 'parking-sensor' && d.spaceId === req.spaceId)
+        throw new AppError('SB_SPACE_TAKEN', `parking space '${req.spaceId}' already has sensor '${d.id}'`, 409);
+  }
 
   const secret = newSecret();
   const record = { ...req, kind: req.kind as DeviceKindName, format, secretHash: hashSecret(secret) };

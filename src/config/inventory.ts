@@ -151,6 +151,7 @@ export function checkInventory(inv: Inventory): string[] {
     ),
   );
   const euis = new Map<string, string>();
+  const sensorOfSpace = new Map<string, string>();
   inv.devices.forEach((d, i) => {
     unique(d.id, `/devices/${i}`);
     const at = `/devices/${i}`;
@@ -159,6 +160,12 @@ export function checkInventory(inv: Inventory): string[] {
     if (d.gateId && !gates.has(d.gateId)) problems.push(`${at}/gateId: no gate '${d.gateId}'`);
     if (d.buildingId && !buildings.has(d.buildingId)) problems.push(`${at}/buildingId: no building '${d.buildingId}'`);
     if (d.kind === 'parking-sensor' && !d.spaceId) problems.push(`${at}/spaceId: a parking sensor needs its space`);
+    if (d.kind === 'parking-sensor' && d.spaceId) {
+      // Two sensors on one space would count one car twice and fight over its occupancy.
+      const other = sensorOfSpace.get(d.spaceId);
+      if (other) problems.push(`${at}/spaceId: parking space '${d.spaceId}' already has sensor ${other}`);
+      else sensorOfSpace.set(d.spaceId, d.id);
+    }
     if (d.kind === 'smart-gate' && !d.gateId) problems.push(`${at}/gateId: a gate camera needs its gate`);
     if (d.devEui) {
       const other = euis.get(d.devEui.toUpperCase());

@@ -2,7 +2,7 @@
 // errors topic, MQTT over WebSocket.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import mqtt from 'mqtt';
-import { startApp, connectDevice, waitFor, auth, sampleSecrets, sampleDevices, type TestApp } from '../helpers.js';
+import { startApp, connectDevice, waitFor, auth, sampleSecrets, sampleDevices, ADMIN_TOKEN, type TestApp } from '../helpers.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -90,6 +90,26 @@ describe('MQTT topic ACL (deny by default)', () => {
 });
 
 describe('bad input is answered, kept and never fatal', () => {
+  it("lets an operator watch every device's errors topic with a standard client, beside the device's own session", async () => {
+    // The documented way (README "Operators"): the operator login on iot/+/+/errors. A second connection with
+    // the device's id would take over its session; one with another id is refused.
+    const op = await mqtt.connectAsync(t.mqttUrl, { clientId: `ops-${process.pid}`, username: 'shaobing-operator', password: ADMIN_TOKEN, reconnectPeriod: 0 });
+    try {
+      await op.subscribeAsync('iot/+/+/errors', { qos: 1 });
+      const seen = new Promise<[string, Record<string, string>]>((resolve) => op.once('message', (topic, payload) => resolve([topic, JSON.parse(payload.toString())])));
+      const [sensor] = sampleDevices('parking-sensor', 'canonical', 'chunjiang');
+      const c = await connectDevice(t.mqttUrl, sensor);
+      await c.publishAsync(uplink(sensor), Buffer.from('{"type":"state","occupied":"maybe"}'), { qos: 1 });
+      const [topic, body] = await seen;
+      expect(topic).toBe(`iot/chunjiang/${sensor}/errors`);
+      expect(body).toMatchObject({ error: 'invalid_payload' });
+      expect(c.connected).toBe(true); // the device keeps its own connection
+      await c.endAsync();
+    } finally {
+      await op.endAsync(true);
+    }
+  });
+
   it('keeps a bad payload with its reason in /api/rejections and publishes the reason on the errors topic', async () => {
     const c = await connectDevice(t.mqttUrl, meter);
     await c.subscribeAsync(`iot/chunjiang/${meter}/errors`);

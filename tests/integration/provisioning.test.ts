@@ -57,6 +57,18 @@ describe('device provisioning', () => {
     expect(schema.body).not.toContain('    at ');
   });
 
+  it('refuses a second sensor on a parking space with a coded 409, and creates nothing', async () => {
+    const res = await t.app.api.inject({
+      method: 'POST',
+      url: '/api/devices',
+      payload: { id: 'gh-ps-dup', kind: 'parking-sensor', communityId: 'guihuayuan', spaceId: 'gh-sp-01' }, // gh-ps-01's space
+      headers: auth(),
+    });
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ code: 'SB_SPACE_TAKEN', message: "parking space 'gh-sp-01' already has sensor 'gh-ps-01'" });
+    expect((await t.app.api.inject({ method: 'GET', url: '/api/devices/gh-ps-dup', headers: auth() })).statusCode).toBe(404);
+  });
+
   it('provisions from the CLI into the data dir; the running service accepts the device on first connect', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/provision.ts', '--id', 'cj-wm-cli-1', '--kind', 'water-meter', '--community', 'chunjiang', '--household', 'cj-1-101', '--json'], {
       env: { ...process.env, SHAOBING_CONFIG: 'config/settings.yaml', SHAOBING_DATA_DIR: t.dataDir },

@@ -75,6 +75,17 @@ describe('configuration', () => {
     expect(errors).toEqual(["c.yaml: /buildings/0/gridId: no micro-grid 'g7'", "c.yaml: /devices/0/householdId: no household 'h9'"]);
   });
 
+  it('refuses two parking sensors on one space (one car counted twice), naming the second', () => {
+    const lot = `
+parkingLots:
+  - { id: lot1, name: 地面停车场, gridId: g1, capacity: 2, spaces: [{ id: sp1, zone: resident }, { id: sp2, zone: resident }] }
+`;
+    const text = community.replace('devices:', `${lot}devices:\n  - { id: ps1, kind: parking-sensor, spaceId: sp1 }\n  - { id: ps2, kind: parking-sensor, spaceId: sp1 }\n  - { id: ps3, kind: parking-sensor, spaceId: sp2 }`);
+    const dir = workspace({ 'settings.yaml': 'communities: [c.yaml]\n', 'c.yaml': text });
+    const errors = errorsOf(() => loadConfig({ settingsPath: join(dir, 'settings.yaml'), env: {}, cwd: dir }));
+    expect(errors).toEqual(["c.yaml: /devices/1/spaceId: parking space 'sp1' already has sensor ps1"]);
+  });
+
   it('refuses an id that two communities both use: scope is judged by grid and household id', () => {
     const other = community.replace('id: demo', 'id: demo2').replace('name: 演示小区', 'name: 另一个').replace('id: wm1', 'id: wm2');
     const dir = workspace({ 'settings.yaml': 'communities: [a.yaml, b.yaml]\n', 'a.yaml': community, 'b.yaml': other });
