@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import mqtt from 'mqtt';
 import { arg, writeBenchmarkSection } from './lib.js';
 import { startApp, ADMIN_TOKEN as ADMIN } from '../tests/helpers.js';
-import { formats, payloadArb } from '../tests/fuzzPayloads.js';
+import { formats, payloadArb, withFuzzLot } from '../tests/fuzzPayloads.js';
 
 const MESSAGES = arg('messages', 100_000);
 const PER_FORMAT = arg('devices-per-format', 4);
@@ -32,7 +32,9 @@ process.on('unhandledRejection', (err) => {
 
 async function main(): Promise<void> {
   // The real service on the sample communities, as the tests start it (tests/helpers.ts).
-  const t = await startApp();
+  // One sensor per space: the fuzzed parking sensors get a lot of their own.
+  const lot = withFuzzLot(2 * PER_FORMAT);
+  const t = await startApp({ communities: lot.communities });
   const app = t.app;
   const http = t.httpUrl;
   const url = t.mqttUrl;
@@ -53,17 +55,19 @@ async function main(): Promise<void> {
 
   const all = formats();
   const perDevice = Math.ceil(MESSAGES / (all.length * PER_FORMAT));
-  const place = (list: Map<string, { communityId: string }>) => [...list].find(([, v]) => v.communityId === 'guihuayuan')![0];
+  const place = (list: Map<string, { communityId: string }>, communityId = 'guihuayuan') =>
+    [...list].find(([s, v]) => v.communityId === communityId && ![...app.directory.devices.values()].some((d) => d.spaceId === s))![0];
   const devices: Array<{ id: string; secret: string; topic: string; examples: Buffer[]; label: string; n: number }> = [];
   let left = MESSAGES;
   for (const [f, { kind, format, examples }] of all.entries())
     for (let k = 0; k < PER_FORMAT; k++) {
       const id = `fuzz-${f}-${k}`;
-      const where = kind === 'parking-sensor' ? { spaceId: place(app.directory.spaces) } : kind === 'smart-gate' ? { gateId: place(app.directory.gates) } : {};
+      const communityId = kind === 'parking-sensor' ? lot.communityId : 'guihuayuan';
+      const where = kind === 'parking-sensor' ? { spaceId: place(app.directory.spaces, communityId) } : kind === 'smart-gate' ? { gateId: place(app.directory.gates) } : {};
       const res = await fetch(`${http}/api/devices`, {
         method: 'POST',
         headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ id, kind, communityId: 'guihuayuan', format, ...where }),
+        body: JSON.stringify({ id, kind, communityId, format, ...where }),
       });
       if (res.status !== 201) throw new Error(`provisioning ${id}: ${res.status} ${await res.text()}`);
       const { secret, topic } = (await res.json()) as { secret: string; topic: string };
@@ -102,6 +106,7 @@ async function main(): Promise<void> {
   const backlog = app.ingest.backlog();
   const health = (await fetch(`${http}/healthz`)).status;
   await t.stop();
+  lot.remove();
 
   const fmt = (n: number) => n.toLocaleString('en-US');
   const codes = [...byCode].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${fmt(n)}`).join(', ');

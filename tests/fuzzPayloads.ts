@@ -4,7 +4,8 @@
 // added), as text (a number token replaced by 1e309 or 1e300, the body buried under thousands of brackets,
 // truncated, invalid UTF-8 inserted) and as bytes (flipped, cut, repeated) — beside wholly random JSON and
 // bytes. The hostile values are the ones that once stalled or fooled ingest (issue 11).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
@@ -145,4 +146,24 @@ export function payloadArb(examples: Buffer[]): fc.Arbitrary<Buffer> {
     { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => Buffer.from(JSON.stringify(v) ?? 'null')) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 256 }).map((a) => Buffer.from(a)) },
   );
+}
+
+/**
+ * Every sample parking space has its sensor and a space takes one (409 SB_SPACE_TAKEN), so fuzzed parking
+ * sensors get a lot of their own: a community `fuzzlot` with `spaces` free spaces, beside the two samples.
+ * Pass `communities` to startApp's overrides; `remove()` when done.
+ */
+export function withFuzzLot(spaces: number): { communities: string[]; communityId: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'shaobing-fuzzlot-'));
+  const list = Array.from({ length: spaces }, (_, i) => `{ id: fz-sp-${i + 1}, zone: resident }`).join(', ');
+  writeFileSync(
+    join(dir, 'fuzzlot.yaml'),
+    `id: fuzzlot\nname: 测试车场小区\ngrids: [{ id: fz-g1, name: 一网格 }]\nparkingLots:\n  - { id: fz-lot, name: 测试车场, gridId: fz-g1, capacity: ${spaces}, spaces: [${list}] }\ndevices: []\n`,
+  );
+  const root = fileURLToPath(new URL('../config/communities/', import.meta.url));
+  return {
+    communities: [join(root, 'chunjiang.yaml'), join(root, 'guihuayuan.yaml'), join(dir, 'fuzzlot.yaml')],
+    communityId: 'fuzzlot',
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

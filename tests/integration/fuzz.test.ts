@@ -6,15 +6,17 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fc from 'fast-check';
 import type { MqttClient } from 'mqtt';
 import { startApp, connectDevice, waitFor, auth, type TestApp } from '../helpers.js';
-import { formats, payloadArb } from '../fuzzPayloads.js';
+import { formats, payloadArb, withFuzzLot } from '../fuzzPayloads.js';
 
 const seed = Number(process.env.FUZZ_SEED ?? 20261122);
 let t: TestApp;
 const ended = new Map<string, number>();
 const clients: MqttClient[] = [];
 
+const lot = withFuzzLot(4);
+
 beforeAll(async () => {
-  t = await startApp();
+  t = await startApp({ communities: lot.communities });
   const count = (id: string | null) => id && ended.set(id, (ended.get(id) ?? 0) + 1);
   t.app.bus.on('reading', 'fuzz', (r) => count(r.deviceId));
   t.app.bus.on('rejection', 'fuzz', (r) => count(r.deviceId));
@@ -22,6 +24,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) c.end(true);
   await t?.stop();
+  lot.remove();
 });
 
 describe('fuzzing ingest over MQTT', () => {
@@ -29,13 +32,15 @@ describe('fuzzing ingest over MQTT', () => {
     it(`${kind}/${format}: every published payload ends as exactly one reading or one rejection`, async () => {
       // A device of this kind and format, provisioned like any other.
       const id = `fuzz-${i}`;
-      const place = (list: Map<string, { communityId: string }>) => [...list].find(([, v]) => v.communityId === 'guihuayuan')![0];
+      const place = (list: Map<string, { communityId: string }>, communityId = 'guihuayuan') =>
+        [...list].find(([s, v]) => v.communityId === communityId && ![...t.app.directory.devices.values()].some((d) => d.spaceId === s))![0];
+      const communityId = kind === 'parking-sensor' ? lot.communityId : 'guihuayuan';
       const where =
-        kind === 'parking-sensor' ? { spaceId: place(t.app.directory.spaces) } : kind === 'smart-gate' ? { gateId: place(t.app.directory.gates) } : {};
+        kind === 'parking-sensor' ? { spaceId: place(t.app.directory.spaces, communityId) } : kind === 'smart-gate' ? { gateId: place(t.app.directory.gates) } : {};
       const res = await fetch(`${t.httpUrl}/api/devices`, {
         method: 'POST',
         headers: { ...auth(), 'content-type': 'application/json' },
-        body: JSON.stringify({ id, kind, communityId: 'guihuayuan', format, ...where }),
+        body: JSON.stringify({ id, kind, communityId, format, ...where }),
       });
       expect(res.status).toBe(201);
       const { secret, topic } = (await res.json()) as { secret: string; topic: string };
