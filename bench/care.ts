@@ -1,0 +1,315 @@
+// bench/care: a labelled evaluation of the care alerts (issue #10). A population of lone elders
+// (bench/carePopulation.ts: frugal to heavy users, days out, overnight and hospital stays, dripping toilets,
+// hourly and NB meters, late, duplicate and skewed uploads, outages) with incidents injected — an elder who
+// stops all use for 30–48 h — is replayed into a real shaobing over MQTT on the event clock (every meter
+// logs in with its own secret, QoS 1), and every alert the service raises is judged against the ground truth:
+// recall and delay (from the fall and from the last real use) for incidents, false alerts per elder-month by
+// cause and by user class, for every care alert kind.
+//
+//   npm run bench:care -- [--elders 60] [--days 44] [--warmup 14] [--incidents 36] [--seed 1]
+//                         [--variant base|irregular] [--settings '{"rules":{…}}'] [--label text] [--write]
+//
+// --write puts the table into BENCHMARKS.md under "## Care alerts" (one sub-table per --label, replacing a
+// table of the same label).
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config/load.js';
+import { buildApp } from '../src/app.js';
+import { hashSecret } from '../src/broker/secrets.js';
+import type { AlertView } from '../src/alerts/types.js';
+import { connectAll, disconnectAll, play } from '../simulators/lib/play.js';
+import { ApiClient } from '../simulators/lib/api.js';
+import { DAY, HOUR, cstHour } from '../simulators/lib/time.js';
+import { buildPopulation, COMMUNITY_ID, VARIANTS, type Elder, type Population, type UserClass } from './carePopulation.js';
+
+const { values } = parseArgs({
+  options: {
+    elders: { type: 'string', default: '60' },
+    days: { type: 'string', default: '44' },
+    warmup: { type: 'string', default: '14' },
+    incidents: { type: 'string', default: '36' },
+    seed: { type: 'string', default: '1' },
+    variant: { type: 'string', default: 'base' },
+    settings: { type: 'string', default: '{}' },
+    label: { type: 'string' },
+    write: { type: 'boolean', default: false },
+  },
+});
+if (!(values.variant! in VARIANTS)) throw new Error(`--variant: one of ${Object.keys(VARIANTS).join(', ')}`);
+
+export interface CareResult {
+  text: string;
+  figures: Record<string, number>;
+}
+
+interface Seen {
+  view: AlertView;
+  first: AlertView;
+  reopens: number;
+}
+
+/** Run the population through a fresh shaobing and collect every alert as it changed. */
+export async function runCare(pop: Population, settings: Record<string, unknown> = {}): Promise<Map<number, Seen>> {
+  const dir = mkdtempSync(join(tmpdir(), 'shaobing-care-'));
+  const inv = [
+    `id: ${COMMUNITY_ID}`,
+    'name: 关爱基准小区',
+    'grids: [{ id: cg1, name: 关爱网格 }]',
+    'buildings:',
+    '  - id: cb1',
+    '    name: 1号楼',
+    '    gridId: cg1',
+    '    households:',
+    ...pop.elders.map((e) => `      - { id: ${e.householdId}, room: "${1000 + e.index}", loneElder: true, displayName: 老人${e.index} }`),
+    'devices:',
+    ...pop.elders.map(
+      (e) =>
+        `  - { id: ${e.deviceId}, kind: water-meter, format: ${e.format}, householdId: ${e.householdId}, buildingId: cb1, ${
+          e.format === 'nb-batch' ? `heartbeatSeconds: ${Math.round((24 / Number(e.meter[2])) * 3600)}, ` : ''
+        }secretHash: "${hashSecret(e.secret)}" }`,
+    ),
+  ];
+  const invPath = join(dir, 'care.yaml');
+  writeFileSync(invPath, inv.join('\n') + '\n');
+  const config = loadConfig({
+    settingsPath: null,
+    env: {},
+    overrides: {
+      ...settings,
+      dataDir: dir,
+      adminToken: 'care-bench-admin-token-0123456789abcdef',
+      clock: 'event',
+      communities: [invPath],
+      mqtt: { port: 0, host: '127.0.0.1', wsPort: null },
+      http: { port: 0, host: '127.0.0.1' },
+      log: { level: 'error', format: 'json' },
+      store: { synchronous: 'normal' },
+      telemetry: { sink: 'none' },
+    },
+  });
+  const app = buildApp(config);
+  await app.start();
+  const seen = new Map<number, Seen>();
+  app.bus.on('alert', 'care-bench', (v: AlertView) => {
+    const s = seen.get(v.id);
+    if (!s) seen.set(v.id, { view: v, first: v, reopens: 0 });
+    else {
+      if (s.view.status === 'resolved' && v.status !== 'resolved') s.reopens++;
+      s.view = v;
+    }
+  });
+  const secrets = Object.fromEntries(pop.elders.map((e) => [e.deviceId, e.secret]));
+  try {
+    await connectAll(pop.devices.values(), `mqtt://127.0.0.1:${app.ports.mqtt}`, secrets);
+    const api = new ApiClient(`http://127.0.0.1:${app.ports.http}`, 'care-bench-admin-token-0123456789abcdef');
+    await play(
+      pop.messages.map((m) => ({ type: 'mqtt' as const, ...m })),
+      pop.devices,
+      { mqttUrl: '', secrets, speed: Infinity, api, maxInFlight: 256 },
+    );
+    await api.advanceClock(pop.end + DAY);
+    await disconnectAll(pop.devices.values());
+  } finally {
+    await app.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return seen;
+}
+
+const median = (xs: number[]) => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
+const hourly = (e: Elder) => e.meter.startsWith('hourly');
+const CARE_KINDS = ['no_water_use', 'missed_check', 'continuous_water_flow', 'device_offline', 'leak_notice'];
+
+/** Why an alert that matches no incident was raised: what the elder was doing then. */
+function cause(e: Elder, a: AlertView): string {
+  const t = Date.parse(a.openedAt);
+  const from = typeof a.details.windowFrom === 'string' ? Date.parse(a.details.windowFrom) : t - 12 * HOUR;
+  for (const o of e.outages) if (t >= o.from && from < o.to + 2 * HOUR) return 'meter outage';
+  for (const ab of e.absences)
+    if (from < ab.to && t >= ab.from - HOUR)
+      return `${{ day_out: 'day out', overnight: 'overnight away', hospital: 'in hospital' }[ab.kind]}${ab.kind === 'day_out' ? '' : ab.registered ? ' (registered)' : ' (not registered)'}`;
+  const h = cstHour(t);
+  return h >= 21 || h < 9 ? 'at home, opened 21:00–09:00' : 'at home, opened 09:00–21:00';
+}
+
+export function judge(pop: Population, seen: Map<number, Seen>, wallMs: number): CareResult {
+  const byDevice = new Map(pop.elders.map((e) => [e.deviceId, e]));
+  const byHousehold = new Map(pop.elders.map((e) => [e.householdId, e]));
+  const elderOf = (a: AlertView) => (a.deviceId && byDevice.get(a.deviceId)) || (a.householdId && byHousehold.get(a.householdId)) || undefined;
+  const months = (pop.elders.length * (pop.end - pop.learnedFrom)) / (30 * DAY);
+  const coldMonths = (pop.elders.length * (pop.learnedFrom - pop.start)) / (30 * DAY);
+  const figures: Record<string, number> = {};
+  const lines: string[] = [];
+
+  // Incidents: found by the first no_water_use opened (or re-opened) between the fall and the elder being found.
+  const incidents = pop.elders.flatMap((e) => e.incidents.map((inc) => ({ e, inc })));
+  const alertsOf = (kind: string) => [...seen.values()].filter((s) => s.view.kind === kind);
+  const caught = (kind: string) =>
+    incidents.map(({ e, inc }) => {
+      const hits = alertsOf(kind)
+        .filter((s) => elderOf(s.first) === e)
+        .map((s) => Date.parse(s.first.openedAt))
+        .filter((t) => t >= inc.start && t <= inc.end);
+      const t = hits.length ? Math.min(...hits) : undefined;
+      return { e, inc, t };
+    });
+  const nwu = caught('no_water_use');
+  const found = nwu.filter((x) => x.t !== undefined);
+  const delays = (xs: typeof found, from: 'start' | 'lastUse') => xs.map((x) => (x.t! - x.inc[from]) / HOUR);
+  const hourlyFound = found.filter((x) => hourly(x.e));
+  const drips = nwu.filter((x) => x.e.drip && x.e.drip.from < x.inc.start);
+  figures.incidents = incidents.length;
+  figures.found = found.length;
+  figures.delayMedianH = median(delays(found, 'start'));
+  figures.delayMaxH = Math.max(...delays(found, 'start'));
+  figures.delayHourlyMedianH = median(delays(hourlyFound, 'start'));
+  figures.delayHourlyMaxH = Math.max(...delays(hourlyFound, 'start'));
+  lines.push(
+    '| incidents (`no_water_use`) | all meters | hourly meters | NB meters (2–4 uploads a day) |',
+    '| --- | ---: | ---: | ---: |',
+  );
+  const groups = [nwu, nwu.filter((x) => hourly(x.e)), nwu.filter((x) => !hourly(x.e))];
+  const cell = (fn: (g: typeof nwu) => string) => groups.map(fn).join(' | ');
+  lines.push(`| found | ${cell((g) => `${g.filter((x) => x.t !== undefined).length} / ${g.length}`)} |`);
+  lines.push(`| … in flats with a dripping toilet | ${drips.filter((x) => x.t !== undefined).length} / ${drips.length} | | |`);
+  lines.push(`| delay from the fall, median / max (h) | ${cell((g) => { const d = delays(g.filter((x) => x.t !== undefined), 'start'); return `${f1(median(d))} / ${f1(d.length ? Math.max(...d) : NaN)}`; })} |`);
+  lines.push(`| delay from the last real use, median / max (h) | ${cell((g) => { const d = delays(g.filter((x) => x.t !== undefined), 'lastUse'); return `${f1(median(d))} / ${f1(d.length ? Math.max(...d) : NaN)}`; })} |`);
+  const mc = caught('missed_check').filter((x) => x.t !== undefined);
+  lines.push(`| also found by \`missed_check\` | ${mc.length} / ${incidents.length} | | |`);
+  lines.push('');
+
+  // False alerts: any care alert that matches no incident (device_offline: no outage), by cause and class.
+  const isTrue = (kind: string, e: Elder, a: AlertView) => {
+    const t = Date.parse(a.openedAt);
+    if (kind === 'device_offline') return e.outages.some((o) => t >= o.from && t <= o.to + HOUR);
+    if (kind === 'leak_notice') return !!e.drip && t >= e.drip.from;
+    // No tap is left running in this population (a drip is not one): every continuous_water_flow is false.
+    if (kind === 'continuous_water_flow') return false;
+    return e.incidents.some((i) => t >= i.start && t <= i.end + 6 * HOUR);
+  };
+  const classes: UserClass[] = ['frugal', 'low', 'normal', 'heavy'];
+  const perClassMonths = Object.fromEntries(classes.map((c) => [c, (pop.elders.filter((e) => e.cls === c).length * (pop.end - pop.learnedFrom)) / (30 * DAY)]));
+  lines.push(
+    `| false alerts per elder-month (days ${Math.round((pop.learnedFrom - pop.start) / DAY)}–${Math.round((pop.end - pop.start) / DAY)}, ${f1(months)} elder-months) | all | ${classes.join(' | ')} | cold start (first ${Math.round((pop.learnedFrom - pop.start) / DAY)} days) | re-openings |`,
+    `| --- | ---: | ${classes.map(() => '---:').join(' | ')} | ---: | ---: |`,
+  );
+  const causeRows: string[] = [];
+  for (const kind of CARE_KINDS) {
+    const all = alertsOf(kind).filter((s) => elderOf(s.first));
+    const falseOnes = all.filter((s) => !isTrue(kind, elderOf(s.first)!, s.first));
+    const measured = falseOnes.filter((s) => Date.parse(s.first.openedAt) >= pop.learnedFrom);
+    const cold = falseOnes.length - measured.length;
+    const rate = measured.length / months;
+    figures[`false_${kind}`] = rate;
+    const perClass = classes.map((c) => f2(measured.filter((s) => elderOf(s.first)!.cls === c).length / (perClassMonths[c] || NaN)));
+    lines.push(
+      `| \`${kind}\` (${all.length} raised, ${measured.length} false) | **${f2(rate)}** | ${perClass.join(' | ')} | ${f2(cold / (coldMonths || NaN))} | ${all.reduce((n, s) => n + s.reopens + s.view.count - 1, 0)} |`,
+    );
+    const byCause = new Map<string, number>();
+    for (const s of measured) {
+      const e = elderOf(s.first)!;
+      const dripping = e.drip && Date.parse(s.first.openedAt) >= e.drip.from ? 'dripping flat, ' : '';
+      const c = kind === 'device_offline' ? (hourly(e) ? 'hourly meter' : 'NB meter') : `${kind === 'continuous_water_flow' ? dripping : ''}${cause(e, s.first)}`;
+      byCause.set(c, (byCause.get(c) ?? 0) + 1);
+    }
+    if (byCause.size)
+      causeRows.push(
+        `| \`${kind}\` | ${[...byCause].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join('; ')} |`,
+      );
+  }
+  lines.push('', '| kind | false alerts by cause (what the elder was doing; measured period) |', '| --- | --- |', ...causeRows);
+  const classCount = Object.fromEntries(classes.map((c) => [c, pop.elders.filter((e) => e.cls === c).length]));
+  const meters = pop.elders.reduce<Record<string, number>>((m, e) => ((m[e.meter] = (m[e.meter] ?? 0) + 1), m), {});
+  lines.push(
+    '',
+    `Population: ${pop.elders.length} elders (${classes.map((c) => `${c} ${classCount[c]}`).join(', ')}); meters ${Object.entries(meters)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}; ${pop.elders.filter((e) => e.drip).length} dripping flats (${pop.elders.filter((e) => e.drip?.isNew).length} new during the run); ` +
+      `${pop.elders.reduce((n, e) => n + e.absences.filter((a) => a.kind !== 'day_out').length, 0)} overnight/hospital stays, ${pop.elders.reduce((n, e) => n + e.absences.filter((a) => a.kind === 'day_out').length, 0)} days out, ` +
+      `${pop.elders.reduce((n, e) => n + e.outages.length, 0)} outages; ${pop.messages.length.toLocaleString('en-US')} uploads, replayed in ${f1(wallMs / 1000)} s.`,
+  );
+  return { text: lines.join('\n'), figures };
+}
+
+const CARE_INTRO = [
+  '`npm run bench:care` (bench/care.ts, population in bench/carePopulation.ts): a labelled month of lone elders —',
+  'frugal (3–55 L/day), low, normal and heavy (70–200 L/day) users; days out, overnight and hospital stays (half of',
+  'them registered, which the service cannot yet be told); a fifth of the flats with a dripping toilet (1–3 L/h)',
+  'and a tenth starting one during the run; hourly meters (15- or 60-minute intervals) and NB meters uploading 2–4',
+  'batches a day, 3–5 % failed uploads carried to the next, 8 % of NB batches hours late, 4 % sent twice, a third of',
+  'the clocks off by up to 10 min, a third of the meters with one 6–30 h outage (half keep their backlog) — and 36',
+  'incidents: an elder who stops all use for 30–48 h (a fall), 80 % while awake. The uploads are replayed into a',
+  'real shaobing over MQTT (QoS 1, each meter with its own secret) on the event clock, then the clock is moved a',
+  'day past the end. An alert is *true* if it opens between a fall and the elder being found (`device_offline`:',
+  'during an outage; `leak_notice`: after a drip began); every other one is false, and its cause is what the',
+  'ground truth says the elder was doing. False alerts are counted from the end of the cold start (`--warmup`',
+  'days); the cold start is shown apart. Targets (issue #10): false `no_water_use` ≤ 0.05 per elder-month, every',
+  'incident found, delay ≤ 6 h median / ≤ 12 h max on meters reporting at least hourly.',
+].join('\n');
+
+const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, ''));
+if (isMain) {
+  const opts = {
+    elders: Number(values.elders),
+    days: Number(values.days),
+    warmupDays: Number(values.warmup),
+    incidents: Number(values.incidents),
+    seed: values.seed!,
+    variant: values.variant as keyof typeof VARIANTS,
+  };
+  const pop = buildPopulation(opts);
+  console.error(`population: ${pop.elders.length} elders, ${pop.messages.length} uploads, ${opts.days} days`);
+  const t0 = performance.now();
+  const seen = await runCare(pop, JSON.parse(values.settings!) as Record<string, unknown>);
+  const wall = performance.now() - t0;
+  const label = values.label ?? 'current rules';
+  const result = judge(pop, seen, wall);
+  const cpu = cpus()[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU';
+  const block = [
+    `### ${label} — seed ${opts.seed}, variant ${opts.variant}, ${opts.elders} elders × ${opts.days} days`,
+    '',
+    `\`npm run bench:care -- --seed ${opts.seed} --variant ${opts.variant} --elders ${opts.elders} --days ${opts.days}${values.settings !== '{}' ? ` --settings '${values.settings}'` : ''}\`, measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu}, Node ${process.version}.`,
+    '',
+    result.text,
+    '',
+  ].join('\n');
+  console.log(block);
+  if (values.write) writeCareBlock(label, opts.variant, block);
+  process.exit(0);
+}
+
+/** BENCHMARKS.md "## Care alerts": replace this label's block (and variant), keep the others. */
+function writeCareBlock(label: string, variant: string, block: string): void {
+  const file = new URL('../BENCHMARKS.md', import.meta.url);
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const head = '## Care alerts';
+  let start = text.indexOf(head);
+  let body: string;
+  let rest = '';
+  let before: string;
+  if (start < 0) {
+    before = `${text.trimEnd()}\n\n`;
+    body = `${head}\n\n${CARE_INTRO}\n`;
+  } else {
+    const end = text.indexOf('\n## ', start + 1);
+    before = text.slice(0, start);
+    body = end < 0 ? text.slice(start) : text.slice(start, end + 1);
+    rest = end < 0 ? '' : text.slice(end + 1);
+  }
+  const key = `### ${label} — `;
+  const blocks = body.split(/\n(?=### )/);
+  const idx = blocks.findIndex((b) => b.startsWith(key) && b.includes(`variant ${variant},`));
+  if (idx >= 0) blocks[idx] = block.trimEnd() + '\n';
+  else blocks.push(block.trimEnd() + '\n');
+  start = 0;
+  writeFileSync(file, `${before}${blocks.join('\n').trimEnd()}\n${rest ? `\n${rest}` : ''}`);
+  console.error(`BENCHMARKS.md: "${label}" (${variant}) written under "${head}"`);
+}
