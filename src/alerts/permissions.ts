@@ -34,7 +34,7 @@ export interface StepFacts {
 }
 
 /** An elder's care: the volunteer's own work. */
-export const CARE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>(['no_water_use', 'missed_check', 'continuous_water_flow']);
+export const CARE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>(['no_water_use', 'missed_check', 'continuous_water_flow', 'slow_leak']);
 
 const ACKNOWLEDGERS: readonly Role[] = ['property_duty', 'grid_head', 'grid_member', 'special_care', 'emergency', 'residents_committee'];
 const DISPATCHERS: readonly Role[] = ['grid_head', 'property_duty'];

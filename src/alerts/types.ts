@@ -12,6 +12,7 @@ export const ALERT_KINDS = [
   'device_tamper',
   'device_fault',
   'missed_check',
+  'slow_leak',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 

@@ -12,6 +12,8 @@ import type { RuleEngine } from '../alerts/engine.js';
 import type { HouseholdInfo } from '../config/inventory.js';
 import type { MissedCheckConfig, MissedCheckState } from '../rules/missedCheck.js';
 import { nextRound, previousRound } from '../rules/lib/rounds.js';
+import type { NoWaterUseConfig, NoWaterUseState } from '../rules/noWaterUse.js';
+import { floorOf, historyDays, newModel, recentHours, usualDay } from '../rules/lib/waterModel.js';
 
 const MIN = 60_000;
 /** A phone's clock may run a little ahead of ours. */
@@ -141,6 +143,63 @@ export function careApi(engine: RuleEngine) {
         // Whoever was missed at the last round first; then as the inventory lists them.
         items.sort((a, b) => Number(b.round.missed) - Number(a.round.missed));
         return { items };
+      },
+    );
+
+    // The elder's usual day beside today (issue #10): what no_water_use has learned from the household's
+    // meter — per local hour the chance of any use and the usual litres — and the hours of the last two days
+    // as the meter showed them (litres above the drip floor), so a volunteer can judge an alert at a glance.
+    const hourSchema = { type: 'object', properties: { hour: { type: 'integer' }, p: { type: 'number' }, litres: { type: 'number' } }, required: ['hour', 'p', 'litres'] };
+    const slotSchema = {
+      type: 'object',
+      properties: { at: { type: 'string' }, hour: { type: 'integer' }, litres: { type: 'number' }, coveredMinutes: { type: 'integer' }, used: { type: 'boolean' } },
+      required: ['at', 'hour', 'litres', 'coveredMinutes', 'used'],
+    };
+    app.get<{ Params: { householdId: string } }>(
+      '/api/care/elders/:householdId/water',
+      {
+        schema: {
+          summary: "A household's usual day of water use (learned) beside the last 48 hours",
+          tags: ['care'],
+          params: { type: 'object', properties: { householdId: { type: 'string', maxLength: 64 } }, required: ['householdId'] },
+          response: {
+            200: {
+              type: 'object',
+              properties: {
+                householdId: { type: 'string' },
+                deviceId: { type: ['string', 'null'] },
+                historyDays: { type: 'number' },
+                learning: { type: 'boolean', description: 'fewer than minHistoryDays learned: the fixed rule still holds' },
+                floorLph: { type: 'number', description: "the meter's steady floor (a drip), litres per hour" },
+                usualDay: { type: 'array', items: hourSchema, description: '24 local hours: chance of any use, usual litres' },
+                recent: { type: 'array', items: slotSchema, description: 'hour slots of the last 48 h of data, oldest first (local hour)' },
+              },
+              required: ['householdId', 'deviceId', 'historyDays', 'learning', 'floorLph', 'usualDay', 'recent'],
+            },
+            '4xx': errorSchema,
+          },
+        },
+      },
+      async (req) => {
+        const h = deps.directory.households.get(req.params.householdId);
+        if (!h || !mayCare(req.principal, h)) throw new AppError('SB_NOT_FOUND', `no household '${req.params.householdId}'`, 404);
+        const meter = [...deps.directory.devices.values()].find((d) => d.householdId === h.id && d.kind === 'water-meter');
+        const c = engine.ruleConfig<NoWaterUseConfig>('no_water_use', h.id);
+        const off = c?.utcOffsetMinutes ?? 480;
+        const m = meter ? engine.ruleState<NoWaterUseState>('no_water_use', meter.id)?.m : undefined;
+        const cfg = { utcOffsetMinutes: off, priorDays: c?.priorDays ?? 3 };
+        const days = m ? Math.floor(historyDays(m) * 10) / 10 : 0;
+        return {
+          householdId: h.id,
+          deviceId: meter?.id ?? null,
+          historyDays: days,
+          learning: days < (c?.minHistoryDays ?? 7),
+          floorLph: m ? floorOf(m) : 0,
+          usualDay: usualDay(m ?? newModel(), cfg),
+          recent: m
+            ? recentHours(m).map((x) => ({ at: new Date(x.at).toISOString(), hour: Math.floor(((x.at + off * MIN) % 86_400_000) / 3_600_000), litres: x.litres, coveredMinutes: x.coveredMinutes, used: x.used }))
+            : [],
+        };
       },
     );
   };

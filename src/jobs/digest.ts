@@ -96,6 +96,7 @@ export const KIND_ZH: Record<AlertKind, string> = {
   device_tamper: '设备被拆',
   device_fault: '设备故障',
   missed_check: '巡访未见活动',
+  slow_leak: '漏水提醒',
 };
 
 const RESPONSES = new Set(['acknowledged', 'dispatched', 'accepted', 'resolved']);

@@ -29,6 +29,8 @@ export const DEFAULT_ROUTES: Record<AlertKind, Route> = {
   low_battery: HEALTH,
   device_tamper: { roles: ['property_duty'], careContacts: false },
   device_fault: HEALTH,
+  // 漏水提醒: gentle (minor); property fixes it, the household's care contacts tell the elder.
+  slow_leak: { roles: ['property_duty'], careContacts: true },
 };
 
 export interface Recipient {

@@ -29,6 +29,8 @@ export function noticeFor(
     `级别：${severity}`,
     `时间：${localTime(Date.parse(alert.openedAt), opts.utcOffsetMinutes)}${alert.count > 1 ? `，共${alert.count}次` : ''}`,
   ];
+  // A care alert explains itself (no_water_use: 平时 7:40 前会用水，今天到 11:00 仍未用水…).
+  if (typeof alert.details.explanation === 'string') lines.push(`说明：${alert.details.explanation}`);
   if (opts.minutesUnacknowledged !== undefined) lines.push(`已${opts.minutesUnacknowledged}分钟无人确认`);
   return {
     title: `【${severity}】${REASON_PREFIX[opts.reason]}${alert.title}`,

@@ -13,6 +13,7 @@ import { lowBattery } from './lowBattery.js';
 import { deviceTamper } from './deviceTamper.js';
 import { deviceFault } from './deviceFault.js';
 import { missedCheck } from './missedCheck.js';
+import { slowLeak } from './slowLeak.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each rule has its own state and settings types
 export const rules: readonly Rule<any, any>[] = Object.freeze([
@@ -28,4 +29,5 @@ export const rules: readonly Rule<any, any>[] = Object.freeze([
   deviceTamper,
   deviceFault,
   missedCheck,
+  slowLeak,
 ]);

@@ -259,6 +259,12 @@ function routeCases(v: View): Record<string, Case[] | 'stream' | { public: strin
       post('/api/care/visits', { householdId: MISSING.household }),
     ),
     'GET /api/care/elders': [{ req: get('/api/care/elders'), kind: 'plain' }],
+    'GET /api/care/elders/:householdId/water': split(
+      households,
+      (h) => seesHousehold(dir, v, h),
+      (h) => get(`/api/care/elders/${h}/water`),
+      get(`/api/care/elders/${MISSING.household}/water`),
+    ),
     // A volunteer is told "not for you" (403) about their own community's report, as the other roles without it.
     'GET /api/reports/daily': split(
       communities,

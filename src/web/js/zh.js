@@ -20,6 +20,7 @@ export const KIND = {
   device_tamper: '设备被拆',
   device_fault: '设备故障',
   missed_check: '关爱未见面',
+  slow_leak: '漏水提醒',
 };
 
 export const TIMELINE = {

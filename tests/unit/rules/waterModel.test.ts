@@ -1,0 +1,120 @@
+// no_water_use on the learned model (src/rules/lib/waterModel.ts): a silence improbable for this elder, the
+// drip floor, the explanation, fixed size. T0 is 2025-03-01 00:00 China time.
+import { describe, it, expect } from 'vitest';
+import { noWaterUse, type NoWaterUseConfig, type NoWaterUseState } from '../../../src/rules/noWaterUse.js';
+import { floorOf, historyDays, newModel, observe, silence, usualDay } from '../../../src/rules/lib/waterModel.js';
+import { Harness, device, elder, reading, T0, MIN, HOUR } from './harness.js';
+
+const wm = device('water-meter', { householdId: elder.id });
+const DAY = 24 * HOUR;
+// settleMinutes 0: the harness advances the clock with each hourly reading, as the engine would at the deadline.
+const meter = (config: Partial<NoWaterUseConfig> = {}) =>
+  new Harness<NoWaterUseState, NoWaterUseConfig>(noWaterUse, { device: wm, household: elder, config: { settleMinutes: 0, ...config } });
+
+/**
+ * One hourly reading per hour from `from` for `hours`, with four 15-minute intervals: `use(t)` litres in the
+ * first quarter of the hour starting at t, plus a drip of `drip` whole litres in the last quarter.
+ */
+function run(h: ReturnType<typeof meter>, from: number, hours: number, use: (t: number) => number, drip = 0): void {
+  for (let i = 0; i < hours; i++) {
+    const t = from + i * HOUR;
+    const intervals = [0, 1, 2, 3].map((q) => ({ start: t + q * 15 * MIN, end: t + (q + 1) * 15 * MIN, litres: (q === 0 ? use(t) : 0) + (q === 3 ? drip : 0) }));
+    h.read(reading(wm, 'reading', t + HOUR + 30_000, { intervals }));
+    h.advance(t + HOUR + 30_000);
+  }
+}
+const localHour = (t: number) => Math.floor(((t + 8 * HOUR) % DAY) / HOUR);
+/** A heavy user: some water every hour from 06:00 to 22:00. */
+const heavy = (t: number) => (localHour(t) >= 6 && localHour(t) <= 22 ? 5 : 0);
+/** A frugal elder: 2 L at 07:00 every day, 2 L at 19:00 two days in three. */
+const frugal = (t: number) => (localHour(t) === 7 ? 2 : localHour(t) === 19 && Math.floor((t - T0) / DAY) % 3 !== 1 ? 2 : 0);
+
+describe('no_water_use on the learned model', () => {
+  it("catches a heavy user's missing morning within a few hours, and explains it in Chinese", () => {
+    const h = meter();
+    run(h, T0, 20 * 24, heavy);
+    expect(h.opened).toBe(0);
+    expect(historyDays(h.state!.m!)).toBeGreaterThan(14);
+    // Day 21: water at 06:00–08:00, then nothing (a fall at 08:15).
+    run(h, T0 + 20 * DAY, 24, (t) => (localHour(t) < 9 ? heavy(t) : 0));
+    expect(h.opened).toBe(1);
+    const open = h.actionsOf('open')[0] as { title: string; details: Record<string, unknown> };
+    const openedAt = h.log.find((l) => l.action.type === 'open')!.at;
+    expect(openedAt - (T0 + 20 * DAY + 8 * HOUR + 15 * MIN)).toBeLessThan(4 * HOUR); // the fixed rule: 12 h
+    expect(open.details.basis).toBe('model');
+    expect(open.details.explanation).toMatch(/^平时 9:\d\d 前会用水，今天到 1[12]:00 仍未用水（最后用水 8:15；预计约 \d+ 升，实际 0 升）$/);
+    expect(open.title).toMatch(/^王婆婆家\(6-302\) \d小时无用水$/);
+  });
+
+  it("does not raise a frugal elder's ordinary quiet evening, which the fixed rule does", () => {
+    const learned = meter();
+    const fixed = meter({ minHistoryDays: 1000 });
+    for (const h of [learned, fixed]) run(h, T0, 30 * 24, frugal);
+    expect(fixed.opened).toBeGreaterThan(5); // 12 h with 2–4 L, most days
+    // Only in the cold start, while the fixed rule holds (7 days learned, which the 48 h ring delays by two).
+    expect(learned.log.filter((l) => l.action.type === 'open' && l.at > T0 + 10 * DAY)).toEqual([]);
+    expect(fixed.log.filter((l) => l.action.type === 'open' && l.at > T0 + 10 * DAY).length).toBeGreaterThan(5);
+  });
+
+  it('sees through a drip: a dripping toilet is neither use nor a sign of life, and never hides a fall', () => {
+    const h = meter();
+    run(h, T0, 20 * 24, heavy, 2);
+    expect(floorOf(h.state!.m!)).toBe(2);
+    expect(h.opened).toBe(0);
+    run(h, T0 + 20 * DAY, 24, (t) => (localHour(t) < 9 ? heavy(t) : 0), 2);
+    expect(h.opened).toBe(1);
+    const open = h.actionsOf('open')[0] as { details: Record<string, unknown> };
+    expect(open.details).toMatchObject({ basis: 'model', floorLph: 2 });
+    expect(open.details.explanation).toContain('；另有持续小流量约 2 升/时未计入）');
+  });
+
+  it('ends the episode on real use only, and the next silence is a new opening', () => {
+    const h = meter();
+    run(h, T0, 20 * 24, heavy, 2);
+    run(h, T0 + 20 * DAY, 12, (t) => (localHour(t) < 9 ? heavy(t) : 0), 2);
+    expect(h.opened).toBe(1);
+    // More drip (3 L in an hour is within the floor's jitter): not activity.
+    run(h, T0 + 20 * DAY + 12 * HOUR, 2, () => 1, 2);
+    expect(h.actionsOf('resolve')).toEqual([]);
+    run(h, T0 + 20 * DAY + 14 * HOUR, 1, () => 6, 2);
+    expect(h.actionsOf('resolve')[0]).toMatchObject({ reason: expect.stringContaining('恢复用水') });
+    expect(h.alert).toBeUndefined();
+  });
+
+  it('alerts whatever the model says after maxQuietHours of covered silence', () => {
+    const h = meter({ maxQuietHours: 6, improbability: 1e-12 });
+    run(h, T0, 20 * 24, heavy);
+    run(h, T0 + 20 * DAY, 24, (t) => (localHour(t) < 9 ? heavy(t) : 0));
+    const open = h.actionsOf('open')[0] as { details: Record<string, unknown> };
+    expect(open.details.basis).toBe('max');
+  });
+
+  it('keeps a fixed-size state: a meter reporting every minute for three days holds 48 hour slots', () => {
+    const c = { utcOffsetMinutes: 480, priorDays: 3 };
+    let m = newModel();
+    for (let t = T0; t < T0 + 3 * DAY; t += MIN) m = observe(m, [[t, t + MIN, t % (7 * MIN) === 0 ? 1 : 0]], c);
+    expect(m.s.length).toBe(48);
+    expect(JSON.stringify(m).length).toBeLessThan(4000);
+    // The same minute again (a duplicate) changes nothing.
+    const again = observe(m, [[T0 + 3 * DAY - MIN, T0 + 3 * DAY, 1]], c);
+    expect(again.s[47][1]).toBe(m.s[47][1]);
+    expect(silence(m, c)!.coveredMs).toBeGreaterThan(0);
+    expect(usualDay(m, c)).toHaveLength(24);
+  });
+});
+
+describe('the explanation in notifications', () => {
+  it('puts a care alert\'s explanation into the notice', async () => {
+    const { noticeFor } = await import('../../../src/notify/wording.js');
+    const { Directory } = await import('../../../src/config/inventory.js');
+    const alert = {
+      id: 1, kind: 'no_water_use' as const, severity: 'major' as const, status: 'open' as const, communityId: 'c1', gridId: 'g1',
+      title: '王婆婆家(6-302) 3小时无用水', details: { explanation: '平时 9:15 前会用水，今天到 12:00 仍未用水（预计约 20 升，实际 0 升）' },
+      count: 1, openedAt: new Date(T0).toISOString(), updatedAt: new Date(T0).toISOString(),
+    };
+    const n = noticeFor(alert, new Directory([]), { reason: 'opened', mentionMobiles: [] });
+    expect(n.lines).toContain('说明：平时 9:15 前会用水，今天到 12:00 仍未用水（预计约 20 升，实际 0 升）');
+    const plain = noticeFor({ ...alert, details: {} }, new Directory([]), { reason: 'opened', mentionMobiles: [] });
+    expect(plain.lines.some((l) => l.startsWith('说明'))).toBe(false);
+  });
+});
