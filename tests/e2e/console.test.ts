@@ -164,7 +164,10 @@ describe.skipIf(!run)('console in Chromium', () => {
     const chart = page.getByTestId('water-chart');
     await chart.locator('canvas').waitFor({ timeout: 5000 });
     await expect.poll(() => page.locator('.water-view').innerText(), { timeout: 5000 }).toMatch(/合计 60 升/);
-    await page.screenshot({ animations: 'disabled', path: join(shots, 'console-water.png') });
+    // The usual day beside today (GET /api/care/elders/{id}/water): a fresh meter is still being learned.
+    await page.getByTestId('usual-day-chart').locator('canvas').waitFor({ timeout: 5000 });
+    await expect.poll(() => page.getByTestId('usual-day-note').innerText(), { timeout: 5000 }).toMatch(/^用水规律学习中（已学 0 天）/);
+    await page.screenshot({ animations: 'disabled', fullPage: true, path: join(shots, 'console-water.png') });
     expect(pageErrors).toEqual([]);
   });
 

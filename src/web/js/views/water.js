@@ -1,6 +1,7 @@
 // A household's water use from the history API (GET api/devices/{id}/telemetry), as a uPlot bar chart: the
 // last 24 hours by hour, or the last 7 / 30 days by local day. A bucket no data covers is a gap, not zero
-// (a silent meter is not a meter showing no use).
+// (a silent meter is not a meter showing no use). Below it, the household's usual day (learned by no_water_use)
+// beside today, so a volunteer can judge a no-water alert at a glance.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { html } from '../html.js';
@@ -76,6 +77,66 @@ function Chart({ buckets, every }) {
   return html`<figure class="chart-box"><figcaption class="chart-unit" data-testid="water-unit">用水量（升）</figcaption><div class="chart" ref=${box} data-testid="water-chart"></div></figure>`;
 }
 
+/**
+ * The elder's usual day beside today (GET api/care/elders/{householdId}/water): per local hour, the litres this
+ * household usually uses (learned by no_water_use) as a line, and today's hours as the meter showed them (above
+ * the drip floor) as bars; an hour no data covers is a gap.
+ */
+function UsualDay({ data }) {
+  const box = useRef(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return undefined;
+    const xs = Array.from({ length: 24 }, (_, h) => h);
+    const usual = data.usualDay.map((h) => h.litres);
+    const midnight = startOfLocalDay(Date.now());
+    const today = xs.map(() => null);
+    for (const s of data.recent) {
+      if (Date.parse(s.at) < midnight || s.coveredMinutes === 0) continue;
+      today[s.hour] = Math.round(((today[s.hour] ?? 0) + s.litres) * 10) / 10;
+    }
+    const opts = {
+      width: el.clientWidth || 600,
+      height: 220,
+      legend: { show: true },
+      cursor: { points: { show: false } },
+      scales: { x: { time: false, range: () => [0, 24] }, y: { range: (_u, _min, max) => [0, Math.max(5, Math.ceil((max ?? 0) * 1.15))] } },
+      axes: [
+        { stroke: '#55657a', grid: { stroke: '#e6ebf2' }, values: (_u, ticks) => ticks.map((t) => `${t}时`) },
+        { stroke: '#55657a', grid: { stroke: '#e6ebf2' }, size: 48 },
+      ],
+      series: [
+        { label: '时段', value: (_u, h) => (h === null || h === undefined ? '—' : `${h}:00–${h + 1}:00`) },
+        {
+          label: '今天',
+          stroke: '#2b7bd6',
+          fill: 'rgba(43,123,214,0.35)',
+          width: 1,
+          paths: uPlot.paths.bars({ size: [0.8, 40], align: 1 }),
+          points: { show: false },
+          value: (_u, v) => (v === null || v === undefined ? '无数据' : `${v} 升`),
+        },
+        { label: '平时', stroke: '#d97a2b', width: 2, points: { show: false }, value: (_u, v) => (v === null || v === undefined ? '—' : `约 ${v} 升`) },
+      ],
+    };
+    const plot = new uPlot(opts, [xs, today, usual], el);
+    const ro = new ResizeObserver(() => plot.setSize({ width: el.clientWidth, height: opts.height }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.destroy();
+    };
+  }, [data]);
+  const note = data.learning
+    ? `用水规律学习中（已学 ${data.historyDays} 天），暂按固定规则判断（12 小时内少于 10 升）`
+    : `按已学 ${data.historyDays} 天的用水规律判断`;
+  return html`
+    <h3 class="view-subtitle">平时的一天与今天</h3>
+    <p class="muted" data-testid="usual-day-note">${note}${data.floorLph > 0 ? ` · 持续小流量约 ${data.floorLph} 升/时（疑似滴漏，不计为用水）` : ''}</p>
+    <figure class="chart-box"><figcaption class="chart-unit">用水量（升），按小时</figcaption><div class="chart" ref=${box} data-testid="usual-day-chart"></div></figure>
+  `;
+}
+
 export function WaterView({ places, arg }) {
   const meters = useApi('devices?kind=water-meter');
   const [range, setRange] = useState('day');
@@ -83,6 +144,8 @@ export function WaterView({ places, arg }) {
   const items = meters.data?.items ?? [];
   // The argument is a device id or a household id (links from an alert or the care panel).
   const meter = items.find((d) => d.id === arg) ?? items.find((d) => d.householdId === arg);
+
+  const usual = useApi(meter?.householdId ? `care/elders/${encodeURIComponent(meter.householdId)}/water` : null);
 
   useEffect(() => {
     if (!meter) return undefined;
@@ -129,6 +192,7 @@ export function WaterView({ places, arg }) {
         }</p>
         <${Chart} buckets=${history.data.buckets} every=${history.data.every} />
       `}
+      ${meter && usual.data && usual.data.deviceId === meter.id && html`<${UsualDay} data=${usual.data} />`}
     </section>
   `;
 }
