@@ -5,7 +5,8 @@
 //   npx tsx bench/notify.ts [--alarms 200] [--load-devices 100] [--load-messages 6000] [--fair-reads off]
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { arg, benchDevices, writeBenchInventory } from './lib.js';
@@ -53,6 +54,9 @@ async function main(): Promise<void> {
   const url = `mqtt://127.0.0.1:${app.ports.mqtt}`;
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
+  /** Per phase: the event loop's longest stall (ms) and publish → commit latencies. */
+  const stalls: number[] = [];
+  const toCommit: number[][] = [];
   rx.on('message', (m: { at?: number; deviceIds?: string[] }) => {
     for (const id of m.deviceIds ?? []) {
       const t0 = sentAt.get(id);
@@ -60,11 +64,19 @@ async function main(): Promise<void> {
     }
   });
   let readings = 0;
-  app.bus.on('reading', 'bench', () => readings++);
+  /** When each alarm was committed as a reading (the split: publish → commit, commit → webhook). */
+  const committedAt = new Map<string, number>();
+  app.bus.on('reading', 'bench', (r) => {
+    readings++;
+    if (sentAt.has(r.deviceId) && !committedAt.has(r.deviceId)) committedAt.set(r.deviceId, Date.now());
+  });
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 
   /** `count` smoke alarms, each from its own detector (connected first), 20 ms apart; their latencies. */
   async function alarms(from: number, count: number): Promise<number[]> {
     latencies.length = 0;
+    loopDelay.reset();
+    loopDelay.enable();
     for (let i = from; i < from + count; i++) {
       const [id, secret] = detectors[i];
       const c = await mqtt.connectAsync(url, { clientId: id, username: id, password: secret, reconnectPeriod: 0 });
@@ -75,6 +87,10 @@ async function main(): Promise<void> {
     }
     const deadline = Date.now() + 30_000;
     while (latencies.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    loopDelay.disable();
+    stalls.push(loopDelay.max / 1e6);
+    const ids = detectors.slice(from, from + count).map(([id]) => id);
+    toCommit.push(ids.map((id) => (committedAt.get(id) ?? NaN) - sentAt.get(id)!).filter((x) => !Number.isNaN(x)));
     return [...latencies];
   }
 
@@ -110,10 +126,14 @@ async function main(): Promise<void> {
   const row = (name: string, xs: number[]) => `| ${name} | ${xs.length} | ${pct(xs, 50)} ms | ${pct(xs, 99)} ms | ${Math.max(...xs)} ms |`;
   console.log(`bench/notify: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}; fair reads ${FAIR ? 'on' : 'off'}`);
   console.log(`load: ${LOAD_DEVICES} devices; burst ${fmt(burst.perSecond)} readings/s processed; half load paced at ${fmt(burst.perSecond / 2)}/s, ${fmt(half.perSecond)} readings/s processed; turns cut short by fair reads: ${guard.deferrals}`);
-  console.log('\n| phase | alarms delivered | p50 | p99 | max |\n| --- | ---: | ---: | ---: | ---: |');
-  console.log(row('at rest', rest));
-  console.log(row(`burst (flood, ${fmt(burst.perSecond)} readings/s)`, burst.latencies));
-  console.log(row(`half capacity (${fmt(half.perSecond)} readings/s)`, half.latencies));
+  console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log('\n| phase | alarms delivered | p50 | p99 | max | publish → commit p99 | longest event-loop stall |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const phases: Array<[string, number[]]> = [
+    ['at rest', rest],
+    [`burst (flood, ${fmt(burst.perSecond)} readings/s)`, burst.latencies],
+    [`half capacity (${fmt(half.perSecond)} readings/s)`, half.latencies],
+  ];
+  phases.forEach(([name, xs], i) => console.log(`${row(name, xs)} ${pct(toCommit[i], 99)} ms | ${Math.round(stalls[i])} ms |`));
   if (process.env.BENCH_DEBUG)
     for (const [name, xs] of [['rest', rest], ['burst', burst.latencies], ['half', half.latencies]] as const)
       console.log(name, 'slowest', [...xs].sort((a, b) => b - a).slice(0, 8));

@@ -78,6 +78,31 @@ describe('fair reads and the urgent lane', () => {
   });
 });
 
+describe('one commit for an alarm', () => {
+  it('acknowledges a QoS 1 smoke alarm once it is processed and committed, with no inbox row of its own first', async () => {
+    const t = await startApp();
+    cleanups.push(() => t.stop());
+    const m = t.app.directory.devices.get(meter)!;
+    const s = t.app.directory.devices.get(smoke)!;
+    const processed = new Set<string>();
+    t.app.bus.on('reading', 'test', (r) => processed.add(r.deviceId));
+    const inboxRows = t.app.db.prepare('SELECT COUNT(*) FROM inbox').pluck();
+    const acked: Array<{ device: string; processedBefore: boolean; inboxRows: number }> = [];
+    const ack = (device: string) => () => acked.push({ device, processedBefore: processed.has(device), inboxRows: inboxRows.get() as number });
+    // A meter's QoS 1 reading is acknowledged once it is in the inbox (before it is processed); the alarm only
+    // once the processing transaction that opens its alert has committed.
+    t.app.ingest.submit(m, m.uplinkTopic, Buffer.from('{"type":"reading","totalM3":300}'), 1, ack(meter));
+    await waitFor(() => processed.has(meter), 'the reading processed');
+    t.app.ingest.submit(s, s.uplinkTopic, Buffer.from('{"type":"alarm","smokePct":60}'), 1, ack(smoke));
+    await waitFor(() => acked.length === 2, 'both acknowledged');
+    expect(acked).toEqual([
+      { device: meter, processedBefore: false, inboxRows: 1 },
+      { device: smoke, processedBefore: true, inboxRows: 0 },
+    ]);
+    expect(inboxRows.get()).toBe(0);
+  });
+});
+
 describe('delivery', () => {
   it('sends notifications to a destination over one kept-alive connection', async () => {
     let connections = 0;
