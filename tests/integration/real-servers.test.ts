@@ -46,7 +46,7 @@ describe.runIf(requireMosquitto('the mosquitto test helper'))('mosquitto helper'
     const dev = await connect(broker.url, { clientId: 'dev-1', username: 'dev-1', password: 'secret-1' });
     await dev.publishAsync('iot/c1/dev-1/up', '{"n":1}', { qos: 1 });
     const refused = await dev.publishAsync('iot/c1/dev-2/up', '{"n":2}', { qos: 1 }).then(
-      (p) => p?.reasonCode ?? 0,
+      (p) => (p as { reasonCode?: number } | undefined)?.reasonCode ?? 0,
       (err: Error & { code?: number }) => err.code ?? -1,
     );
     expect(refused).toBe(0x87);
