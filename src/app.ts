@@ -24,6 +24,7 @@ import { Notifier } from './notify/index.js';
 import { Jobs } from './jobs/index.js';
 import { ackApi } from './api/ack.js';
 import { ingestApi } from './api/ingest.js';
+import { brokerHooksApi } from './api/brokerHooks.js';
 import { contactLinksApi } from './api/contactLinks.js';
 
 export interface AppOptions {
@@ -168,7 +169,13 @@ export class App {
       rules: { engine: this.rules, bus: this.bus, utcOffsetMinutes: s.notify.utcOffsetMinutes },
       health: () => ({ broker: this.broker.up, store: this.db.open, ingest: true, scheduler: this.rules.up }),
       backlog: () => this.ingest.backlog(),
-    }, [ackApi(this.rules, () => this.notifier.signingKey), contactLinksApi(() => this.notifier.phone), ingestApi(this.ingest, { bodyLimit: 2 * 1048576 })]);
+    }, [
+      ackApi(this.rules, () => this.notifier.signingKey),
+      contactLinksApi(() => this.notifier.phone),
+      ingestApi(this.ingest, { bodyLimit: 2 * 1048576 }),
+      // EMQX 5 authentication/authorization hooks, only where configured (README "Running on EMQX").
+      ...(s.brokerHooks ? [brokerHooksApi(s.brokerHooks, this.broker.guard)] : []),
+    ]);
     this.broker.attachTo(this.api.server);
     await this.api.listen({ port: s.http.port, host: s.http.host });
     this.started = true;

@@ -60,13 +60,13 @@ export function createMetrics() {
     }),
     authFailures: new Counter({
       name: 'shaobing_auth_failures_total',
-      help: 'Authentication failures and refusals, by reason: MQTT (bad_credentials, client_id, publish_denied, subscribe_denied), HTTP (bad_token, bad_password)',
+      help: 'Authentication failures and refusals, by reason: MQTT (bad_credentials, client_id, publish_denied, subscribe_denied), HTTP (bad_token, bad_password), EMQX hooks (hook_secret)',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
     authThrottled: new Counter({
       name: 'shaobing_auth_throttled_total',
-      help: 'Authentication attempts refused by a throttle before any secret was checked, by surface: login, token, ingest, mqtt, mqtt_flap',
+      help: 'Authentication attempts refused by a throttle before any secret was checked, by surface: login, token, ingest, mqtt, mqtt_flap, broker_hook',
       labelNames: ['surface'] as const,
       registers: [registry],
     }),

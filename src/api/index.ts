@@ -135,6 +135,8 @@ export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<
           bearer: { type: 'http', scheme: 'bearer' },
           // POST /ingest/{integration}: the integration's own secret (in the header it is configured with).
           integrationSecret: { type: 'http', scheme: 'bearer' },
+          // POST /hooks/emqx/*: the shared secret EMQX sends (settings.brokerHooks.header, this by default).
+          brokerHookSecret: { type: 'apiKey', in: 'header', name: 'x-shaobing-hook-secret' },
         },
       },
       security: [{ bearer: [] }],

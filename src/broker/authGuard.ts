@@ -75,12 +75,14 @@ export class MqttAuthGuard {
    * A CONNECT that passed: forget the pair's failures, take this one back from the address; a device's session
    * is counted for flapping (the operator's logins are not: several recorders may share the name).
    */
-  succeeded(client: Client, username: string, ip: string, device: boolean): void {
+  succeeded(username: string, ip: string, device: boolean, client?: Client): void {
     this.pair.succeed(`${username}\n${ip}`, 'reset');
     this.address.succeed(ip, 'undo');
     if (!device) return;
     this.flap.attempt(username);
-    this.since.set(client, this.now());
+    // The embedded broker sees the session end (disconnected); through an external broker's hook only the
+    // connects are seen, and a minute without one makes the device stable again.
+    if (client) this.since.set(client, this.now());
   }
 
   /** The session ended: a long one makes the device stable again. */

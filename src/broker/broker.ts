@@ -12,13 +12,11 @@ import type { Directory, DeviceInfo } from '../config/inventory.js';
 import type { DevicesRepo } from '../store/devicesRepo.js';
 import type { Ingest } from '../ingest/pipeline.js';
 import type { Metrics } from '../metrics.js';
-import { verifySecret } from './secrets.js';
 import { MqttAuthGuard, addressOf } from './authGuard.js';
 import { ConnectionGuard } from './connectionGuard.js';
-import { timingSafeEqual } from 'node:crypto';
+import { OPERATOR_USERNAME, checkCredentials, mayPublish, maySubscribe, type Principal, type Verdict } from './access.js';
 
-/** Username of the read-only operator login (recorder, dashboards); its password is the admin token. */
-export const OPERATOR_USERNAME = 'shaobing-operator';
+export { OPERATOR_USERNAME } from './access.js';
 
 export interface BrokerDeps {
   directory: Directory;
@@ -31,8 +29,7 @@ export interface BrokerDeps {
   adminToken?: string;
 }
 
-type Identity = { device: DeviceInfo } | { operator: true };
-const identities = new WeakMap<Client, Identity>();
+const identities = new WeakMap<Client, Principal>();
 
 function authError(returnCode: 2 | 3 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -83,7 +80,7 @@ export class Broker {
           metrics.authFailures.inc({ reason: 'publish_denied' });
           return done(new Error('not authorized to publish'));
         }
-        if (packet.topic !== who.device.uplinkTopic) {
+        if (!mayPublish(who, packet.topic)) {
           metrics.authFailures.inc({ reason: 'publish_denied' });
           log.warn({ deviceId: who.device.id, topic: packet.topic }, 'device published outside its uplink topic; disconnecting');
           return done(new Error('not authorized to publish'));
@@ -92,12 +89,7 @@ export class Broker {
       },
       authorizeSubscribe: (client, sub, done) => {
         const who = identities.get(client);
-        const allowed =
-          who !== undefined &&
-          ('operator' in who
-            ? sub.topic === '#' || sub.topic.startsWith('iot/')
-            : sub.topic === `iot/${who.device.communityId}/${who.device.id}/down` ||
-              sub.topic === `iot/${who.device.communityId}/${who.device.id}/errors`);
+        const allowed = who !== undefined && maySubscribe(who, sub.topic);
         if (!allowed) {
           metrics.authFailures.inc({ reason: 'subscribe_denied' });
           log.warn({ clientId: client.id, topic: sub.topic }, 'subscription outside the allowed topics; disconnecting');
@@ -163,43 +155,23 @@ export class Broker {
       if (hold > 0) setTimeout(() => done(authError(code, message), false), hold).unref();
       else done(authError(code, message), false);
     };
-    if (username === OPERATOR_USERNAME) {
-      if (adminToken && password && password.length === Buffer.byteLength(adminToken) && timingSafeEqual(password, Buffer.from(adminToken))) {
-        this.guard.succeeded(client, name, ip, false);
-        identities.set(client, { operator: true });
-        return done(null, true);
-      }
-      metrics.authFailures.inc({ reason: 'bad_credentials' });
-      this.logRefusal({ reason: 'bad_credentials', clientId: client.id, username, ip }, 'mqtt connect refused: bad operator password');
-      return refuse(4, 'Bad username or password');
-    }
-    let device: DeviceInfo | undefined;
+    let verdict: Verdict;
     try {
-      device = username ? directory.devices.get(username) : undefined;
-      if (!device && username) {
-        // Provisioned by the CLI while we run: look it up once (connect path, not the message path). A row
-        // whose community has left the configuration is refused, never added.
-        const row = repo.find(username);
-        if (row && directory.communities.has(row.communityId)) device = directory.addDevice(row);
-      }
+      verdict = checkCredentials({ directory, repo, adminToken }, username, password, client.id);
     } catch (err) {
       // A hook that throws would take the whole broker down: refuse this client instead.
       log.error({ err, clientId: client.id }, 'device lookup failed during connect');
       return done(authError(3, 'Server unavailable'), false);
     }
-    if (!device || !verifySecret(password, device.secretHash)) {
-      metrics.authFailures.inc({ reason: 'bad_credentials' });
-      this.logRefusal({ reason: 'bad_credentials', clientId: client.id, username, ip }, 'mqtt connect refused: bad username or password');
-      return refuse(4, 'Bad username or password');
+    if (!verdict.ok) {
+      metrics.authFailures.inc({ reason: verdict.reason });
+      const what =
+        verdict.reason === 'client_id' ? 'client id must equal the device id' : username === OPERATOR_USERNAME ? 'bad operator password' : 'bad username or password';
+      this.logRefusal({ reason: verdict.reason, clientId: client.id, username, ip }, `mqtt connect refused: ${what}`);
+      return refuse(verdict.returnCode, verdict.message);
     }
-    // The client id must be the device id, so one device cannot take over another's session.
-    if (client.id !== device.id) {
-      metrics.authFailures.inc({ reason: 'client_id' });
-      this.logRefusal({ reason: 'client_id', clientId: client.id, username, ip }, 'mqtt connect refused: client id must equal the device id');
-      return refuse(2, 'client id must equal the device id');
-    }
-    this.guard.succeeded(client, device.id, ip, true);
-    identities.set(client, { device });
+    this.guard.succeeded(name, ip, 'device' in verdict.who, client);
+    identities.set(client, verdict.who);
     done(null, true);
   }
 

@@ -134,6 +134,25 @@ export const settingsSchema = {
       if: { required: ['sink'], properties: { sink: { const: 'influx' } } },
       then: { type: 'object', properties: { influx: { type: 'object', required: ['url', 'org', 'bucket', 'token'] } } },
     },
+    /**
+     * EMQX 5 HTTP authentication and authorization hooks (README "Running on EMQX"): absent = no hook routes.
+     * The secrets are stored hashed (npm run provision -- --secret), like integration secrets.
+     */
+    brokerHooks: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['secretHash'],
+      properties: {
+        /** Hash of the shared secret EMQX sends in `header` with every hook call. */
+        secretHash: { type: 'string', pattern: '^sha256\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$' },
+        /** The request header carrying it (lower case). */
+        header: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$', default: 'x-shaobing-hook-secret' },
+        /** Hash of the password the shaobing instances log in to the broker with as `shaobing-service`; absent = no such login. */
+        serviceSecretHash: { type: 'string', pattern: '^sha256\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$' },
+        /** How long a looked-up device (or the absence of one) is kept before the store is asked again. */
+        cacheTtlMs: { type: 'integer', minimum: 0, maximum: 600000, default: 5000 },
+      },
+    },
     /** Rule settings by rule key (docs/rules.md); open here, checked against each rule's own schema at load (src/rules/lib/config.ts). */
     rules: { type: 'object', default: {} },
     /** Notification channels and routing (docs/notify.md); cross-references checked at load (src/notify/check.ts). */
