@@ -74,11 +74,15 @@ const dayWord = (t: number, now: number, offsetMin: number) => {
 
 type Verdict = { why: 'model' | 'fixed' | 'max'; s: Silence; fixedLitres?: number; fixedFrom?: number; record?: number };
 
-/** Is the silence at the newest data worth an alert, and by which test? */
-export function judge(st: NoWaterUseState, c: NoWaterUseConfig): Verdict | undefined {
+/**
+ * Is the silence at the newest data worth an alert, and by which test? `lifeAt`: the latest sign of life that
+ * is not water (a logged visit, the end of a registered absence) — the silence, and the cold start's window,
+ * are counted only after it. This is the hook for the care desk's inputs (visits, absences).
+ */
+export function judge(st: NoWaterUseState, c: NoWaterUseConfig, lifeAt: number | undefined = st.lifeAt): Verdict | undefined {
   if (!st.m) return undefined;
   const mc: ModelConfig = c;
-  const s = silence(st.m, mc, st.lifeAt);
+  const s = silence(st.m, mc, lifeAt);
   if (!s) return undefined;
   if (s.coveredMs >= c.maxQuietHours * H) return { why: 'max', s };
   if (historyDays(st.m) >= c.minHistoryDays) {
@@ -96,7 +100,7 @@ export function judge(st: NoWaterUseState, c: NoWaterUseConfig): Verdict | undef
   let fixedFrom = s.to;
   for (let i = st.m.s.length - 1; i >= 0 && cov < c.windowHours * H; i--) {
     const slot = st.m.s[i];
-    if (st.lifeAt !== undefined && slot[0] * H + H <= st.lifeAt) break;
+    if (lifeAt !== undefined && slot[0] * H + H <= lifeAt) break;
     if (st.since !== undefined && slot[0] * H + H <= st.since) break;
     let sc = 0;
     for (let k = 3; k + 1 < slot.length; k += 2) sc += slot[k + 1] - slot[k];

@@ -118,3 +118,16 @@ describe('the explanation in notifications', () => {
     expect(plain.lines.some((l) => l.startsWith('说明'))).toBe(false);
   });
 });
+
+describe('signs of life other than water', () => {
+  it('counts the silence only after a later sign of life (the hook for visits and absences)', async () => {
+    const { judge } = await import('../../../src/rules/noWaterUse.js');
+    const h = meter();
+    run(h, T0, 20 * 24, heavy);
+    run(h, T0 + 20 * DAY, 13, (t) => (localHour(t) < 9 ? heavy(t) : 0));
+    const c = { ...noWaterUse.defaults, settleMinutes: 0 };
+    expect(judge(h.state!, c)?.why).toBe('model');
+    // A volunteer saw her at 12:00: the hour of silence since says nothing yet.
+    expect(judge(h.state!, c, T0 + 20 * DAY + 12 * HOUR)).toBeUndefined();
+  });
+});
