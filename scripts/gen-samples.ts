@@ -1,5 +1,6 @@
 // Generates the two sample communities (config/communities/*.yaml) and their demo secrets
-// (config/sample-secrets.json): `npx tsx scripts/gen-samples.ts`.
+// (config/sample-secrets.json): `npx tsx scripts/gen-samples.ts`; `--check` writes nothing and fails if the
+// committed files differ from what it would write (tests/unit/gen-samples.test.ts).
 //
 // Every choice comes from a seeded PRNG (mulberry32), secrets and salts included, so a re-run writes
 // byte-identical files and a diff shows only what a change to this script meant to change. Each secret is
@@ -9,7 +10,7 @@
 // Before writing, each inventory is validated against inventorySchema (the schema the service loads it
 // with), checked for dangling references and duplicate ids, and round-tripped through a YAML 1.2 and a
 // YAML 1.1 parser, so a room such as "0402" or a time such as "22:00" cannot turn into a number.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { Ajv } from 'ajv';
 import type { FromSchema } from 'json-schema-to-ts';
@@ -648,7 +649,9 @@ function ambiguous(value: string): boolean {
   }
 }
 
-function toYaml(inv: InventoryFile, notes: Record<string, string>): string {
+/** `notes`: a comment line before the map with that id; `trailing`: a comment after a care contact's map
+ *  (`phone:<number>`) or after one field of the map with that id (`<id>.<field>`). */
+function toYaml(inv: InventoryFile, notes: Record<string, string>, trailing: Record<string, string> = {}): string {
   const doc = new Document(inv);
   doc.commentBefore = HEADER;
   visit(doc, {
@@ -661,8 +664,15 @@ function toYaml(inv: InventoryFile, notes: Record<string, string>): string {
     Map(_key, node) {
       // Short all-scalar maps (a plain household, a space, a care contact) on one line each.
       if (node.items.length <= 3 && node.items.every((pair) => isScalar(pair.value))) node.flow = true;
+      // A care contact on one line, hours and all.
+      if (node.has('relation')) node.flow = true;
       const id = node.get('id');
       if (typeof id === 'string' && notes[id]) node.commentBefore = ` ${notes[id]}`;
+      const phone = node.get('phone');
+      if (typeof phone === 'string' && trailing[`phone:${phone}`]) node.comment = ` ${trailing[`phone:${phone}`]}`;
+      if (typeof id === 'string')
+        for (const pair of node.items)
+          if (isScalar(pair.key) && isScalar(pair.value) && trailing[`${id}.${String(pair.key.value)}`]) pair.value.comment = ` ${trailing[`${id}.${String(pair.key.value)}`]}`;
     },
   });
   return doc.toString({ lineWidth: 0 });
@@ -708,17 +718,52 @@ function summary(inv: InventoryFile): string {
   return lines.join('\n');
 }
 
+/** A person with `dutyPhone` right after `mobile` (the order a reader expects). */
+function withDutyPhone(inv: InventoryFile, personId: string, dutyPhone: string): void {
+  inv.people = (inv.people ?? []).map((p) => {
+    if (p.id !== personId) return p;
+    return Object.fromEntries(Object.entries(p).flatMap(([k, v]) => (k === 'mobile' ? [[k, v], ['dutyPhone', dutyPhone]] : [[k, v]]))) as typeof p;
+  });
+}
+
+function household(inv: InventoryFile, id: string): Household {
+  const hh = (inv.buildings ?? []).flatMap((b) => b.households ?? []).find((h) => h.id === id);
+  if (!hh) throw new Error(`no household ${id}`);
+  return hh;
+}
+
+/**
+ * Texts and calls (issue 14, docs/notify.md): the duty phone the phone steps ring, and contacts that show
+ * `prefer` and `hours`. Fixed numbers outside the drawn sequence, so nothing else moves.
+ */
+function addPhoneSteps(cj: InventoryFile, gh: InventoryFile): void {
+  withDutyPhone(cj, 'cj-duty-1', '13800000199');
+  household(cj, 'cj-1-401').careContacts!.push({ relation: 'family', phone: '13800002741' });
+  for (const id of ['gh-duty-1', 'gh-duty-2']) withDutyPhone(gh, id, '13800000110');
+  for (const c of household(gh, 'gh-6-302').careContacts ?? []) {
+    if (c.relation === 'family') c.prefer = 'both';
+    if (c.relation === 'neighbour') c.hours = { from: '07:00', to: '22:00' };
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Main
 
 const creds = new Credentials();
+const [cjInv, ghInv] = [chunjiang(creds), guihuayuan(creds)];
+addPhoneSteps(cjInv, ghInv);
 const communities = [
-  { inv: chunjiang(creds), notes: {} as Record<string, string> },
   {
-    inv: guihuayuan(creds),
+    inv: cjInv,
+    notes: {} as Record<string, string>,
+    trailing: { 'phone:13800002741': '女儿 (another district): texted first when her water goes silent' } as Record<string, string>,
+  },
+  {
+    inv: ghInv,
     notes: {
       'gh-6-302': '场景：独居老人忘关煤气（烟感 gh-sd-6-302 报警）— simulators/scenarios rely on this flat and its devices.',
     },
+    trailing: { 'gh-duty-1.dutyPhone': '物业值班电话 (shared by the duty staff; texts and calls of phone steps)' } as Record<string, string>,
   },
 ];
 
@@ -759,17 +804,32 @@ if (problems.length) {
 }
 
 const outDir = new URL('../config/communities/', import.meta.url);
+const outputs = communities.map(({ inv, notes, trailing }) => {
+  const text = toYaml(inv, notes, trailing);
+  assertRoundTrip(inv, text);
+  return { file: new URL(`${inv.id}.yaml`, outDir), name: `config/communities/${inv.id}.yaml`, text };
+});
+outputs.push({
+  file: new URL('../config/sample-secrets.json', import.meta.url),
+  name: 'config/sample-secrets.json',
+  text: `${JSON.stringify({ devices: creds.devices, people: creds.people, passwords: creds.passwords, integrations: creds.integrations }, null, 2)}\n`,
+});
+// `--check`: write nothing; fail if a committed file is not what this script writes (edited by hand).
+if (process.argv.includes('--check')) {
+  const stale = outputs.filter((o) => !existsSync(o.file) || readFileSync(o.file, 'utf8') !== o.text).map((o) => o.name);
+  if (stale.length) {
+    console.error(`gen-samples --check: not what scripts/gen-samples.ts writes (edited by hand? change the script and re-run it): ${stale.join(', ')}`);
+    process.exit(1);
+  }
+  console.log('gen-samples --check: the sample files are what the script writes');
+  process.exit(0);
+}
 mkdirSync(outDir, { recursive: true });
 const written: string[] = [];
-for (const { inv, notes } of communities) {
-  const text = toYaml(inv, notes);
-  assertRoundTrip(inv, text);
-  const file = new URL(`${inv.id}.yaml`, outDir);
-  writeFileSync(file, text);
-  written.push(`config/communities/${inv.id}.yaml`);
+for (const o of outputs) {
+  writeFileSync(o.file, o.text);
+  written.push(o.name);
 }
-writeFileSync(new URL('../config/sample-secrets.json', import.meta.url), `${JSON.stringify({ devices: creds.devices, people: creds.people, passwords: creds.passwords, integrations: creds.integrations }, null, 2)}\n`);
-written.push('config/sample-secrets.json');
 
 console.log(communities.map(({ inv }) => summary(inv)).join('\n\n'));
 console.log(`\nwrote ${written.join(', ')} (${Object.keys(creds.devices).length} device secrets, ${Object.keys(creds.people).length} person tokens, ${Object.keys(creds.passwords).length} console passwords)`);
