@@ -1,11 +1,17 @@
 // Prometheus metrics of CONTRACT.md on a registry of the app's own (so two apps in one test do not collide).
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 
+/** Resolution of the event-loop delay histogram, ms. */
+export const EVENT_LOOP_RESOLUTION_MS = 50;
+
 export function createMetrics() {
   const registry = new Registry();
   /** Throttles (src/throttle.ts) by surface → how many keys each refuses right now; read at scrape time. */
   const blockedSources = new Map<string, () => number>();
-  collectDefaultMetrics({ register: registry });
+  // The event-loop delay histogram (nodejs_eventloop_lag_*) samples with a timer: prom-client's default of
+  // 10 ms woke an idle service 100 times a second, about half of its idle CPU (issue 18, BENCHMARKS.md "Idle").
+  // 50 ms still catches every stall that matters here (the alarm path's target is 100 ms under load).
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_RESOLUTION_MS });
   /** Read when /metrics is scraped; the units that know the figures put their own function here. */
   const probes = {
     inbox: (): { depth: number; oldestSeconds: number } => ({ depth: 0, oldestSeconds: 0 }),

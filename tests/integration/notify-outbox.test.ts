@@ -94,6 +94,26 @@ describe('outbox delivery', () => {
     expect(db.prepare('SELECT status, last_error FROM outbox').get()).toEqual({ status: 'failed', last_error: 'errcode 310000: sign not match' });
   });
 
+  it('sleeps while nothing can fall due: it wakes for a kick, for the next due time, or after idleMaxMs at most', async () => {
+    const rx = await new RobotReceiver().start();
+    const dest: Destination = { id: 'wh', type: 'webhook', url: rx.robotUrl('webhook', 'wh') };
+    // pollMs 10: the old deliverer looked every 10 ms here, ~100 passes a second.
+    const { outbox, deliverer } = setup(dest, rx, { pollMs: 10, idleMaxMs: 1000 });
+    deliverer.start();
+    await new Promise((r) => setTimeout(r, 1200));
+    const idle = deliverer.passes;
+    expect(idle).toBeGreaterThanOrEqual(1);
+    expect(idle).toBeLessThanOrEqual(3);
+    // Held until later (quiet hours) and kicked: one pass for the kick, one at the due time.
+    outbox.enqueue(dest.id, notice(1), Date.now() + 400, Date.now());
+    deliverer.kick();
+    await waitFor(() => rx.accepted().length === 1, 'sent when due');
+    expect(deliverer.passes - idle).toBeLessThanOrEqual(4);
+    // Queued with no kick at all: found by the next idle look.
+    outbox.enqueue(dest.id, notice(2), Date.now(), Date.now());
+    await waitFor(() => rx.accepted().length === 2, 'sent without a kick');
+  });
+
   it('holds a notice until its due time (quiet hours)', async () => {
     const rx = await new RobotReceiver().start();
     const dest: Destination = { id: 'wc', type: 'wecom', url: rx.robotUrl('wecom', 'wc') };
