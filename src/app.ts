@@ -25,6 +25,8 @@ import { Jobs } from './jobs/index.js';
 import { ackApi } from './api/ack.js';
 import { ingestApi } from './api/ingest.js';
 import { brokerHooksApi } from './api/brokerHooks.js';
+import { ExternalBroker } from './transport/externalBroker.js';
+import { findDevice } from './broker/access.js';
 import { contactLinksApi } from './api/contactLinks.js';
 
 export interface AppOptions {
@@ -43,6 +45,8 @@ export class App {
   states!: DeviceStates;
   devicesRepo!: DevicesRepo;
   ingest!: Ingest;
+  /** Device traffic through an external MQTT broker (settings.externalBroker); absent = the embedded one only. */
+  external?: ExternalBroker;
   broker!: Broker;
   api!: FastifyInstance;
   telemetry!: TelemetrySink;
@@ -100,7 +104,10 @@ export class App {
       states: this.states,
       failpoints,
       settings: { batchMax: s.ingest.batchMax, rejectionsMax: s.store.rejectionsMax, maxPayloadBytes: s.mqtt.maxPayloadBytes, stuckAfterSeconds: s.ingest.stuckAfterSeconds },
-      publishError: (device, body) => this.broker.publishError(device, body),
+      publishError: (device, body) => {
+        this.broker.publishError(device, body);
+        this.external?.publish(device, 'errors', body);
+      },
     });
     (this.broker as unknown as { deps: { ingest: Ingest } }).deps.ingest = this.ingest;
     // Before ingest starts: readings recovered from the inbox go to history too. A sink that cannot start is
@@ -153,6 +160,24 @@ export class App {
     this.ingest.handlers.push(this.rules.handler);
     this.ingest.start();
     await this.broker.start();
+    if (s.externalBroker) {
+      // One instance takes every community's traffic from the external broker (ownership by community across
+      // instances, src/cluster/ownership.ts, is not wired in yet).
+      const x = s.externalBroker;
+      this.external = new ExternalBroker({
+        url: x.url,
+        username: x.username,
+        password: x.password,
+        clientIdPrefix: x.clientIdPrefix,
+        sessionExpirySeconds: x.sessionExpirySeconds,
+        inbound: this.ingest,
+        deviceOf: (id) => findDevice({ directory: this.directory, repo: this.devicesRepo }, id),
+        log: this.log.child({ component: 'external-broker' }),
+        hold: () => failpoints.active('externalBroker.hold'),
+      });
+      await this.external.start();
+      for (const c of this.directory.communities.keys()) await this.external.attach(c);
+    }
 
     this.api = await buildApi({
       db: this.db,
@@ -213,6 +238,7 @@ export class App {
       }
     };
     // Devices first (the broker also ends MQTT-over-WebSocket sockets that hold the HTTP server open).
+    if (this.external) await step('external broker', () => this.external!.stop());
     if (this.broker?.aedes) await step('broker', () => this.broker.stop());
     if (this.api) await step('api', () => this.api.close());
     if (this.ingest) await step('ingest', () => this.ingest.stop());

@@ -3,8 +3,10 @@
 // in use are listed here so a typo does not silently test nothing.
 // `ingest.poison`: processing a message whose payload contains POISON_MARKER throws after its rules ran (tests
 // of the quarantine, src/ingest/pipeline.ts). `telemetry.afterCommit`: the InfluxDB sink queues points with
-// their readings but sends none (crash tests, src/telemetry/influx.ts).
-const KNOWN = ['ingest.afterInbox', 'notify.afterCommit', 'ingest.poison', 'telemetry.afterCommit'] as const;
+// their readings but sends none (crash tests, src/telemetry/influx.ts). `externalBroker.hold`: uplinks taken
+// from an external broker are held before ingest, never acknowledged — a crash before the inbox commit
+// (src/transport/externalBroker.ts).
+const KNOWN = ['ingest.afterInbox', 'notify.afterCommit', 'ingest.poison', 'telemetry.afterCommit', 'externalBroker.hold'] as const;
 export const POISON_MARKER = '__shaobing_failpoint_poison__';
 export type FailpointName = (typeof KNOWN)[number];
 

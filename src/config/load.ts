@@ -44,6 +44,9 @@ const ENV: Array<[name: string, path: string[], type: 'int' | 'string' | 'clock'
   ['SHAOBING_INFLUX_ORG', ['telemetry', 'influx', 'org'], 'string'],
   ['SHAOBING_INFLUX_BUCKET', ['telemetry', 'influx', 'bucket'], 'string'],
   ['SHAOBING_INFLUX_TOKEN', ['telemetry', 'influx', 'token'], 'string'],
+  // Device traffic through an external MQTT broker (README "Running on EMQX").
+  ['SHAOBING_EXTERNAL_BROKER_URL', ['externalBroker', 'url'], 'string'],
+  ['SHAOBING_EXTERNAL_BROKER_PASSWORD', ['externalBroker', 'password'], 'string'],
 ];
 
 // strict: a schema keyword ajv does not know is a bug in our schema, not something to ignore. verbose: errors

@@ -135,6 +135,23 @@ export const settingsSchema = {
       then: { type: 'object', properties: { influx: { type: 'object', required: ['url', 'org', 'bucket', 'token'] } } },
     },
     /**
+     * Device traffic through an external MQTT 5 broker as well (README "Running on EMQX"): shaobing resumes one
+     * persistent session per community (`<clientIdPrefix><communityId>`) and takes iot/<community>/+/up.
+     */
+    externalBroker: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url', 'password'],
+      properties: {
+        url: { type: 'string', pattern: '^mqtts?://' },
+        username: { type: 'string', minLength: 1, default: 'shaobing-service' },
+        password: { type: 'string', minLength: 1 },
+        clientIdPrefix: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,32}$', default: 'shaobing-c-' },
+        /** How long the broker keeps a community's session (and queues its messages) while no instance holds it. */
+        sessionExpirySeconds: { type: 'integer', minimum: 60, maximum: 4294967295, default: 604800 },
+      },
+    },
+    /**
      * EMQX 5 HTTP authentication and authorization hooks (README "Running on EMQX"): absent = no hook routes.
      * The secrets are stored hashed (npm run provision -- --secret), like integration secrets.
      */

@@ -1,0 +1,175 @@
+// Device traffic through an external MQTT broker (issue 16): shaobing connects to the broker (EMQX 5 in
+// production, mosquitto 2 in the tests) as an MQTT 5 client, takes the uplinks of the communities it owns, and
+// publishes devices' errors (and downlinks) back through it. The broker authenticates devices and enforces the
+// topic ACL (EMQX: src/api/brokerHooks.ts; mosquitto: its password and ACL files).
+//
+// One persistent session per community, not a shared subscription. The session `shaobing-c-<community>` (clean
+// start off, a long session expiry) subscribes to iot/<community>/+/up at QoS 1, and only the community's owner
+// connects with it (the lease, src/cluster/ownership.ts; the broker's client-id takeover is a second guard).
+// When the owner dies, the broker keeps the session: messages it had sent and not had acknowledged stay in it and
+// are sent again (DUP) to whoever resumes the session — the next owner — and messages arriving meanwhile are
+// queued there. With a shared subscription, what becomes of a dead member's in-flight messages is up to the
+// broker (MQTT 5 §4.8.2 "MAY"/"SHOULD"): mosquitto 2.0 drops them (tried: a member killed with five unacknowledged
+// messages, none reached the other member), so an acknowledged device message could be lost.
+//
+// A QoS 1 message is acknowledged to the broker only after it is in the inbox: mqtt.js's customHandleAcks hands
+// it to ingest, and its PUBACK goes out from ingest's commit callback. If the commit fails, no PUBACK: the
+// connection is dropped so that the broker sends the message again on the reconnect. mqtt.js reads a connection's
+// next packet only once the previous one is acknowledged, so each community's session has one message in
+// ingest at a time (throughput per community is bounded by the inbox commit latency, measured in BENCHMARKS.md);
+// and at most one message per community can be committed and not yet acknowledged when an instance dies: it is
+// then processed twice (the store adapter is to record its packet id to skip the redelivery; not done yet).
+import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
+import type { Logger } from 'pino';
+import type { DeviceInfo } from '../config/inventory.js';
+
+/** What ingest offers a transport (src/ingest/pipeline.ts Ingest has it). */
+export interface Inbound {
+  submit(device: DeviceInfo, topic: string, payload: Buffer, qos: number, ack: (err?: Error) => void): void;
+}
+
+export interface ExternalBrokerOptions {
+  /** mqtt://host:1883 or mqtts://… */
+  url: string;
+  username: string;
+  password: string;
+  inbound: Inbound;
+  /** The device an uplink topic names (id → device; the directory, then the store). */
+  deviceOf(deviceId: string): DeviceInfo | undefined;
+  log: Logger;
+  /** Session client ids are `<prefix><communityId>`; the publisher's `<prefix>pub-<instance>`. */
+  clientIdPrefix?: string;
+  /** How long the broker keeps a community's session while nobody holds it. */
+  sessionExpirySeconds?: number;
+  /** This instance's name, for the publisher's client id. */
+  instanceId?: string;
+  connectTimeoutMs?: number;
+  reconnectMs?: number;
+  /** Failpoint (crash tests): hold uplinks before ingest, unacknowledged. */
+  hold?: () => boolean;
+}
+
+export const uplinkFilter = (communityId: string) => `iot/${communityId}/+/up`;
+
+export class ExternalBroker {
+  readonly name = 'mqtt (external broker)';
+  private publisher?: MqttClient;
+  private readonly sessions = new Map<string, MqttClient>();
+  private readonly prefix: string;
+
+  constructor(private readonly opts: ExternalBrokerOptions) {
+    this.prefix = opts.clientIdPrefix ?? 'shaobing-c-';
+  }
+
+  private options(clientId: string, extra: Partial<IClientOptions> = {}): IClientOptions {
+    return {
+      protocolVersion: 5,
+      clientId,
+      username: this.opts.username,
+      password: this.opts.password,
+      connectTimeout: this.opts.connectTimeoutMs ?? 10_000,
+      reconnectPeriod: this.opts.reconnectMs ?? 1000,
+      ...extra,
+    };
+  }
+
+  private connect(clientId: string, extra: Partial<IClientOptions> = {}, created?: (c: MqttClient) => void): Promise<MqttClient> {
+    return new Promise((resolve, reject) => {
+      const c = mqtt.connect(this.opts.url, this.options(clientId, extra));
+      created?.(c);
+      const failed = (err: Error) => {
+        c.end(true);
+        reject(err);
+      };
+      c.once('error', failed);
+      c.once('connect', () => {
+        c.off('error', failed);
+        c.on('error', (err) => this.opts.log.warn({ err: err.message, clientId }, 'external broker connection error'));
+        resolve(c);
+      });
+    });
+  }
+
+  /** Connect the publisher (errors and downlinks to devices). */
+  async start(): Promise<void> {
+    const id = this.opts.instanceId ?? `${process.pid}`;
+    this.publisher = await this.connect(`${this.prefix}pub-${id}`, { clean: true });
+  }
+
+  get up(): boolean {
+    return !!this.publisher?.connected;
+  }
+
+  /** Communities whose session this instance holds. */
+  attached(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** Take a community's traffic: resume (or start) its persistent session and subscribe to its uplinks. */
+  async attach(communityId: string): Promise<void> {
+    if (this.sessions.has(communityId)) return;
+    const clientId = `${this.prefix}${communityId}`;
+    // Handlers first: a resumed session's queued messages come right after the CONNACK.
+    let client: MqttClient | undefined;
+    const own = () => client!;
+    const connecting = this.connect(clientId, {
+      clean: false,
+      properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds ?? 7 * 86400 },
+      customHandleAcks: (topic, payload, packet, done) => this.take(communityId, own, topic, payload, packet.qos, (code) => done(code)),
+    }, (c) => {
+      client = c;
+      // QoS 0 uplinks skip customHandleAcks: they come as plain messages.
+      c.on('message', (topic, payload, packet) => {
+        if (packet.qos === 0) this.take(communityId, own, topic, payload, 0, () => {});
+      });
+    });
+    client = await connecting;
+    this.sessions.set(communityId, client);
+    await client.subscribeAsync(uplinkFilter(communityId), { qos: 1 });
+    this.opts.log.info({ communityId, clientId }, 'external broker: community attached');
+  }
+
+  /** Give a community's traffic up (another instance resumes the session; nothing queued is lost). */
+  async detach(communityId: string): Promise<void> {
+    const client = this.sessions.get(communityId);
+    if (!client) return;
+    this.sessions.delete(communityId);
+    await client.endAsync();
+    this.opts.log.info({ communityId }, 'external broker: community detached');
+  }
+
+  private take(communityId: string, client: () => MqttClient, topic: string, payload: Buffer, qos: number, ack: (code: number) => void): void {
+    const { log, inbound } = this.opts;
+    const parts = topic.split('/');
+    const device = parts.length === 4 && parts[0] === 'iot' && parts[1] === communityId && parts[3] === 'up' ? this.opts.deviceOf(parts[2]) : undefined;
+    if (!device || device.communityId !== communityId) {
+      // The broker let it through, but it is no device of this community's: acknowledged and dropped, so it cannot
+      // block the session (the broker's password file and ACL should not have allowed it).
+      log.warn({ communityId, topic }, 'external broker: uplink from an unknown device dropped');
+      return ack(0);
+    }
+    if (this.opts.hold?.()) {
+      log.warn({ communityId, topic }, 'failpoint externalBroker.hold: uplink held before the inbox, not acknowledged');
+      return;
+    }
+    inbound.submit(device, topic, payload, qos, (err) => {
+      if (!err) return ack(0);
+      // Not in the inbox: no PUBACK. Drop the connection so the broker sends it again when it is back.
+      log.error({ err: err.message, communityId }, 'external broker: inbox commit failed; reconnecting without acknowledging');
+      (client() as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+    });
+  }
+
+  /** A device's channel (`errors`, `down`) through the broker; QoS 0, best effort like the embedded broker. */
+  publish(device: DeviceInfo, channel: 'errors' | 'down', body: string): void {
+    this.publisher?.publish(`iot/${device.communityId}/${device.id}/${channel}`, body, { qos: 0 }, (err) => {
+      if (err) this.opts.log.warn({ err: err.message, deviceId: device.id, channel }, 'could not publish to the device through the external broker');
+    });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.sessions.keys()].map((c) => this.detach(c)));
+    await this.publisher?.endAsync();
+    this.publisher = undefined;
+  }
+}
