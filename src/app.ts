@@ -13,6 +13,8 @@ import { openDb, type Db } from './store/db.js';
 import { lockDataDir, type DataDirLock } from './store/lock.js';
 import { DevicesRepo } from './store/devicesRepo.js';
 import { DeviceStates } from './state/deviceState.js';
+import { DeviceStatusBoard } from './state/deviceStatus.js';
+import type { CadenceSettings } from './state/cadence.js';
 import { Ingest } from './ingest/pipeline.js';
 import { Broker } from './broker/broker.js';
 import { buildApi } from './api/index.js';
@@ -179,7 +181,10 @@ export class App {
       for (const c of this.directory.communities.keys()) await this.external.attach(c);
     }
 
+    // One notion of 正常 / 迟报 / 离线 for the API, the console and the digest, with device_offline's settings.
+    const deviceStatus = new DeviceStatusBoard(this.directory, this.states, deviceKinds, (d) => this.rules.deviceRuleConfig<CadenceSettings>('device_offline', d));
     this.api = await buildApi({
+      deviceStatus,
       db: this.db,
       directory: this.directory,
       states: this.states,
@@ -212,6 +217,7 @@ export class App {
       log: this.log.child({ component: 'jobs' }),
       settings: { utcOffsetMinutes: s.notify.utcOffsetMinutes, digest: s.notify.digest, rejectionsMax: s.store.rejectionsMax },
       notifier: this.notifier,
+      deviceStatus,
     });
     this.jobs.start();
     const ports = this.ports;

@@ -6,20 +6,21 @@ import { deviceSchema, errorSchema } from './schemas.js';
 import { provisionDevice } from '../broker/provision.js';
 import { AppError } from '../errors.js';
 import type { DeviceInfo } from '../config/inventory.js';
-import { cadenceRefOf, heardAtOf, statusAt, DEFAULT_CADENCE_SETTINGS, type CadenceSettings, type DeviceStatus } from '../state/cadence.js';
+import type { CadenceSettings, DeviceStatus } from '../state/cadence.js';
+import { DeviceStatusBoard } from '../state/deviceStatus.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 const idPattern = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 
 export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const kinds = new Map(deps.kinds.map((k) => [k.kind as string, k]));
+  // The same thresholds as device_offline at each device's place (src/state/cadence.ts), shared with the digest.
+  const board =
+    deps.deviceStatus ??
+    new DeviceStatusBoard(deps.directory, deps.states, deps.kinds, (d) => deps.rules?.engine.deviceRuleConfig<CadenceSettings>('device_offline', d));
   const view = (d: DeviceInfo, now = deps.clock.now()) => {
     const s = deps.states.get(d.id);
-    // The same thresholds as device_offline at this device's place (src/state/cadence.ts).
-    const settings = deps.rules?.engine.deviceRuleConfig<CadenceSettings>('device_offline', d) ?? DEFAULT_CADENCE_SETTINGS;
-    const ref = cadenceRefOf(d, kinds.get(d.kind)) ?? { heartbeatSeconds: 86_400, periodic: false };
-    const heard = heardAtOf(s);
-    const st = statusAt(heard, s?.cadence, ref, now, settings);
+    const st = board.of(d, now);
+    const heard = st.heardAt;
     return {
       id: d.id,
       kind: d.kind,

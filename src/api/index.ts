@@ -22,6 +22,7 @@ import { rulesPlugins, type RulesApiDeps } from './rulesApi.js';
 import { Sessions, sessionApi } from './session.js';
 import peopleApi from './people.js';
 import webApi from './web.js';
+import type { DeviceStatusBoard } from '../state/deviceStatus.js';
 
 export interface ApiDeps {
   db: Db;
@@ -39,6 +40,8 @@ export interface ApiDeps {
   telemetry?: Pick<TelemetrySink, 'name' | 'query'>;
   /** The rule engine: alerts, parking, visitors, the live stream and the replay clock; absent = those routes are off. */
   rules?: RulesApiDeps;
+  /** Device statuses (src/state/deviceStatus.ts), shared with the digest; absent = built from the above. */
+  deviceStatus?: DeviceStatusBoard;
   /** true when the broker, the store and the scheduler are up. */
   health(): Record<string, boolean>;
   /** Messages received and not yet processed; `stuck` makes /healthz say degraded. */

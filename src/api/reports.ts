@@ -57,6 +57,11 @@ const digestSchema = {
     },
     offlineDevices: { type: 'array', items: deviceLine },
     lowBatteries: { type: 'array', items: deviceLine },
+    devices: {
+      type: 'object',
+      description: "the grids' devices by status now (GET /api/devices status); only without `date`",
+      properties: { ok: { type: 'integer' }, late: { type: 'integer' }, offline: { type: 'integer' } },
+    },
   },
 } as const;
 
@@ -102,7 +107,9 @@ export function reportsApi(opts: { utcOffsetMinutes?: number } = {}) {
           from = start;
           to = Math.min(start + DAY, now);
         }
-        return loadDigest(deps.db, { community, grids, from, to, utcOffsetMinutes: offset });
+        // Status is known now, not per past day: the 设备 line only for the 24 h up to now.
+        const devices = req.query.date ? undefined : deps.deviceStatus?.counts(community.id, grids, now);
+        return loadDigest(deps.db, { community, grids, from, to, utcOffsetMinutes: offset, devices });
       },
     );
   };

@@ -10,6 +10,7 @@ import type { Notice } from '../notify/channels/types.js';
 import type { Digest } from './digest.js';
 import { digestNotice } from './digest.js';
 import { loadDigest } from './digestData.js';
+import type { DeviceStatusBoard } from '../state/deviceStatus.js';
 
 /** What the digest needs of src/notify (Notifier.notifyPeople). */
 export interface PeopleNotifier {
@@ -26,6 +27,8 @@ export interface DailyDigestDeps {
   clock: Clock;
   utcOffsetMinutes: number;
   notifier?: PeopleNotifier;
+  /** Devices by status (src/state/deviceStatus.ts); absent = the digest has no status line. */
+  deviceStatus?: Pick<DeviceStatusBoard, 'counts'>;
 }
 
 export interface DigestRun {
@@ -55,7 +58,8 @@ export function runDailyDigest(deps: DailyDigestDeps): DigestRun {
   let queued = 0;
   for (const community of deps.directory.communities.values()) {
     for (const { grids, people } of committees(deps.directory, community.id).values()) {
-      const digest = loadDigest(deps.db, { community, grids, from: now - DAY, to: now, utcOffsetMinutes: deps.utcOffsetMinutes });
+      const devices = deps.deviceStatus?.counts(community.id, grids, now);
+      const digest = loadDigest(deps.db, { community, grids, from: now - DAY, to: now, utcOffsetMinutes: deps.utcOffsetMinutes, devices });
       digests.push(digest);
       const notifier = deps.notifier;
       if (!notifier) continue;

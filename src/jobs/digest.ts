@@ -39,6 +39,9 @@ export interface DigestInput {
   /** Their audit-trail lines up to `to`, any order. */
   events: DigestEvent[];
   utcOffsetMinutes: number;
+  /** The grids' devices by status (正常 / 迟报 / 离线, src/state/cadence.ts) at the window's end — known only for a
+   *  window that ends now (the status is not kept per day). */
+  devices?: { ok: number; late: number; offline: number };
 }
 
 export interface ResponseStat {
@@ -81,6 +84,8 @@ export interface Digest {
   }>;
   offlineDevices: DeviceLine[];
   lowBatteries: DeviceLine[];
+  /** Devices by status at the window's end, when the window ends now (GET /api/devices' status). */
+  devices?: { ok: number; late: number; offline: number };
 }
 
 export const KIND_ZH: Record<AlertKind, string> = {
@@ -203,6 +208,7 @@ export function buildDigest(input: DigestInput): Digest {
     })),
     offlineDevices: offline.sort(bySince),
     lowBatteries: lowBattery.sort(bySince),
+    ...(input.devices ? { devices: input.devices } : {}),
   };
 }
 
@@ -228,6 +234,7 @@ export function digestNotice(d: Digest, utcOffsetMinutes: number): Notice {
     d.openAlerts.total ? `未办结警情${d.openAlerts.total}件：${kinds.join('，')}` : '未办结警情：无',
     `新增${d.opened}件，人工办结${d.resolved}件，自动消除${d.autoResolved}件`,
     ...d.grids.map((g) => `${g.gridName}：新增${g.opened}件，未办结${g.open}件；确认用时 ${stat(g.acknowledge)}；办结用时 ${stat(g.resolve)}`),
+    ...(d.devices ? [`设备：正常${d.devices.ok}台，迟报${d.devices.late}台，离线${d.devices.offline}台`] : []),
     devices('离线设备', d.offlineDevices),
     devices('电量低', d.lowBatteries),
   ];

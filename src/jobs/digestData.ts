@@ -14,6 +14,8 @@ export interface DigestQuery {
   from: number;
   to: number;
   utcOffsetMinutes: number;
+  /** Devices by status now (DeviceStatusBoard.counts), for a window that ends now. */
+  devices?: { ok: number; late: number; offline: number };
 }
 
 export function loadDigest(db: Db, q: DigestQuery): Digest {
@@ -62,5 +64,6 @@ export function loadDigest(db: Db, q: DigestQuery): Digest {
     alerts,
     events,
     utcOffsetMinutes: q.utcOffsetMinutes,
+    devices: q.devices,
   });
 }

@@ -6,7 +6,7 @@ import type { Db } from '../store/db.js';
 import type { Directory } from '../config/inventory.js';
 import type { Clock } from '../clock/clock.js';
 import { CronJob, zoneForOffset } from './cronJob.js';
-import { runDailyDigest, type PeopleNotifier } from './dailyDigest.js';
+import { runDailyDigest, type PeopleNotifier, type DailyDigestDeps } from './dailyDigest.js';
 import { runRetention } from './retention.js';
 
 export interface JobsDeps {
@@ -21,6 +21,8 @@ export interface JobsDeps {
   };
   /** Queues the digest; absent = digests are built and logged only. */
   notifier?: PeopleNotifier;
+  /** Devices by status for the digest's 设备 line. */
+  deviceStatus?: DailyDigestDeps['deviceStatus'];
 }
 
 /** Retention runs at 03:30 local, away from the morning digest and the evening round. */
@@ -41,7 +43,7 @@ export class Jobs {
         timezone,
         log: deps.log,
         run: () => {
-          const r = runDailyDigest({ db: deps.db, directory: deps.directory, clock: deps.clock, utcOffsetMinutes: s.utcOffsetMinutes, notifier: deps.notifier });
+          const r = runDailyDigest({ db: deps.db, directory: deps.directory, clock: deps.clock, utcOffsetMinutes: s.utcOffsetMinutes, notifier: deps.notifier, deviceStatus: deps.deviceStatus });
           return { digests: r.digests.length, queued: r.queued, notifier: !!deps.notifier };
         },
       });

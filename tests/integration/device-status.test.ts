@@ -5,6 +5,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { startAlertsApp, T0, MIN, HOUR, at, type AlertsEnv } from './alertsHarness.js';
 import { tempDir, waitFor, auth } from '../helpers.js';
+import { digestNotice } from '../../src/jobs/digest.js';
 
 const dir = tempDir('shaobing-status-');
 let env: AlertsEnv;
@@ -72,6 +73,17 @@ describe('device status by cadence', () => {
     const a = await env.waitAlert({ kind: 'device_offline', deviceId: id });
     expect(a).toMatchObject({ openedAt: at(back + 3 * HOUR + 15 * MIN), details: { offlineAfterMinutes: 195, lastSeenAt: at(back) } });
     await m.end();
+  });
+
+  it('the daily digest counts devices by the same status as GET /api/devices', async () => {
+    const { items } = await getJson('/api/devices?communityId=guihuayuan');
+    const count = (s: string) => items.filter((d: { status: string }) => d.status === s).length;
+    const digest = await getJson('/api/reports/daily?communityId=guihuayuan');
+    expect(digest.devices).toEqual({ ok: count('ok'), late: count('late'), offline: count('offline') });
+    expect(digest.devices.offline).toBeGreaterThanOrEqual(2); // the two meters above
+    expect(digest.devices.ok + digest.devices.late + digest.devices.offline).toBe(items.length);
+    const notice = digestNotice(digest, 480);
+    expect(notice.lines).toContain(`设备：正常${count('ok')}台，迟报${count('late')}台，离线${count('offline')}台`);
   });
 
   it('keeps what it learnt across a restart', async () => {
