@@ -10,6 +10,9 @@ export const ERRORS = {
   SB_UNKNOWN_ASSIGNEE: { status: 400, message: 'the assignee does not serve this grid' },
   SB_TELEMETRY_RANGE: { status: 400, message: 'the time range is not valid' },
   SB_TELEMETRY_FIELD: { status: 400, message: 'the device kind has no such history field' },
+  /** POST/PATCH /api/care/absences: from/until not a time, until not after from or already past, from more than 7 days back. */
+  SB_ABSENCE_RANGE: { status: 400, message: 'the absence needs from before until, until ahead of now, from within the last 7 days' },
+  SB_ABSENCE_TOO_LONG: { status: 400, message: 'an absence is at most 90 days; extend it when it runs out' },
   // 401 / 403 — who is asking
   SB_UNAUTHORIZED: { status: 401, message: 'a valid bearer token is required' },
   SB_BAD_CREDENTIALS: { status: 401, message: 'wrong username or password' },
@@ -31,6 +34,9 @@ export const ERRORS = {
   SB_ALREADY_RATED: { status: 409, message: 'the alert is already rated' },
   SB_DEVICE_EXISTS: { status: 409, message: 'the device already exists' },
   SB_SPACE_TAKEN: { status: 409, message: 'the parking space already has a sensor' },
+  /** The household is already marked away over part of that time: change that absence instead. */
+  SB_ABSENCE_OVERLAP: { status: 409, message: 'the household is already marked away over part of that time' },
+  SB_ABSENCE_ENDED: { status: 409, message: 'the absence has already ended' },
   SB_CLOCK_NOT_EVENT: { status: 409, message: 'the clock is wall time' },
   SB_CLOCK_BACKWARDS: { status: 409, message: 'the event clock never goes back' },
   // 413 / 414 / 415 / 429 — the shape or rate of the request

@@ -48,6 +48,7 @@ export class CareVisits {
       last: db.prepare('SELECT * FROM care_visits WHERE household_id = ? ORDER BY at DESC, id DESC LIMIT 1'),
       recent: db.prepare('SELECT * FROM care_visits WHERE household_id = ? ORDER BY at DESC, id DESC LIMIT ?'),
       prune: db.prepare('DELETE FROM care_visits WHERE at < ?'),
+      lastEach: db.prepare('SELECT household_id AS h, MAX(at) AS at FROM care_visits WHERE at > ? GROUP BY household_id'),
     };
   }
 
@@ -62,6 +63,11 @@ export class CareVisits {
 
   recent(householdId: string, limit: number): CareVisit[] {
     return (this.s.recent.all(householdId, limit) as Row[]).map(toVisit);
+  }
+
+  /** Each household's newest visit after `after` (what the rules consult as a sign of life). */
+  lastEach(after: number): Map<string, number> {
+    return new Map((this.s.lastEach.all(after) as Array<{ h: string; at: number }>).map((r) => [r.h, r.at]));
   }
 
   /** Delete visits older than `before`; the number deleted. */

@@ -10,7 +10,7 @@ import type { RuleContext, SubjectType } from '../rules/lib/types.js';
 import { whereOf } from '../rules/lib/place.js';
 import type { PlateLists } from './visitors.js';
 
-export type Places = Omit<RuleContext<unknown>, 'now' | 'subject' | 'config' | 'alert' | 'deadline'> & {
+export type Places = Omit<RuleContext<unknown>, 'now' | 'subject' | 'config' | 'alert' | 'deadline' | 'care'> & {
   /** community|grid|household: which rule settings apply (RuleSettings caches by it). */
   levelKey: string;
 };

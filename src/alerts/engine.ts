@@ -24,6 +24,8 @@ import { AlertStore } from './store.js';
 import { RuleStates } from './ruleState.js';
 import { PlateLists } from './visitors.js';
 import { CareVisits } from './careVisits.js';
+import { CareAbsences, careFacts, ABSENCE_MEMORY_MS, type Absence } from './absences.js';
+import type { AbsenceFacts, CareFacts } from '../rules/lib/care.js';
 import { LotBoard } from './lots.js';
 import { ContextBuilder, type Places } from './context.js';
 import type { Transition } from './lifecycle.js';
@@ -76,6 +78,12 @@ export class RuleEngine {
   readonly scheduler: Scheduler;
   /** Logged care visits (care_visits). */
   readonly visits: CareVisits;
+  /** Absences people marked (care_absences). */
+  readonly absences: CareAbsences;
+  /** Each household's newest logged visit (what the rules consult as a sign of life). */
+  private lastVisit = new Map<string, number>();
+  /** Devices of each household, for the device rules that take visits or absences. */
+  private readonly householdDevices = new Map<string, string[]>();
   private readonly plates: PlateLists;
   private readonly rules: readonly AnyRule[];
   private readonly byName: Map<string, AnyRule>;
@@ -118,6 +126,9 @@ export class RuleEngine {
     this.ruleStates = new RuleStates(deps.db);
     this.plates = new PlateLists(deps.db, deps.directory);
     this.visits = new CareVisits(deps.db);
+    this.absences = new CareAbsences(deps.db);
+    for (const d of deps.directory.devices.values())
+      if (d.householdId) this.householdDevices.set(d.householdId, [...(this.householdDevices.get(d.householdId) ?? []), d.id]);
     this.lotBoard = new LotBoard(deps.directory);
     this.contexts = new ContextBuilder(deps.directory, deps.kinds, deps.states, this.plates);
     this.scheduler = new Scheduler({
@@ -136,6 +147,7 @@ export class RuleEngine {
     this.settings = new RuleSettings(this.rules, { settings: deps.settings, communities: deps.communities });
     this.alerts.load();
     this.plates.load();
+    this.loadCare();
     this.lotBoard.load(this.ruleStates.all<LotState>('lot_full'));
     if (deps.clock.mode === 'event') {
       // The event clock starts at 0 in a new process; time never goes back across a restart.
@@ -247,6 +259,7 @@ export class RuleEngine {
   private reloadIndexes(): void {
     this.alerts.load();
     this.plates.load();
+    this.loadCare();
     this.scheduler.reload();
   }
 
@@ -284,6 +297,7 @@ export class RuleEngine {
       lot: places.lot,
       gate: places.gate,
       where: places.where,
+      care: places.household ? this.careOf(places.household.id) : undefined,
       plates: places.plates,
     };
     let actions: Action<unknown>[];
@@ -423,11 +437,68 @@ export class RuleEngine {
     const fx = this.transact(() => {
       const fx = newEffects();
       id = this.visits.add({ householdId, communityId: h.communityId, gridId: h.gridId, by, at, note, loggedAt: this.deps.clock.now() });
-      for (const rule of this.rules) if (rule.takesVisits) this.run(rule, householdId, { type: 'visit', household: householdId, by, at, note }, fx);
+      if (at > (this.lastVisit.get(householdId) ?? -Infinity)) this.lastVisit.set(householdId, at);
+      this.runCare((r) => r.takesVisits, householdId, { type: 'visit', household: householdId, by, at, note }, fx);
       return fx;
     });
     this.publish(fx);
     return { id, householdId, at };
+  }
+
+  /**
+   * POST /api/care/absences and its changes (the API checked who may): the absence is written and the rules that
+   * take absences see it in the same transaction (an open no_water_use for a household just marked 住院 resolves).
+   */
+  markAway(a: Omit<Absence, 'id' | 'endedAt' | 'endedBy' | 'endNote' | 'createdAt'>): Absence {
+    let out!: Absence;
+    this.publish(
+      this.transact(() => {
+        out = this.absences.add({ ...a, createdAt: this.deps.clock.now() });
+        return this.absenceChanged(out, a.createdBy, 'marked');
+      }),
+    );
+    return out;
+  }
+
+  /** A person ends an absence (the elder is back) or moves its end. */
+  changeAbsence(id: number, by: string, change: { until: number } | { end: number; note?: string }): Absence {
+    let out!: Absence;
+    this.publish(
+      this.transact(() => {
+        out = 'until' in change ? this.absences.changeUntil(id, change.until) : this.absences.end(id, change.end, by, change.note);
+        return this.absenceChanged(out, by, 'until' in change ? 'changed' : 'ended');
+      }),
+    );
+    return out;
+  }
+
+  private absenceChanged(a: Absence, by: string, change: 'marked' | 'changed' | 'ended'): Effects {
+    const fx = newEffects();
+    const absence: AbsenceFacts = this.absences.factsOf(a.householdId)?.find((x) => x.id === a.id) ?? a;
+    this.runCare((r) => r.takesAbsences, a.householdId, { type: 'absence', household: a.householdId, by, change, absence }, fx);
+    return fx;
+  }
+
+  /** Run a care input (visit, absence) through the rules that take it: household rules once, device rules per device of the household. */
+  private runCare(takes: (r: AnyRule) => boolean | undefined, householdId: string, input: RuleInput, fx: Effects): void {
+    for (const rule of this.rules) {
+      if (!takes(rule)) continue;
+      if (rule.subjectType === 'household') this.run(rule, householdId, input, fx);
+      else if (rule.subjectType === 'device')
+        for (const id of this.householdDevices.get(householdId) ?? [])
+          if (rule.deviceKinds.includes(this.deps.directory.devices.get(id)!.kind)) this.run(rule, id, input, fx);
+    }
+  }
+
+  /** What the rules consult about a household: its absences and last visit (src/rules/lib/care.ts). */
+  private careOf(householdId: string): CareFacts | undefined {
+    return careFacts(this.absences.factsOf(householdId), this.lastVisit.get(householdId));
+  }
+
+  private loadCare(): void {
+    const now = this.deps.clock.now();
+    this.absences.load(now);
+    this.lastVisit = this.visits.lastEach(now - ABSENCE_MEMORY_MS);
   }
 
   /** A stateful rule's saved state for a subject (read-only views such as GET /api/care/elders). */

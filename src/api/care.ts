@@ -2,6 +2,11 @@
 // a sign of life, and the round list a volunteer works from (GET /api/care/elders). Scoped to the caller's
 // grids; a volunteer (a person whose only role is volunteer) sees and visits only the elders paired with
 // them (the household's careContacts personId). Anything else is a 404, as outside one's grids.
+//
+// Absences (外出、住院、子女家): POST /api/care/absences marks a household away from/until; PATCH moves its end,
+// POST …/end says the elder is back. no_water_use and missed_check do not judge the time an absence covers
+// (docs/care.md "Absences"). Who may mark: whoever sees the household and looks after elders — a paired
+// volunteer, the grid head and members, special-care staff, the residents' committee, admins.
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
 import { householdPlace, inScope, type Principal } from './scope.js';
@@ -14,6 +19,9 @@ import type { MissedCheckConfig, MissedCheckState } from '../rules/missedCheck.j
 import { nextRound, previousRound } from '../rules/lib/rounds.js';
 import type { NoWaterUseConfig, NoWaterUseState } from '../rules/noWaterUse.js';
 import { floorOf, historyDays, newModel, recentHours, usualDay } from '../rules/lib/waterModel.js';
+import { ABSENCE_LABELS, ABSENCE_REASONS, absenceEnd, type AbsenceReason } from '../rules/lib/care.js';
+import type { Absence } from '../alerts/absences.js';
+import type { Role } from '../config/schema.js';
 
 const MIN = 60_000;
 /** A phone's clock may run a little ahead of ours. */
@@ -21,12 +29,74 @@ const FUTURE_SKEW_MS = 5 * MIN;
 /** Visits are logged on the day, not reconstructed weeks later. */
 const MAX_AGE_MS = 7 * 24 * 60 * MIN;
 
+const DAY = 24 * 60 * MIN;
+/** The longest absence one mark covers (a long hospital stay is extended when it runs out). */
+export const MAX_ABSENCE_DAYS = 90;
+/** Roles that may mark a household away (besides admins); always within the caller's scope. */
+const ABSENCE_MARKERS: readonly Role[] = ['volunteer', 'grid_head', 'grid_member', 'special_care', 'residents_committee'];
+
 const iso = (t: number | undefined | null) => (t === undefined || t === null ? null : new Date(t).toISOString());
 
 /** May this caller see (and log visits to) this household? The scope function (src/api/scope.ts). */
 export function mayCare(p: Principal, h: HouseholdInfo): boolean {
   return inScope(p, householdPlace(h));
 }
+
+function mayMarkAway(p: Principal): boolean {
+  return p.admin || p.roles.some((r) => ABSENCE_MARKERS.includes(r));
+}
+
+/** A time given as RFC 3339 or epoch ms. */
+function timeOf(v: string | number, field: string): number {
+  const t = typeof v === 'number' ? v : Date.parse(v);
+  if (!Number.isFinite(t)) throw new AppError('SB_ABSENCE_RANGE', `${field} '${String(v)}' is not a time`, 400);
+  return t;
+}
+
+/** planned (not begun), away, returned (ended early by a person or by water use), over (until passed). */
+export function absenceStatus(a: Absence, now: number): 'planned' | 'away' | 'returned' | 'over' {
+  if (a.endedAt !== undefined && a.endedAt < a.until) return 'returned';
+  if (a.until <= now) return 'over';
+  return a.from > now ? 'planned' : 'away';
+}
+
+const absenceView = (a: Absence, now: number) => ({
+  id: a.id,
+  householdId: a.householdId,
+  reason: a.reason,
+  reasonLabel: ABSENCE_LABELS[a.reason],
+  note: a.note ?? null,
+  from: iso(a.from)!,
+  until: iso(a.until)!,
+  status: absenceStatus(a, now),
+  endedAt: iso(a.endedAt),
+  endedBy: a.endedBy ?? null,
+  endNote: a.endNote ?? null,
+  createdBy: a.createdBy,
+  createdAt: iso(a.createdAt)!,
+});
+
+const absenceSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    householdId: { type: 'string' },
+    reason: { type: 'string', enum: [...ABSENCE_REASONS] },
+    reasonLabel: { type: 'string', description: '外出、住院、子女家、其他' },
+    note: { type: ['string', 'null'] },
+    from: { type: 'string' },
+    until: { type: 'string' },
+    status: { type: 'string', enum: ['planned', 'away', 'returned', 'over'] },
+    endedAt: { type: ['string', 'null'], description: 'when it ended before until: a person said the elder is back, or water use at home showed it' },
+    endedBy: { type: ['string', 'null'], description: "a person id, or 'water'" },
+    endNote: { type: ['string', 'null'] },
+    createdBy: { type: 'string' },
+    createdAt: { type: 'string' },
+  },
+  required: ['id', 'householdId', 'reason', 'reasonLabel', 'note', 'from', 'until', 'status', 'endedAt', 'endedBy', 'endNote', 'createdBy', 'createdAt'],
+} as const;
+
+const timeField = { anyOf: [{ type: 'integer' }, { type: 'string' }] } as const;
 
 const elderSchema = {
   type: 'object',
@@ -40,13 +110,14 @@ const elderSchema = {
     lastSign: { type: ['string', 'null'], enum: ['water', 'visit', null] },
     volunteerId: { type: ['string', 'null'] },
     openAlerts: { type: 'integer' },
+    away: { anyOf: [{ type: 'null' }, absenceSchema], description: 'the absence covering now, if the household is marked away' },
     round: {
       type: 'object',
       properties: { lastAt: { type: ['string', 'null'] }, nextAt: { type: ['string', 'null'] }, missed: { type: 'boolean' } },
       required: ['lastAt', 'nextAt', 'missed'],
     },
   },
-  required: ['householdId', 'room', 'buildingName', 'gridId', 'lastSignOfLifeAt', 'lastSign', 'volunteerId', 'openAlerts', 'round'],
+  required: ['householdId', 'room', 'buildingName', 'gridId', 'lastSignOfLifeAt', 'lastSign', 'volunteerId', 'openAlerts', 'away', 'round'],
 } as const;
 
 export function careApi(engine: RuleEngine) {
@@ -95,6 +166,148 @@ export function careApi(engine: RuleEngine) {
       },
     );
 
+    const awayNow = (householdId: string, now: number) => {
+      const a = engine.absences.list(householdId, now, 5).find((x) => x.from <= now && absenceEnd(x) > now);
+      return a ? absenceView(a, now) : null;
+    };
+
+    /** The absence `id` if the caller sees its household; else 404, as absent. */
+    const visibleAbsence = (p: Principal, id: number) => {
+      const a = engine.absences.get(id);
+      const h = a && deps.directory.households.get(a.householdId);
+      if (!a || !h || !mayCare(p, h)) throw new AppError('SB_NOT_FOUND', `no absence ${id}`, 404);
+      return a;
+    };
+
+    const checkSpan = (from: number, until: number, now: number) => {
+      if (until <= from) throw new AppError('SB_ABSENCE_RANGE', 'until must be after from', 400);
+      if (until <= now) throw new AppError('SB_ABSENCE_RANGE', 'until has already passed', 400);
+      if (until - from > MAX_ABSENCE_DAYS * DAY) throw new AppError('SB_ABSENCE_TOO_LONG', `an absence is at most ${MAX_ABSENCE_DAYS} days`, 400);
+    };
+
+    app.post<{ Body: { householdId: string; reason: AbsenceReason; from?: string | number; until: string | number; note?: string } }>(
+      '/api/care/absences',
+      {
+        schema: {
+          summary: 'Mark a household away (外出、住院、子女家): no_water_use and missed_check do not judge the time it covers',
+          tags: ['care'],
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['householdId', 'reason', 'until'],
+            properties: {
+              householdId: { type: 'string', minLength: 1, maxLength: 64 },
+              reason: { type: 'string', enum: [...ABSENCE_REASONS], description: 'outing 外出, hospital 住院, family 子女家, other 其他' },
+              from: { ...timeField, description: 'RFC 3339 or epoch ms; default now; at most 7 days back' },
+              until: { ...timeField, description: 'RFC 3339 or epoch ms; after from and now, at most 90 days after from' },
+              note: { type: 'string', maxLength: 500 },
+            },
+          },
+          response: { 201: absenceSchema, '4xx': errorSchema },
+        },
+      },
+      async (req, reply) => {
+        const h = deps.directory.households.get(req.body.householdId);
+        if (!h || !mayCare(req.principal, h)) throw new AppError('SB_NOT_FOUND', `no household '${req.body.householdId}'`, 404);
+        if (!mayMarkAway(req.principal)) throw new AppError('SB_FORBIDDEN', 'your role may not mark a household away', 403);
+        const now = deps.clock.now();
+        const from = req.body.from === undefined ? now : timeOf(req.body.from, 'from'); // ahead of now: a planned absence
+        const until = timeOf(req.body.until, 'until');
+        if (from < now - MAX_AGE_MS) throw new AppError('SB_ABSENCE_RANGE', 'from lies more than 7 days back', 400);
+        checkSpan(from, until, now);
+        const clash = engine.absences.list(h.id, from).find((x) => x.from < until && absenceEnd(x) > from);
+        if (clash) throw new AppError('SB_ABSENCE_OVERLAP', `the household is already marked away (absence ${clash.id}); change that one`, 409);
+        const a = engine.markAway({
+          householdId: h.id,
+          communityId: h.communityId,
+          gridId: h.gridId,
+          reason: req.body.reason,
+          note: req.body.note?.trim() || undefined,
+          from,
+          until,
+          createdBy: req.principal.id,
+        });
+        req.log.info({ householdId: h.id, by: req.principal.id, absenceId: a.id, reason: a.reason }, 'household marked away');
+        return reply.code(201).send(absenceView(a, now));
+      },
+    );
+
+    app.get<{ Querystring: { householdId?: string } }>(
+      '/api/care/absences',
+      {
+        schema: {
+          summary: "Absences of the caller's households: planned, current, and those that ended in the last 7 days",
+          tags: ['care'],
+          querystring: { type: 'object', additionalProperties: false, properties: { householdId: { type: 'string', minLength: 1, maxLength: 64 } } },
+          response: { 200: { type: 'object', properties: { items: { type: 'array', items: absenceSchema } }, required: ['items'] }, '4xx': errorSchema },
+        },
+      },
+      async (req) => {
+        const now = deps.clock.now();
+        const after = now - MAX_AGE_MS;
+        const q = req.query.householdId;
+        if (q !== undefined) {
+          const h = deps.directory.households.get(q);
+          if (!h || !mayCare(req.principal, h)) throw new AppError('SB_NOT_FOUND', `no household '${q}'`, 404);
+          return { items: engine.absences.list(h.id, after).map((a) => absenceView(a, now)) };
+        }
+        const items = engine.absences
+          .since(after)
+          .filter((a) => {
+            const h = deps.directory.households.get(a.householdId);
+            return h !== undefined && mayCare(req.principal, h);
+          })
+          .map((a) => absenceView(a, now));
+        return { items };
+      },
+    );
+
+    app.patch<{ Params: { id: number }; Body: { until: string | number } }>(
+      '/api/care/absences/:id',
+      {
+        schema: {
+          summary: 'Move the end of an absence (a hospital stay runs longer, a trip is cut short)',
+          tags: ['care'],
+          params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] },
+          body: { type: 'object', additionalProperties: false, required: ['until'], properties: { until: timeField } },
+          response: { 200: absenceSchema, '4xx': errorSchema },
+        },
+      },
+      async (req) => {
+        const a = visibleAbsence(req.principal, req.params.id);
+        if (!mayMarkAway(req.principal)) throw new AppError('SB_FORBIDDEN', 'your role may not change an absence', 403);
+        const now = deps.clock.now();
+        if (a.endedAt !== undefined || a.until <= now) throw new AppError('SB_ABSENCE_ENDED', `absence ${a.id} has already ended`, 409);
+        const until = timeOf(req.body.until, 'until');
+        checkSpan(a.from, until, now);
+        const clash = engine.absences.list(a.householdId, a.from).find((x) => x.id !== a.id && x.from < until && absenceEnd(x) > a.from);
+        if (clash) throw new AppError('SB_ABSENCE_OVERLAP', `the household is already marked away from then (absence ${clash.id})`, 409);
+        return absenceView(engine.changeAbsence(a.id, req.principal.id, { until }), now);
+      },
+    );
+
+    app.post<{ Params: { id: number }; Body: { note?: string } | undefined }>(
+      '/api/care/absences/:id/end',
+      {
+        schema: {
+          summary: 'The elder is back (or the absence is called off): end it now',
+          tags: ['care'],
+          params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] },
+          body: { type: ['object', 'null'], additionalProperties: false, properties: { note: { type: 'string', maxLength: 500 } } },
+          response: { 200: absenceSchema, '4xx': errorSchema },
+        },
+      },
+      async (req) => {
+        const a = visibleAbsence(req.principal, req.params.id);
+        if (!mayMarkAway(req.principal)) throw new AppError('SB_FORBIDDEN', 'your role may not end an absence', 403);
+        const now = deps.clock.now();
+        if (a.endedAt !== undefined || a.until <= now) throw new AppError('SB_ABSENCE_ENDED', `absence ${a.id} has already ended`, 409);
+        // One not yet begun is called off: it then covers nothing.
+        const ended = engine.changeAbsence(a.id, req.principal.id, { end: Math.max(now, a.from), note: req.body?.note?.trim() || undefined });
+        return absenceView(ended, now);
+      },
+    );
+
     app.get(
       '/api/care/elders',
       {
@@ -133,6 +346,7 @@ export function careApi(engine: RuleEngine) {
             lastSign: lastSign ?? null,
             volunteerId: volunteer?.personId ?? null,
             openAlerts: open.get(h.id) ?? 0,
+            away: awayNow(h.id, now),
             round: {
               lastAt: on ? iso(previousRound(now + 1, c.rounds, c.utcOffsetMinutes)) : null,
               nextAt: on ? iso(engine.scheduler.get(`missed_check:${h.id}`) ?? nextRound(now, c.rounds, c.utcOffsetMinutes)) : null,

@@ -3,7 +3,7 @@
 //   rejections (src/ingest/pipeline.ts), so the table can overshoot by that much; this trims it exactly.
 // - notification outbox rows sent more than 30 days ago, for alerts that are resolved (and digests, which
 //   belong to no alert). Rows of open alerts and failed rows stay: they are the evidence of who was told.
-// - care visits older than a year.
+// - care visits older than a year, and absences that ended more than a year ago.
 import type { Db } from '../store/db.js';
 
 const DAY = 86_400_000;
@@ -22,6 +22,7 @@ export interface RetentionResult {
   rejections: number;
   outbox: number;
   careVisits: number;
+  careAbsences: number;
 }
 
 export function runRetention(d: RetentionDeps): RetentionResult {
@@ -36,6 +37,9 @@ export function runRetention(d: RetentionDeps): RetentionResult {
         )
         .run(now - (d.outboxDays ?? RETENTION.outboxDays) * DAY).changes,
       careVisits: db.prepare('DELETE FROM care_visits WHERE at < ?').run(now - (d.careVisitDays ?? RETENTION.careVisitDays) * DAY).changes,
+      careAbsences: db
+        .prepare('DELETE FROM care_absences WHERE COALESCE(ended_at, until_at) < ?')
+        .run(now - (d.careVisitDays ?? RETENTION.careVisitDays) * DAY).changes,
     }),
   )();
 }

@@ -42,7 +42,7 @@ export const illegalParking: Rule<IllegalParkingState, IllegalParkingConfig> = {
   subjects: (r, { space }) => (space && WATCHED.has(space.zone) && typeof r.payload.occupied === 'boolean' ? [r.deviceId] : []),
   evaluate(input, state, ctx) {
     const zone = ctx.space?.zone;
-    if (!zone || !WATCHED.has(zone) || input.type === 'visitor' || input.type === 'visit') return [];
+    if (!zone || !WATCHED.has(zone) || (input.type !== 'reading' && input.type !== 'deadline')) return [];
     const c = ctx.config;
     const dwellMs = (zone === 'fire_lane' ? c.fireLaneMinutes : c.noParkingMinutes) * 60_000;
     const flapMs = c.flapSeconds * 1000;

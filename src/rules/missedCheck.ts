@@ -12,10 +12,14 @@
 // for all of them at once. A round that comes less than `minWatchedHours` after watching began is not
 // judged either (a meter first heard at 09:55 says nothing about the 10:00 round). Round deadlines live in
 // the engine's scheduler (key missed_check:<household>), so they follow the event clock and survive restarts.
+//
+// A household marked away (外出、住院、子女家: ctx.care, src/rules/lib/care.ts) for any part of a round's span is
+// not judged at that round, and marking it away resolves an open alert whose span the absence covers.
 import type { Action, Rule, RuleConfigBase } from './lib/types.js';
 import { careLabel } from './lib/place.js';
 import { useFromReading, type Register } from './lib/water.js';
 import { clockTime, dayTime, nextRound, previousRound } from './lib/rounds.js';
+import { ABSENCE_LABELS, awayDuring } from './lib/care.js';
 
 export interface MissedCheckConfig extends RuleConfigBase {
   /** Round times, local hh:mm. */
@@ -52,6 +56,7 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
   subjectType: 'household',
   deviceKinds: ['water-meter'],
   takesVisits: true,
+  takesAbsences: true,
   stateful: true,
   defaults: { enabled: true, flapHoldMinutes: 5, rounds: ['10:00', '20:00'], utcOffsetMinutes: 480, minWatchedHours: 2 },
   configSchema: {
@@ -74,7 +79,7 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
       // After downtime (wall clock) the next round is the next one still ahead, never a run of past ones.
       out.push({ type: 'deadline', due: nextRound(Math.max(round, ctx.now), c.rounds, off) });
       const s: MissedCheckState = { ...state, lastRoundAt: round };
-      const seen = state.lastSignAt !== undefined && state.lastSignAt > since;
+      const seen = (state.lastSignAt !== undefined && state.lastSignAt > since) || awayDuring(ctx.care, since, round) !== undefined;
       if (seen) s.missed = undefined;
       else if (round - state.watchedFrom >= c.minWatchedHours * H) {
         s.missed = state.missed ? { ...state.missed, rounds: state.missed.rounds + 1 } : { since, round, rounds: 1 };
@@ -92,6 +97,16 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
         });
       }
       out.push({ type: 'state', state: s });
+      return out;
+    }
+
+    if (input.type === 'absence') {
+      // Marked away over the missed span: nobody was home to be seen, and the alert has its answer.
+      if (!state || (!state.missed && !ctx.alert)) return [];
+      const a = awayDuring(ctx.care, state.missed?.since ?? ctx.now, ctx.now);
+      if (!a) return [];
+      out.push({ type: 'state', state: { ...state, missed: undefined } });
+      if (ctx.alert) out.push({ type: 'resolve', reason: `已登记${ABSENCE_LABELS[a.reason]}，不在家` });
       return out;
     }
 

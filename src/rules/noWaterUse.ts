@@ -21,6 +21,7 @@
 // (flapHoldMinutes 1440). The hours of an episode are not learned from.
 import type { Rule, RuleConfigBase, RuleContext } from './lib/types.js';
 import { careLabel } from './lib/place.js';
+import { ABSENCE_LABELS, explainedUntil, silenceExplained } from './lib/care.js';
 import { useFromReading, type Register } from './lib/water.js';
 import { newModel, observe, silence, historyDays, usuallyBy, floorOf, recordSilence, recentHours, type WaterModel, type ModelConfig, type Silence } from './lib/waterModel.js';
 
@@ -140,6 +141,8 @@ export const noWaterUse: Rule<NoWaterUseState, NoWaterUseConfig> = {
   subjectType: 'device',
   deviceKinds: ['water-meter'],
   stateful: true,
+  takesVisits: true,
+  takesAbsences: true,
   defaults: {
     enabled: true,
     flapHoldMinutes: 1440,
@@ -172,12 +175,22 @@ export const noWaterUse: Rule<NoWaterUseState, NoWaterUseConfig> = {
   evaluate(input, state, ctx) {
     const c = ctx.config;
     if (c.loneEldersOnly && !ctx.household?.loneElder) return [];
-    if (input.type === 'visitor' || input.type === 'visit') return [];
+    if (input.type === 'visitor') return [];
     const s: NoWaterUseState = state ?? {};
+
+    if (input.type === 'visit' || input.type === 'absence') {
+      // Seen on a visit, or marked away, during the episode: the silence is explained and the episode is over.
+      if (s.episodeFrom === undefined) return [];
+      const why = silenceExplained(ctx.care, s.episodeFrom, ctx.now);
+      if (!why) return [];
+      const out: ReturnType<typeof noWaterUse.evaluate> = [{ type: 'state', state: { ...s, episodeFrom: undefined, since: ctx.now } }];
+      if (ctx.alert) out.push({ type: 'resolve', reason: why.kind === 'visit' ? `上门探访（${input.by}）` : `已登记${ABSENCE_LABELS[why.absence.reason]}，不在家` });
+      return out;
+    }
 
     if (input.type === 'deadline') {
       if (ctx.alert || s.episodeFrom !== undefined) return [];
-      const v = judge(s, c);
+      const v = judge(withCare(s, ctx), c);
       if (!v) return []; // later data showed use
       return [open(v, s, ctx), { type: 'state', state: { ...s, episodeFrom: v.why === 'fixed' ? Math.max(v.s.from, v.fixedFrom ?? v.s.from) : v.s.from } }];
     }
@@ -185,7 +198,7 @@ export const noWaterUse: Rule<NoWaterUseState, NoWaterUseConfig> = {
     const u = useFromReading(input.reading, s.reg);
     const next: NoWaterUseState = { ...s, m: observe(s.m ?? newModel(), u.segments, c), reg: u.register };
     const actions: ReturnType<typeof noWaterUse.evaluate> = [{ type: 'state', state: next }];
-    const v = judge(next, c);
+    const v = judge(withCare(next, ctx), c);
 
     if (next.episodeFrom !== undefined) {
       const sl = silence(next.m!, c, next.lifeAt);
@@ -232,4 +245,14 @@ function open(v: Verdict, s: NoWaterUseState, ctx: RuleContext<NoWaterUseConfig>
       historyDays: Math.floor(historyDays(s.m!)),
     },
   };
+}
+
+/**
+ * What the care desk says (ctx.care, src/rules/lib/care.ts): the silence is counted from the newest logged visit
+ * or the end of an absence (外出、住院、子女家) — `at` itself while the household is marked away — through the
+ * model's `lifeAt` hook.
+ */
+function withCare(s: NoWaterUseState, ctx: RuleContext<NoWaterUseConfig>): NoWaterUseState {
+  const t = explainedUntil(ctx.care, ctx.now);
+  return t === undefined || (s.lifeAt ?? -Infinity) >= t ? s : { ...s, lifeAt: t };
 }

@@ -231,4 +231,27 @@ export const migrations: Migration[] = [
       bytes INTEGER NOT NULL
     )`,
   },
+  {
+    id: 'care-002-absences',
+    // A household marked away (POST /api/care/absences: 外出、住院、子女家): no_water_use and missed_check do not
+    // judge the time it covers (src/alerts/absences.ts). `ended_at` is set when it ends before `until_at` (a
+    // person, or water use at home); kept a year like visits (src/jobs/retention.ts).
+    sql: `CREATE TABLE care_absences (
+      id INTEGER PRIMARY KEY,
+      household_id TEXT NOT NULL,
+      community_id TEXT NOT NULL,
+      grid_id TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      note TEXT,
+      from_at INTEGER NOT NULL,
+      until_at INTEGER NOT NULL,
+      created_by TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      ended_at INTEGER,
+      ended_by TEXT,
+      end_note TEXT
+    );
+    CREATE INDEX care_absences_household ON care_absences(household_id, until_at);
+    CREATE INDEX care_absences_until ON care_absences(until_at)`,
+  },
 ];

@@ -12,7 +12,7 @@ import { startAlertsApp, T0, type AlertsEnv } from './alertsHarness.js';
 import { ADMIN_TOKEN, auth, sampleSecrets } from '../helpers.js';
 import type { Directory, PersonInfo } from '../../src/config/inventory.js';
 
-type Method = 'GET' | 'HEAD' | 'POST';
+type Method = 'GET' | 'HEAD' | 'POST' | 'PATCH';
 interface Req {
   method: Method;
   url: string;
@@ -179,6 +179,12 @@ beforeAll(async () => {
     await d.sendRaw(JSON.stringify({ type: 'not-a-type', marker: id }));
   }
   for (const id of ALARMS) await env.waitAlert({ kind: 'smoke', deviceId: id });
+  // An absence in each grid of each community, for the routes that take an absence id.
+  for (const c of dir.communities.values())
+    for (const g of c.grids) {
+      const h = [...dir.households.values()].find((x) => x.gridId === g.id && x.loneElder) ?? [...dir.households.values()].find((x) => x.gridId === g.id);
+      if (h) env.t.app.rules.markAway({ householdId: h.id, communityId: h.communityId, gridId: h.gridId, reason: 'hospital', from: T0, until: T0 + 86_400_000, createdBy: 'admin' });
+    }
 }, 60_000);
 
 afterAll(async () => {
@@ -198,6 +204,7 @@ function routeCases(v: View): Record<string, Case[] | 'stream' | { public: strin
   const split = <T>(items: T[], own: (x: T) => boolean, mk: (x: T) => Req, missing: Req): Case[] =>
     items.map((x) => (own(x) ? { req: mk(x), kind: 'own' as const } : { req: mk(x), kind: 'foreign' as const, missing }));
   const communities = [...dir.communities.keys()];
+  const absences = env.t.app.rules.absences.since(0);
   const grids = [...dir.communities.values()].flatMap((c) => c.grids.map((g) => ({ c: c.id, g: g.id })));
   // Devices and households to try: those that sent something, plus two of each kind, grid and placement
   // (household or common area) — every distinction the scope makes, without walking all of them.
@@ -264,6 +271,28 @@ function routeCases(v: View): Record<string, Case[] | 'stream' | { public: strin
       (h) => seesHousehold(dir, v, h),
       (h) => get(`/api/care/elders/${h}/water`),
       get(`/api/care/elders/${MISSING.household}/water`),
+    ),
+    'POST /api/care/absences': split(
+      households,
+      (h) => seesHousehold(dir, v, h),
+      (h) => post('/api/care/absences', { householdId: h, reason: 'outing', from: at(T0 + 2 * 86_400_000), until: at(T0 + 3 * 86_400_000) }),
+      post('/api/care/absences', { householdId: MISSING.household, reason: 'outing', from: at(T0 + 2 * 86_400_000), until: at(T0 + 3 * 86_400_000) }),
+    ),
+    'GET /api/care/absences': [
+      { req: get('/api/care/absences'), kind: 'plain' },
+      ...split(households, (h) => seesHousehold(dir, v, h), (h) => get(`/api/care/absences?householdId=${h}`), get(`/api/care/absences?householdId=${MISSING.household}`)),
+    ],
+    'PATCH /api/care/absences/:id': split(
+      absences,
+      (a) => seesHousehold(dir, v, a.householdId),
+      (a) => ({ method: 'PATCH', url: `/api/care/absences/${a.id}`, body: { until: at(T0 + 36 * 3_600_000) } }),
+      { method: 'PATCH', url: `/api/care/absences/${MISSING.alert}`, body: { until: at(T0 + 36 * 3_600_000) } },
+    ),
+    'POST /api/care/absences/:id/end': split(
+      absences,
+      (a) => seesHousehold(dir, v, a.householdId),
+      (a) => post(`/api/care/absences/${a.id}/end`, {}),
+      post(`/api/care/absences/${MISSING.alert}/end`, {}),
     ),
     // A volunteer is told "not for you" (403) about their own community's report, as the other roles without it.
     'GET /api/reports/daily': split(

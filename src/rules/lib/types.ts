@@ -7,6 +7,7 @@ import type { DeviceInfo, HouseholdInfo, LotInfo, SpaceInfo } from '../../config
 import type { Reading } from '../../ingest/reading.js';
 import type { DeviceState } from '../../state/deviceState.js';
 import type { AlertKind, AlertPlace, AlertStatus, Severity } from '../../alerts/types.js';
+import type { AbsenceFacts, CareFacts } from './care.js';
 
 /** What a rule's state is kept per: a device, a parking lot, a licence plate in a community, or a household. */
 export type SubjectType = 'device' | 'lot' | 'plate' | 'household';
@@ -18,7 +19,9 @@ export type RuleInput =
   /** POST /api/visitors registered (or extended) a visitor plate. */
   | { type: 'visitor'; until: number; by: string }
   /** POST /api/care/visits logged a visit to a household (`by` a person id, `at` epoch ms). */
-  | { type: 'visit'; household: string; by: string; at: number; note?: string };
+  | { type: 'visit'; household: string; by: string; at: number; note?: string }
+  /** POST /api/care/absences marked the household away, or a person changed or ended an absence (`by` a person id). */
+  | { type: 'absence'; household: string; by: string; change: 'marked' | 'changed' | 'ended'; absence: AbsenceFacts };
 
 /** The open (not yet resolved) alert of this rule's kind for this subject, if any. */
 export interface OpenAlert {
@@ -59,6 +62,8 @@ export interface RuleContext<C> {
   gate?: GateInfo;
   /** Short Chinese place name for titles: 6号楼302, 6号楼东侧 消防通道, 小区大门. */
   where: string;
+  /** The household's absences and last logged visit (src/rules/lib/care.ts); absent when there are none. */
+  care?: CareFacts;
   /** Plate lists of the subject's community (plates normalised with normalisePlate). */
   plates: {
     isResident(plate: string): boolean;
@@ -93,8 +98,13 @@ export interface Rule<S = unknown, C extends RuleConfigBase = RuleConfigBase> {
   deviceKinds: readonly DeviceKindName[];
   /** Inputs other than readings and its own deadlines that it takes. */
   takesVisitors?: boolean;
-  /** Logged care visits (subject: the household); only rules with subjectType 'household'. */
+  /**
+   * Logged care visits. A household rule gets them for the household; a device rule for each device of the
+   * household of a kind in deviceKinds.
+   */
   takesVisits?: boolean;
+  /** Absences marked, changed or ended (`absence` input), delivered as takesVisits says. */
+  takesAbsences?: boolean;
   /** Whether it keeps state per subject (stateless rules skip the state read on the hot path). */
   stateful: boolean;
   defaults: C;

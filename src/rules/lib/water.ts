@@ -126,19 +126,25 @@ export interface Window {
 /**
  * The newest `windowMs` of covered time, walking back from the newest data and skipping spans no data covers.
  * A span straddling the window's start counts whole: that errs towards "there was use", i.e. no false alarm.
+ * With `notBefore`, covered time before it is not counted (a span straddling it counts from it, with all its
+ * litres).
  */
-export function latestWindow(segs: Segment[], windowMs: number): Window | undefined {
+export function latestWindow(segs: Segment[], windowMs: number, notBefore?: number): Window | undefined {
   if (segs.length === 0) return undefined;
   let covered = 0;
   let litres = 0;
   let from = 0;
   const to = segs[segs.length - 1][1];
   for (let i = segs.length - 1; i >= 0 && covered < windowMs; i--) {
-    const [s, e, l] = segs[i];
+    const [s0, e, l] = segs[i];
+    // Time before `notBefore` (a visit, the end of an absence: src/rules/lib/care.ts) is not silence.
+    if (notBefore !== undefined && e <= notBefore) break;
+    const s = notBefore !== undefined ? Math.max(s0, notBefore) : s0;
     covered += e - s;
     litres += l;
     from = s;
   }
+  if (covered === 0) return undefined;
   return { coveredMs: covered, litres: Math.round(litres * 1000) / 1000, from, to };
 }
 

@@ -7,6 +7,7 @@ import type { DeviceInfo, HouseholdInfo, LotInfo, SpaceInfo } from '../../../src
 import type { DeviceKindName } from '../../../src/config/schema.js';
 import { COMMON_DEFAULTS } from '../../../src/rules/lib/config.js';
 import { emptySamples, observe, type CadenceSamples } from '../../../src/state/cadence.js';
+import type { CareFacts } from '../../../src/rules/lib/care.js';
 
 export const T0 = Date.parse('2025-03-01T00:00:00+08:00');
 export const MIN = 60_000;
@@ -65,6 +66,8 @@ export class Harness<S, C extends RuleConfigBase> {
   lastSeenAt: number | undefined;
   /** The device's cadence samples, as DeviceStates keeps them (every reading observed). */
   cadence: CadenceSamples = emptySamples();
+  /** What the care desk said (absences, the last visit): ctx.care. */
+  care: CareFacts | undefined;
 
   constructor(
     readonly rule: Rule<S, C>,
@@ -106,6 +109,7 @@ export class Harness<S, C extends RuleConfigBase> {
       lot: o.lot,
       gate: o.gate,
       where: o.where ?? '6号楼302',
+      care: this.care,
       plates: {
         isResident: (p) => (o.residents ?? []).includes(p),
         visitorUntil: (p) => o.visitors?.[p],

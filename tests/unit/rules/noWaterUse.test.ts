@@ -157,3 +157,56 @@ describe('no_water_use', () => {
     expect(h.actionsOf('open')[0]).toMatchObject({ title: '王婆婆家(6-302) 24小时无用水' });
   });
 });
+
+describe('no_water_use and what the care desk says (ctx.care)', () => {
+  it('counts silence only after a logged visit', () => {
+    const h = meter();
+    h.care = { absences: [], lastVisitAt: T0 + 3 * HOUR };
+    hourly(h, T0, 14, 10);
+    expect(h.deadline).toBeUndefined(); // 11 quiet hours since the visit
+    hourly(h, T0 + 15 * HOUR, 0, 10);
+    expect(h.deadline).toBe(T0 + 15 * HOUR + 10 * MIN); // 12 since the visit
+    h.advance(T0 + 15 * HOUR + 10 * MIN);
+    expect(h.actionsOf('open')[0]).toMatchObject({ details: { windowFrom: new Date(T0 + 3 * HOUR).toISOString() } });
+  });
+
+  it('does not alert while the household is marked away, nor until 12 quiet hours after it ends', () => {
+    const h = meter();
+    h.care = { absences: [{ id: 1, reason: 'hospital', from: T0 - HOUR, until: T0 + 20 * HOUR }] };
+    hourly(h, T0, 24, 10);
+    h.advance(T0 + 25 * HOUR);
+    expect(h.actionsOf('open')).toEqual([]);
+    hourly(h, T0 + 25 * HOUR, 7, 10);
+    h.advance(T0 + 33 * HOUR);
+    expect(h.actionsOf('open')).toHaveLength(1);
+    expect(h.actionsOf('open')[0]).toMatchObject({ details: { windowFrom: new Date(T0 + 20 * HOUR).toISOString() } });
+  });
+
+  it('a visit during an open episode resolves it, and so does marking the household away over it', () => {
+    for (const input of ['visit', 'absence'] as const) {
+      const h = meter();
+      hourly(h, T0, 12, 10);
+      h.advance(T0 + 13 * HOUR);
+      expect(h.alert).toBeDefined();
+      if (input === 'visit') {
+        h.care = { absences: [], lastVisitAt: T0 + 13 * HOUR };
+        h.run({ type: 'visit', household: elder.id, by: 'vol-1', at: T0 + 13 * HOUR }, T0 + 13 * HOUR);
+        expect(h.actionsOf('resolve')).toEqual([{ type: 'resolve', reason: '上门探访（vol-1）' }]);
+      } else {
+        const absence = { id: 2, reason: 'family' as const, from: T0, until: T0 + 48 * HOUR };
+        h.care = { absences: [absence] };
+        h.run({ type: 'absence', household: elder.id, by: 'vol-1', change: 'marked', absence }, T0 + 13 * HOUR);
+        expect(h.actionsOf('resolve')).toEqual([{ type: 'resolve', reason: '已登记子女家，不在家' }]);
+      }
+      expect(h.alert).toBeUndefined();
+    }
+  });
+
+  it('a planned absence (not begun) explains nothing', () => {
+    const h = meter();
+    h.care = { absences: [{ id: 3, reason: 'outing', from: T0 + 30 * HOUR, until: T0 + 40 * HOUR }] };
+    hourly(h, T0, 12, 10);
+    h.advance(T0 + 13 * HOUR);
+    expect(h.alert).toBeDefined();
+  });
+});
