@@ -14,6 +14,8 @@ export interface Absence extends AbsenceFacts {
   createdBy: string;
   createdAt: number;
   endNote?: string;
+  /** When the "overdue return" notice went out (missed_check). */
+  promptedAt?: number;
 }
 
 interface Row {
@@ -30,6 +32,7 @@ interface Row {
   ended_at: number | null;
   ended_by: string | null;
   end_note: string | null;
+  prompted_at: number | null;
 }
 
 const toAbsence = (r: Row): Absence => ({
@@ -46,6 +49,7 @@ const toAbsence = (r: Row): Absence => ({
   ...(r.ended_at !== null ? { endedAt: r.ended_at } : {}),
   ...(r.ended_by !== null ? { endedBy: r.ended_by } : {}),
   ...(r.end_note !== null ? { endNote: r.end_note } : {}),
+  ...(r.prompted_at !== null ? { promptedAt: r.prompted_at } : {}),
 });
 
 const DAY = 86_400_000;
@@ -77,7 +81,8 @@ export class CareAbsences {
       since: db.prepare('SELECT * FROM care_absences WHERE COALESCE(ended_at, until_at) > ? ORDER BY from_at DESC, id DESC LIMIT ?'),
       live: db.prepare('SELECT * FROM care_absences WHERE COALESCE(ended_at, until_at) > ? ORDER BY household_id, from_at DESC, id DESC'),
       end: db.prepare('UPDATE care_absences SET ended_at = ?, ended_by = ?, end_note = ? WHERE id = ?'),
-      until: db.prepare('UPDATE care_absences SET until_at = ? WHERE id = ?'),
+      until: db.prepare('UPDATE care_absences SET until_at = ?, prompted_at = NULL WHERE id = ?'),
+      prompt: db.prepare('UPDATE care_absences SET prompted_at = ? WHERE id = ? AND prompted_at IS NULL'),
       prune: db.prepare('DELETE FROM care_absences WHERE COALESCE(ended_at, until_at) < ?'),
     };
   }
@@ -125,6 +130,11 @@ export class CareAbsences {
   changeUntil(id: number, until: number): Absence {
     this.s.until.run(until, id);
     return this.refresh(id)!;
+  }
+
+  /** Record the overdue notice; the absence if this is its first, else undefined (one notice per absence). */
+  prompt(id: number, at: number): Absence | undefined {
+    return this.s.prompt.run(at, id).changes ? this.get(id) : undefined;
   }
 
   /** Delete absences that ended before `before`; the number deleted. */

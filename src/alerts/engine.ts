@@ -61,6 +61,8 @@ export interface AlertHooks {
   /** A deadline of this hook; returns the alerts it changed (published after the commit), if any. */
   deadline?(subject: string, due: number, now: number): void | AlertView[];
   committed?(): void;
+  /** A gentle notice about a household to its carers (an absence overdue), inside the transaction. */
+  careNotice?(at: { communityId: string; gridId: string; householdId: string }, title: string, lines: string[], now: number): void;
 }
 
 /** What one transaction changed, published once it commits. */
@@ -359,6 +361,16 @@ export class RuleEngine {
       case 'lot':
         fx.lots.set(subject, a.occupied);
         return;
+      case 'endAbsence': {
+        const cur = this.absences.get(a.id);
+        if (cur && cur.endedAt === undefined && a.at < cur.until) this.absences.end(a.id, a.at, 'water', a.note);
+        return;
+      }
+      case 'absenceOverdue': {
+        const cur = this.absences.prompt(a.id, now);
+        if (cur) for (const h of this.hooks) h.careNotice?.(cur, a.title, a.lines, now);
+        return;
+      }
     }
   }
 

@@ -53,14 +53,17 @@ function timeOf(v: string | number, field: string): number {
   return t;
 }
 
-/** planned (not begun), away, returned (ended early by a person or by water use), over (until passed). */
-export function absenceStatus(a: Absence, now: number): 'planned' | 'away' | 'returned' | 'over' {
+/**
+ * planned (not begun), away, returned (ended early by a person or by water use), over (until passed, and a sign
+ * of life since or none needed), overdue (until passed, the overdue notice went out, no sign of life since).
+ */
+export function absenceStatus(a: Absence, now: number, lastSignAt?: number): 'planned' | 'away' | 'returned' | 'over' | 'overdue' {
   if (a.endedAt !== undefined && a.endedAt < a.until) return 'returned';
-  if (a.until <= now) return 'over';
+  if (a.until <= now) return a.promptedAt !== undefined && (lastSignAt ?? -Infinity) <= a.until ? 'overdue' : 'over';
   return a.from > now ? 'planned' : 'away';
 }
 
-const absenceView = (a: Absence, now: number) => ({
+const absenceView = (a: Absence, now: number, lastSignAt?: number) => ({
   id: a.id,
   householdId: a.householdId,
   reason: a.reason,
@@ -68,7 +71,8 @@ const absenceView = (a: Absence, now: number) => ({
   note: a.note ?? null,
   from: iso(a.from)!,
   until: iso(a.until)!,
-  status: absenceStatus(a, now),
+  status: absenceStatus(a, now, lastSignAt),
+  promptedAt: iso(a.promptedAt),
   endedAt: iso(a.endedAt),
   endedBy: a.endedBy ?? null,
   endNote: a.endNote ?? null,
@@ -86,14 +90,15 @@ const absenceSchema = {
     note: { type: ['string', 'null'] },
     from: { type: 'string' },
     until: { type: 'string' },
-    status: { type: 'string', enum: ['planned', 'away', 'returned', 'over'] },
+    status: { type: 'string', enum: ['planned', 'away', 'returned', 'over', 'overdue'] },
+    promptedAt: { type: ['string', 'null'], description: 'when the gentle overdue-return notice went to the carers' },
     endedAt: { type: ['string', 'null'], description: 'when it ended before until: a person said the elder is back, or water use at home showed it' },
     endedBy: { type: ['string', 'null'], description: "a person id, or 'water'" },
     endNote: { type: ['string', 'null'] },
     createdBy: { type: 'string' },
     createdAt: { type: 'string' },
   },
-  required: ['id', 'householdId', 'reason', 'reasonLabel', 'note', 'from', 'until', 'status', 'endedAt', 'endedBy', 'endNote', 'createdBy', 'createdAt'],
+  required: ['id', 'householdId', 'reason', 'reasonLabel', 'note', 'from', 'until', 'status', 'promptedAt', 'endedAt', 'endedBy', 'endNote', 'createdBy', 'createdAt'],
 } as const;
 
 const timeField = { anyOf: [{ type: 'integer' }, { type: 'string' }] } as const;
@@ -170,6 +175,8 @@ export function careApi(engine: RuleEngine) {
       const a = engine.absences.list(householdId, now, 5).find((x) => x.from <= now && absenceEnd(x) > now);
       return a ? absenceView(a, now) : null;
     };
+
+    const signOf = (householdId: string) => engine.ruleState<MissedCheckState>('missed_check', householdId)?.lastSignAt;
 
     /** The absence `id` if the caller sees its household; else 404, as absent. */
     const visibleAbsence = (p: Principal, id: number) => {
@@ -249,7 +256,7 @@ export function careApi(engine: RuleEngine) {
         if (q !== undefined) {
           const h = deps.directory.households.get(q);
           if (!h || !mayCare(req.principal, h)) throw new AppError('SB_NOT_FOUND', `no household '${q}'`, 404);
-          return { items: engine.absences.list(h.id, after).map((a) => absenceView(a, now)) };
+          return { items: engine.absences.list(h.id, after).map((a) => absenceView(a, now, signOf(a.householdId))) };
         }
         const items = engine.absences
           .since(after)
@@ -257,7 +264,7 @@ export function careApi(engine: RuleEngine) {
             const h = deps.directory.households.get(a.householdId);
             return h !== undefined && mayCare(req.principal, h);
           })
-          .map((a) => absenceView(a, now));
+          .map((a) => absenceView(a, now, signOf(a.householdId)));
         return { items };
       },
     );

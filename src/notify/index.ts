@@ -183,6 +183,16 @@ export class Notifier implements AlertHooks {
   // ── queueing ─────────────────────────────────────────────────────────────────────────────────────────
 
   /** Queue a notice to these people's destinations (+ extra destinations); returns the rows queued. */
+  /** An absence overdue (missed_check): a minor notice to whom missed_check would go — no alert, no escalation. */
+  careNotice(at: { communityId: string; gridId: string; householdId: string }, title: string, lines: string[], now: number): void {
+    const people = recipients({ kind: 'missed_check', severity: 'minor', ...at }, this.deps.directory, this.routes());
+    this.notifyPeople(
+      people.map((r) => r.person.id),
+      { title, lines, severity: 'minor', mentionMobiles: [] },
+      now,
+    );
+  }
+
   notifyPeople(personIds: string[], notice: Notice, now: number): number {
     const people = personIds.map((id) => this.deps.directory.people.get(id)).filter((p): p is PersonInfo => !!p);
     let queued = 0;

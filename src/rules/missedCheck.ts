@@ -14,12 +14,18 @@
 // the engine's scheduler (key missed_check:<household>), so they follow the event clock and survive restarts.
 //
 // A household marked away (外出、住院、子女家: ctx.care, src/rules/lib/care.ts) for any part of a round's span is
-// not judged at that round, and marking it away resolves an open alert whose span the absence covers.
+// not judged at that round, and marking it away resolves an open alert whose span the absence covers. Water
+// use at home while marked away (≥ returnLitres in a span, and that much per hour of a longer one — a drip of
+// 1–3 L/h is not a return) more than an hour after the absence began ends it early (action endAbsence, shown
+// on the absence as ended by 'water'). An absence whose `until` passed with no sign of life since is overdue:
+// at the first round at least overdueGraceMinutes after it, a gentle notice (not an alert) goes to the
+// household's carers, once (action absenceOverdue) — that round is not judged (the absence overlaps its span);
+// the next one is, as usual.
 import type { Action, Rule, RuleConfigBase } from './lib/types.js';
 import { careLabel } from './lib/place.js';
 import { useFromReading, type Register } from './lib/water.js';
 import { clockTime, dayTime, nextRound, previousRound } from './lib/rounds.js';
-import { ABSENCE_LABELS, awayDuring } from './lib/care.js';
+import { ABSENCE_LABELS, awayDuring, type AbsenceFacts, type CareFacts } from './lib/care.js';
 
 export interface MissedCheckConfig extends RuleConfigBase {
   /** Round times, local hh:mm. */
@@ -28,6 +34,10 @@ export interface MissedCheckConfig extends RuleConfigBase {
   utcOffsetMinutes: number;
   /** A round this soon after watching began is not judged. */
   minWatchedHours: number;
+  /** Use at home that ends an absence early: at least this many litres in a span (and per hour of a longer one). */
+  returnLitres: number;
+  /** The overdue-return notice waits for the first round at least this long after an absence's end. */
+  overdueGraceMinutes: number;
 }
 
 export type SignKind = 'water' | 'visit';
@@ -47,6 +57,18 @@ export interface MissedCheckState {
 }
 
 const H = 3_600_000;
+/** Use in the first hour of an absence is the household leaving, not coming back. */
+const RETURN_AFTER_MS = H;
+/** An absence that ended longer ago than this before a round is not chased any more. */
+const OVERDUE_LOOKBACK_MS = 48 * H;
+
+/** An absence whose end passed (graceMs before the round, not long ago) with no sign of life since; not if away again. */
+function overdueAbsence(care: CareFacts | undefined, round: number, graceMs: number, lastSignAt: number | undefined): AbsenceFacts | undefined {
+  if (!care || awayDuring(care, round, round)) return undefined;
+  return care.absences.find(
+    (a) => a.endedAt === undefined && a.until <= round - graceMs && a.until > round - OVERDUE_LOOKBACK_MS && (lastSignAt ?? -Infinity) <= a.until,
+  );
+}
 const iso = (t: number) => new Date(t).toISOString();
 const HHMM = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
 
@@ -58,11 +80,13 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
   takesVisits: true,
   takesAbsences: true,
   stateful: true,
-  defaults: { enabled: true, flapHoldMinutes: 5, rounds: ['10:00', '20:00'], utcOffsetMinutes: 480, minWatchedHours: 2 },
+  defaults: { enabled: true, flapHoldMinutes: 5, rounds: ['10:00', '20:00'], utcOffsetMinutes: 480, minWatchedHours: 2, returnLitres: 5, overdueGraceMinutes: 60 },
   configSchema: {
     rounds: { type: 'array', minItems: 1, maxItems: 24, uniqueItems: true, items: { type: 'string', pattern: HHMM } },
     utcOffsetMinutes: { type: 'integer', minimum: -720, maximum: 840 },
     minWatchedHours: { type: 'number', minimum: 0, maximum: 24 },
+    returnLitres: { type: 'number', exclusiveMinimum: 0 },
+    overdueGraceMinutes: { type: 'number', minimum: 0, maximum: 1440 },
   },
   subjects: (_r, { household }) => (household?.loneElder ? [household.id] : []),
   evaluate(input, state, ctx) {
@@ -80,6 +104,14 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
       out.push({ type: 'deadline', due: nextRound(Math.max(round, ctx.now), c.rounds, off) });
       const s: MissedCheckState = { ...state, lastRoundAt: round };
       const seen = (state.lastSignAt !== undefined && state.lastSignAt > since) || awayDuring(ctx.care, since, round) !== undefined;
+      const overdue = overdueAbsence(ctx.care, round, c.overdueGraceMinutes * 60_000, state.lastSignAt);
+      if (overdue && seen)
+        out.push({
+          type: 'absenceOverdue',
+          id: overdue.id,
+          title: `【提示】${careLabel(h)} 登记${ABSENCE_LABELS[overdue.reason]}至${dayTime(overdue.until, off)}，至今未见回家用水`,
+          lines: ['请联系老人或家属，确认是否已经回家；如仍在外，请延长或结束登记。', `截至 ${dayTime(round, off)} 未见用水或探访记录。`],
+        });
       if (seen) s.missed = undefined;
       else if (round - state.watchedFrom >= c.minWatchedHours * H) {
         s.missed = state.missed ? { ...state.missed, rounds: state.missed.rounds + 1 } : { since, round, rounds: 1 };
@@ -129,6 +161,13 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
           at = Math.max(at ?? end, end);
         }
       if (at !== undefined) sign = { at, kind: 'water', reason: `恢复用水（${dayTime(at, off)}，${Math.round(litres * 10) / 10} 升）` };
+      // Back home early: real use (not a drip) while marked away.
+      if (at !== undefined)
+        for (const a of ctx.care?.absences ?? []) {
+          if (a.endedAt !== undefined) continue;
+          const back = u.segments.find(([start, end, l]) => end > a.from + RETURN_AFTER_MS && end < a.until && l >= c.returnLitres * Math.max(1, (end - start) / H));
+          if (back) out.push({ type: 'endAbsence', id: a.id, at: back[1], note: `回家用水（${dayTime(back[1], off)}，${Math.round(back[2] * 10) / 10} 升）` });
+        }
     } else {
       sign = { at: input.at, kind: 'visit', reason: `上门探访（${input.by}，${dayTime(input.at, off)}）${input.note ? `：${input.note}` : ''}` };
     }

@@ -254,4 +254,9 @@ export const migrations: Migration[] = [
     CREATE INDEX care_absences_household ON care_absences(household_id, until_at);
     CREATE INDEX care_absences_until ON care_absences(until_at)`,
   },
+  {
+    id: 'care-003-absence-prompted',
+    // When the gentle "overdue return" notice went out for an absence (missed_check, docs/care.md).
+    sql: `ALTER TABLE care_absences ADD COLUMN prompted_at INTEGER`,
+  },
 ];

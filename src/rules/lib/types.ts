@@ -85,6 +85,13 @@ export type Action<S> =
   | { type: 'cancelDeadline' }
   /** The rule's new state for the subject; null forgets it. */
   | { type: 'state'; state: S | null }
+  /** A household rule: water use at home ended an absence early (recorded on the absence, ended by 'water'). */
+  | { type: 'endAbsence'; id: number; at: number; note: string }
+  /**
+   * A household rule: an absence's end passed with no sign of the elder back. A gentle notice (no alert) to the
+   * household's carers — special-care staff of its grid and its paired volunteer — once per absence.
+   */
+  | { type: 'absenceOverdue'; id: number; title: string; lines: string[] }
   /** lot_full only: the lot's live counts changed. */
   | { type: 'lot'; occupied: number };
 
