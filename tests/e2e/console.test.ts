@@ -223,4 +223,45 @@ describe.skipIf(!run)('console in Chromium', () => {
     await page.screenshot({ animations: 'disabled', path: join(shots, 'console-care.png') });
     expect(pageErrors).toEqual([]);
   });
+
+  it('marks an elder away (住院) and back from the care panel', async () => {
+    const page = await open();
+    await signInWithPassword(page, 'gh-vol-g2-1');
+    const H = 'gh-6-202'; // 谭婆婆, paired with gh-vol-g2-1
+    const elder = page.locator(`[data-household-id="${H}"]`);
+    await elder.waitFor();
+    const absences = async () => {
+      const res = await t.app.api.inject({ method: 'GET', url: `/api/care/absences?householdId=${H}`, headers: { authorization: `Bearer ${sampleSecrets.people['gh-vol-g2-1']}` } });
+      return JSON.parse(res.body).items as Array<Record<string, unknown>>;
+    };
+    await elder.locator('[data-action="away"]').click();
+    // A time already past is refused with the server's coded error, in Chinese.
+    await elder.getByLabel('预计回来').fill('2020-01-01T08:00');
+    await elder.getByRole('button', { name: '确认登记' }).click();
+    await expect.poll(() => elder.locator('[role="alert"]').innerText(), { timeout: 3000 }).toContain('时间不对');
+    expect(await absences()).toEqual([]);
+
+    await elder.getByLabel('原因').selectOption('hospital');
+    await elder.getByLabel('预计回来').fill('2099-01-01T08:00'); // beyond 90 days: refused too
+    await elder.getByRole('button', { name: '确认登记' }).click();
+    await expect.poll(() => elder.locator('[role="alert"]').innerText(), { timeout: 3000 }).toContain('最长登记90天');
+    const until = new Date(Date.now() + 3 * 86_400_000);
+    const pad = (n: number) => String(n).padStart(2, '0');
+    // The browser runs in Asia/Shanghai: the input's value is that local time.
+    const local = new Date(until.getTime() + 8 * 3_600_000);
+    await elder.getByLabel('预计回来').fill(`${local.getUTCFullYear()}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}T${pad(local.getUTCHours())}:00`);
+    await elder.getByLabel('备注（可选）').fill('住市一医院');
+    await elder.getByRole('button', { name: '确认登记' }).click();
+    await expect.poll(() => elder.innerText(), { timeout: 3000 }).toContain('住院中');
+    expect(await elder.innerText()).toContain('住市一医院');
+    const [marked] = await absences();
+    expect(marked).toMatchObject({ reason: 'hospital', status: 'away', note: '住市一医院', createdBy: 'gh-vol-g2-1' });
+    expect(Date.parse(marked.until as string) % 3_600_000).toBe(0);
+    await page.screenshot({ animations: 'disabled', path: join(shots, 'console-care-away.png') });
+
+    await elder.locator('[data-action="back"]').click();
+    await expect.poll(() => elder.innerText(), { timeout: 3000 }).not.toContain('住院中');
+    expect((await absences())[0]).toMatchObject({ status: 'returned', endedBy: 'gh-vol-g2-1' });
+    expect(pageErrors).toEqual([]);
+  });
 });

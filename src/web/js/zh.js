@@ -70,6 +70,9 @@ export const ROLE = {
 export const DEVICE_KIND = { 'smoke-detector': '烟感', 'water-meter': '水表', 'parking-sensor': '车位地磁', 'smart-gate': '道闸相机' };
 
 export const SIGN = { water: '用水', visit: '探访' };
+/** Absence reasons (POST api/care/absences) and how a row reads while away. */
+export const ABSENCE = { outing: '外出', hospital: '住院', family: '子女家', other: '其他' };
+export const AWAY = { outing: '外出中', hospital: '住院中', family: '在子女家', other: '不在家' };
 
 /** The server's stable error codes in words a person on duty understands. */
 const ERRORS = {
@@ -85,6 +88,10 @@ const ERRORS = {
   SB_VALIDATION: '填写内容不符合要求',
   SB_TELEMETRY_DISABLED: '服务器未保存历史数据',
   SB_TELEMETRY_UNAVAILABLE: '历史数据库暂时无法访问',
+  SB_ABSENCE_RANGE: '时间不对：预计回来的时间须晚于现在和离开时间，离开时间最多往前7天',
+  SB_ABSENCE_TOO_LONG: '一次最长登记90天，到期后可再延长',
+  SB_ABSENCE_OVERLAP: '这段时间已有外出登记，请修改原登记',
+  SB_ABSENCE_ENDED: '该登记已经结束',
 };
 
 export function errorText(err) {

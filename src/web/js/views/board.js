@@ -41,7 +41,7 @@ function ElderPanel({ elders, places, now }) {
   const items = elders.data?.items;
   if (!items) return html`<p class="muted">加载中…</p>`;
   const seen = items.filter((e) => careState(e, now).seen).length;
-  const attention = byUrgency(items, now).filter((e) => careState(e, now).level !== 'ok');
+  const attention = byUrgency(items, now).filter((e) => !['ok', 'away'].includes(careState(e, now).level));
   return html`
     <p class="board-stat"><b>${seen}</b><span>/ ${items.length} 本轮已见</span></p>
     <ul class="board-elders">

@@ -1,11 +1,11 @@
-// Lone elders (独居老人): last sign of life, today's care round (一天两见面), logging a visit. Built on
-// GET api/care/elders and POST api/care/visits; while the server lacks them the panel says so and the rest of
-// the console carries on.
+// Lone elders (独居老人): last sign of life, today's care round (一天两见面), logging a visit, marking an elder
+// away (外出、住院、子女家) and back. Built on GET api/care/elders, POST api/care/visits and api/care/absences;
+// while the server lacks them the panel says so and the rest of the console carries on.
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api, isMissingRoute } from '../api.js';
 import { useApi, useNow } from '../hooks.js';
-import { SIGN, ago, clock, hm, errorText, sameDay } from '../zh.js';
+import { SIGN, ABSENCE, AWAY, ago, clock, hm, errorText, sameDay } from '../zh.js';
 
 export const CARE_UNAVAILABLE = '关爱名单暂不可用：服务器尚未开放关爱接口（/api/care/elders）。告警、停车、设备等其他功能不受影响。';
 
@@ -19,12 +19,14 @@ export function careState(e, now) {
   const seen = last !== null && (roundStart !== null ? last > roundStart : sameDay(last, now));
   const silentH = last === null ? Infinity : (now - last) / 3_600_000;
   // No record is not a long silence (a meter not yet heard from, a service just set up): it is simply due.
-  const level = e.openAlerts > 0 ? 'alert' : e.round?.missed && !seen ? 'missed' : last !== null && silentH >= 12 ? 'late' : seen ? 'ok' : 'due';
+  // Marked away (外出、住院、子女家): not expected to be seen, and not a silence to worry about.
+  const level =
+    e.openAlerts > 0 ? 'alert' : e.away ? 'away' : e.round?.missed && !seen ? 'missed' : last !== null && silentH >= 12 ? 'late' : seen ? 'ok' : 'due';
   return { seen, silentH, level };
 }
 
 export function byUrgency(elders, now) {
-  const rank = { alert: 0, missed: 1, late: 2, due: 3, ok: 4 };
+  const rank = { alert: 0, missed: 1, late: 2, due: 3, away: 4, ok: 5 };
   return [...elders].sort((a, b) => {
     const x = careState(a, now);
     const y = careState(b, now);
@@ -32,7 +34,67 @@ export function byUrgency(elders, now) {
   });
 }
 
-const LEVEL = { alert: '有告警', missed: '上一轮未见面', late: '超过12小时无动静', due: '本轮待见', ok: '本轮已见' };
+const LEVEL = { alert: '有告警', missed: '上一轮未见面', late: '超过12小时无动静', due: '本轮待见', away: '不在家', ok: '本轮已见' };
+
+const pad = (n) => String(n).padStart(2, '0');
+/** A datetime-local input's value for a time (the browser's local time). */
+const localInput = (t) => {
+  const d = new Date(t);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+};
+
+function AwayForm({ elder, onDone, onCancel }) {
+  const [reason, setReason] = useState('outing');
+  const [until, setUntil] = useState(() => localInput(Math.ceil((Date.now() + 24 * 3_600_000) / 3_600_000) * 3_600_000));
+  const [note, setNote] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  async function submit(e) {
+    e.preventDefault();
+    const t = new Date(until); // a datetime-local value is local time
+    if (!until || Number.isNaN(t.getTime())) return setError('请填写预计回来的时间');
+    setBusy(true);
+    setError(null);
+    try {
+      const body = { householdId: elder.householdId, reason, until: t.toISOString() };
+      if (note.trim()) body.note = note.trim();
+      await api('care/absences', { method: 'POST', body });
+      onDone();
+    } catch (err) {
+      setError(isMissingRoute(err) ? '服务器尚未开放外出登记接口' : errorText(err));
+      setBusy(false);
+    }
+  }
+  return html`
+    <form class="visit-form away-form" onSubmit=${submit}>
+      <label>原因<select value=${reason} onChange=${(e) => setReason(e.currentTarget.value)}>
+        ${Object.entries(ABSENCE).map(([k, v]) => html`<option value=${k}>${v}</option>`)}
+      </select></label>
+      <label>预计回来<input type="datetime-local" value=${until} onInput=${(e) => setUntil(e.currentTarget.value)} /></label>
+      <label>备注（可选）<textarea rows="2" maxlength="500" placeholder="例如：住市一医院，女儿陪护" value=${note} onInput=${(e) => setNote(e.currentTarget.value)}></textarea></label>
+      <p class="small muted">登记期间不判"无用水"和巡访未见；老人回家用水会自动结束登记，到期未见用水会提醒您确认。</p>
+      ${error && html`<p class="error" role="alert">${error}</p>`}
+      <div class="act-row"><button class="act good" type="submit" disabled=${busy}>${busy ? '提交中…' : '确认登记'}</button><button class="act" type="button" onClick=${onCancel}>取消</button></div>
+    </form>
+  `;
+}
+
+function BackButton({ elder, onDone }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  async function back() {
+    setBusy(true);
+    setError(null);
+    try {
+      await api(`care/absences/${elder.away.id}/end`, { method: 'POST', body: {} });
+      onDone();
+    } catch (err) {
+      setError(errorText(err));
+      setBusy(false);
+    }
+  }
+  return html`<button class="act good small-act" data-action="back" disabled=${busy} onClick=${back}>已回家</button>${error && html`<span class="error small" role="alert">${error}</span>`}`;
+}
 
 function VisitForm({ elder, onDone, onCancel }) {
   const [note, setNote] = useState('');
@@ -61,6 +123,7 @@ function VisitForm({ elder, onDone, onCancel }) {
 
 function ElderRow({ e, places, now, onVisited }) {
   const [open, setOpen] = useState(false);
+  const [awayOpen, setAwayOpen] = useState(false);
   const s = careState(e, now);
   return html`
     <li class=${`elder care-${s.level}`} data-household-id=${e.householdId}>
@@ -69,16 +132,21 @@ function ElderRow({ e, places, now, onVisited }) {
         <span class="muted">${e.buildingName} ${e.room}室 · ${places.gridName(e.gridId)}</span>
       </div>
       <div class="elder-sign">
-        <span class=${`pill care-${s.level}`}>${LEVEL[s.level]}</span>
+        <span class=${`pill care-${s.level}`}>${e.away ? AWAY[e.away.reason] ?? LEVEL.away : LEVEL[s.level]}</span>
+        ${e.away && html`<span class="small" data-away=${e.away.reason}>${ABSENCE[e.away.reason] ?? '外出'}，预计 ${clock(e.away.until, now)} 回来${e.away.note ? `（${e.away.note}）` : ''}</span>`}
         <span class="small">${e.lastSignOfLifeAt ? `最近${SIGN[e.lastSign] ?? '动静'}：${ago(e.lastSignOfLifeAt, now)}（${clock(e.lastSignOfLifeAt, now)}）` : '暂无动静记录'}</span>
-        ${e.round?.nextAt && !s.seen && html`<span class="small muted">本轮截止 ${hm(e.round.nextAt, now)}</span>`}
+        ${e.round?.nextAt && !s.seen && !e.away && html`<span class="small muted">本轮截止 ${hm(e.round.nextAt, now)}</span>`}
         ${e.openAlerts > 0 && html`<a class="small warn-link" href="#/alerts">未办结告警 ${e.openAlerts} 条 ›</a>`}
       </div>
       <div class="elder-acts">
         <a class="act small-act" href=${`#/water/${encodeURIComponent(e.householdId)}`}>用水</a>
-        <button class="act good small-act" data-action="visit" onClick=${() => setOpen(!open)}>登记探访</button>
+        <button class="act good small-act" data-action="visit" onClick=${() => (setOpen(!open), setAwayOpen(false))}>登记探访</button>
+        ${e.away
+          ? html`<${BackButton} elder=${e} onDone=${onVisited} />`
+          : html`<button class="act small-act" data-action="away" onClick=${() => (setAwayOpen(!awayOpen), setOpen(false))}>登记外出</button>`}
       </div>
       ${open && html`<${VisitForm} elder=${e} onCancel=${() => setOpen(false)} onDone=${() => (setOpen(false), onVisited())} />`}
+      ${awayOpen && !e.away && html`<${AwayForm} elder=${e} onCancel=${() => setAwayOpen(false)} onDone=${() => (setAwayOpen(false), onVisited())} />`}
     </li>
   `;
 }
@@ -90,6 +158,7 @@ export function CareView({ places }) {
     return html`<section class="care-view" data-care="unavailable"><h2 class="view-title">独居老人关爱</h2><p class="notice">${CARE_UNAVAILABLE}</p></section>`;
   const items = elders.data?.items ?? [];
   const seen = items.filter((e) => careState(e, now).seen).length;
+  const away = items.filter((e) => e.away && !careState(e, now).seen).length;
   return html`
     <section class="care-view" data-care=${elders.data ? 'ready' : 'loading'}>
       <h2 class="view-title">独居老人关爱 <span class="muted small">一天两见面</span></h2>
@@ -98,7 +167,8 @@ export function CareView({ places }) {
       html`<div class="care-summary">
           <div class="stat"><b>${items.length}</b><span>关爱对象</span></div>
           <div class="stat ok"><b>${seen}</b><span>本轮已见</span></div>
-          <div class="stat due"><b>${items.length - seen}</b><span>本轮待见</span></div>
+          <div class="stat due"><b>${items.length - seen - away}</b><span>本轮待见</span></div>
+          ${away > 0 && html`<div class="stat"><b>${away}</b><span>外出/住院</span></div>`}
           <div class="stat alert"><b>${items.filter((e) => e.openAlerts > 0 || e.round?.missed).length}</b><span>有告警或漏见</span></div>
         </div>
         ${items.length === 0
