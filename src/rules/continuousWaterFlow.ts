@@ -1,9 +1,23 @@
-// 持续用水: use in every interval for ≥ 2 h — a tap left open, or a fall in the shower — or the meter's own
-// `leak` alarm (CONTRACT.md). DOMAIN.md §1: 龙岗 treats use in every 30-min slot of a day as 疑似漏水, 镇海
-// alerts on continuous high use. Judged on the meter's interval timestamps (or register deltas), in order:
-// an uncovered gap or a span longer than maxIntervalMinutes breaks the run (it cannot show use in *every*
-// interval); a zero interval means the flow stopped and resolves the alert. Hourly register readings are too
-// coarse to tell a leak from a busy morning, so such meters raise this from their `leak` alarm only.
+// 持续用水: water running for ≥ 2 h — a tap left open, a fall in the shower — or the meter's own `leak` alarm
+// (CONTRACT.md). DOMAIN.md §1: 龙岗 treats use in every 30-min slot of a day as 疑似漏水, 镇海 alerts on
+// continuous high use. Judged on the meter's own timestamps (intervals, or register deltas), in order, and
+// ANYWHERE in the data: an NB batch that holds a 3-hour run which has already ended raises the alert (marked
+// ended) and resolves it at once, so the run is on record and the carers are told.
+//
+// What shows a run depends on how finely the meter reports (docs/rules.md "continuous_water_flow: what each
+// meter can show"):
+// - spans ≤ maxIntervalMinutes (30; 15-min intervals, frequent readings): use in every span for ≥ minHours;
+// - spans up to maxCoarseMinutes (90; hourly intervals or readings): an hour proves nothing by itself (a
+//   90-minute bath touches three hours), so it counts only with more evidence —
+//   · the meter's live `flowLph` at both ends of the hour is > 0 and the hour's litres match that flow (≥ 75 % of
+//     the mean of the two): water ran through the whole hour. A run of such hours from the first flowing
+//     snapshot to the last, ≥ minHours, is a tap left open; a bath of less than 2 h cannot have flowing
+//     snapshots 2 h apart;
+//   · without flowLph at both ends: ≥ heavyLitresPerHour (150 L) in every hour for minHours + 1 h (3 h) —
+//     a tap left open at ≥ 2.5 L/min; a bath (~100–200 L) or a laundry cycle cannot fill three such hours;
+// - longer spans (daily batches, 12 h register deltas): nothing but the `leak` alarm.
+// An uncovered gap, a span of another kind, or a longer span breaks a run; a zero span (or flowLph 0) means the
+// flow stopped and resolves the alert.
 import type { Action, Rule, RuleConfigBase } from './lib/types.js';
 import { useFromReading, type Register } from './lib/water.js';
 import { titleOf } from './lib/place.js';
@@ -17,7 +31,13 @@ export interface ContinuousFlowConfig extends RuleConfigBase {
    * deltas in a row is a morning, not a leak. 30 min follows 龙岗's 30-minute slots (DOMAIN.md §1).
    */
   maxIntervalMinutes: number;
+  /** Spans up to this long (hourly data) count only with flowLph at both ends, or as heavy use. */
+  maxCoarseMinutes: number;
+  /** Hourly data without flowLph: litres per hour that count as water left running. */
+  heavyLitresPerHour: number;
 }
+
+type RunKind = 'fine' | 'flow' | 'volume';
 
 export interface ContinuousFlowState {
   reg?: Register;
@@ -26,24 +46,34 @@ export interface ContinuousFlowState {
   runStart?: number;
   runEnd?: number;
   runLitres?: number;
+  /** How the current run was shown: fine spans, hours with flow at both ends, or heavy hours. */
+  runKind?: RunKind;
+  /** The last reading's live flow, for the start of the next hourly span. */
+  lastFlow?: { at: number; lph: number };
 }
 
 const H = 3_600_000;
+const MIN = 60_000;
 /** Interval boundaries of one meter meet exactly; a minute of slack absorbs rounding by decoders. */
 const CONTIGUOUS_MS = 60_000;
+/** An hour's litres must be this share of the flow seen at its ends to count as one continuous flow. */
+const FLOW_MATCH = 0.75;
 const iso = (t: number) => new Date(t).toISOString();
+const round1 = (x: number) => Math.round(x * 10) / 10;
 
 export const continuousWaterFlow: Rule<ContinuousFlowState, ContinuousFlowConfig> = {
   name: 'continuous_water_flow',
-  description: 'use in every interval for ≥ minHours, or a leak alarm; resolves when the flow stops',
+  description: 'water running for ≥ minHours anywhere in the data (every fine interval, or hourly data with flow at both ends or heavy use), or a leak alarm; resolves when the flow stops',
   subjectType: 'device',
   deviceKinds: ['water-meter'],
   stateful: true,
-  defaults: { enabled: true, flapHoldMinutes: 5, minHours: 2, minIntervalLitres: 0, maxIntervalMinutes: 30 },
+  defaults: { enabled: true, flapHoldMinutes: 5, minHours: 2, minIntervalLitres: 0, maxIntervalMinutes: 30, maxCoarseMinutes: 90, heavyLitresPerHour: 150 },
   configSchema: {
     minHours: { type: 'number', exclusiveMinimum: 0, maximum: 72 },
     minIntervalLitres: { type: 'number', minimum: 0 },
     maxIntervalMinutes: { type: 'number', exclusiveMinimum: 0, maximum: 1440 },
+    maxCoarseMinutes: { type: 'number', exclusiveMinimum: 0, maximum: 1440 },
+    heavyLitresPerHour: { type: 'number', exclusiveMinimum: 0 },
   },
   subjects: (r) => [r.deviceId],
   evaluate(input, state, ctx) {
@@ -65,28 +95,62 @@ export const continuousWaterFlow: Rule<ContinuousFlowState, ContinuousFlowConfig
 
     const u = useFromReading(r, s.reg);
     s.reg = u.register;
+    const flowNow = typeof r.payload.flowLph === 'number' ? r.payload.flowLph : undefined;
+    const needMs = (kind: RunKind) => (kind === 'volume' ? c.minHours * H + H : c.minHours * H);
     let stopped = false;
+    /** The longest run that ended inside this data. */
+    let finished: { from: number; to: number; litres: number; kind: RunKind } | undefined;
+    const endRun = () => {
+      if (s.runStart !== undefined && s.runKind && s.runEnd! - s.runStart >= needMs(s.runKind))
+        if (!finished || s.runEnd! - s.runStart > finished.to - finished.from) finished = { from: s.runStart, to: s.runEnd!, litres: s.runLitres ?? 0, kind: s.runKind };
+      s.runStart = s.runEnd = s.runLitres = s.runKind = undefined;
+    };
     for (const [start, end, litres] of u.segments) {
       if (s.lastEnd !== undefined && end <= s.lastEnd) continue;
       s.lastEnd = end;
-      const used = litres > c.minIntervalLitres;
-      if (end - start > c.maxIntervalMinutes * 60_000) {
-        s.runStart = s.runEnd = s.runLitres = undefined;
+      const len = end - start;
+      let kind: RunKind | undefined;
+      let used: boolean;
+      if (len <= c.maxIntervalMinutes * MIN) {
+        kind = 'fine';
+        used = litres > c.minIntervalLitres;
         if (!used) stopped = true;
-      } else if (!used) {
-        s.runStart = s.runEnd = s.runLitres = undefined;
-        stopped = true;
-      } else if (s.runEnd !== undefined && start <= s.runEnd + CONTIGUOUS_MS) {
+      } else if (len <= c.maxCoarseMinutes * MIN) {
+        const atStart = s.lastFlow && Math.abs(s.lastFlow.at - start) <= CONTIGUOUS_MS ? s.lastFlow.lph : undefined;
+        const atEnd = flowNow !== undefined && Math.abs(r.ts - end) <= CONTIGUOUS_MS ? flowNow : undefined;
+        if (atStart !== undefined && atEnd !== undefined) {
+          kind = 'flow';
+          used = atStart > 0 && atEnd > 0 && litres >= FLOW_MATCH * ((atStart + atEnd) / 2) * (len / H);
+        } else {
+          kind = 'volume';
+          used = litres >= c.heavyLitresPerHour * (len / H);
+        }
+        if (litres === 0 || atEnd === 0) stopped = true;
+      } else {
+        endRun();
+        if (litres === 0) stopped = true;
+        continue;
+      }
+      if (!used) endRun();
+      else if (s.runEnd !== undefined && start <= s.runEnd + CONTIGUOUS_MS && (s.runKind === kind || (s.runKind !== 'fine' && kind !== 'fine'))) {
         s.runEnd = end;
         s.runLitres = (s.runLitres ?? 0) + litres;
+        // Hours judged by volume alone need the longer proof.
+        if (kind === 'volume') s.runKind = 'volume';
       } else {
+        endRun();
         s.runStart = start;
         s.runEnd = end;
         s.runLitres = litres;
+        s.runKind = kind;
       }
     }
+    if (flowNow !== undefined && (!s.lastFlow || r.ts >= s.lastFlow.at)) s.lastFlow = { at: r.ts, lph: flowNow };
     // A live flow rate of zero is the meter saying the water stopped, even without a new interval.
-    if (r.payload.flowLph === 0 && (s.lastEnd === undefined || r.ts >= s.lastEnd)) stopped = true;
+    if (flowNow === 0 && (s.lastEnd === undefined || r.ts >= s.lastEnd)) {
+      stopped = true;
+      endRun();
+    }
     actions.push({ type: 'state', state: s });
 
     const alertOpen = ctx.alert !== undefined || actions.some((a) => a.type === 'open');
@@ -94,16 +158,24 @@ export const continuousWaterFlow: Rule<ContinuousFlowState, ContinuousFlowConfig
       actions.push({ type: 'resolve', reason: '用水已停止' });
       return actions;
     }
-    if (s.runStart !== undefined && s.runEnd! - s.runStart >= c.minHours * H) {
-      const details = {
-        source: 'intervals',
-        runFrom: iso(s.runStart),
-        runTo: iso(s.runEnd!),
-        hours: Math.round(((s.runEnd! - s.runStart) / H) * 10) / 10,
-        litres: Math.round(s.runLitres! * 10) / 10,
-      };
-      if (!alertOpen) actions.push({ type: 'open', severity, title: titleOf(ctx.where, `持续用水超过${c.minHours}小时`), details });
-      else if (ctx.alert?.details.source === 'intervals') actions.push({ type: 'update', details });
+    const details = (from: number, to: number, litres: number, kind: RunKind) => ({
+      source: 'intervals',
+      judgedBy: kind === 'fine' ? 'intervals' : kind === 'flow' ? 'hourly_flow' : 'hourly_volume',
+      runFrom: iso(from),
+      runTo: iso(to),
+      hours: round1((to - from) / H),
+      litres: round1(litres),
+    });
+    if (s.runStart !== undefined && s.runKind && s.runEnd! - s.runStart >= needMs(s.runKind)) {
+      const d = details(s.runStart, s.runEnd!, s.runLitres!, s.runKind);
+      if (!alertOpen) actions.push({ type: 'open', severity, title: titleOf(ctx.where, `持续用水超过${c.minHours}小时`), details: d });
+      else if (ctx.alert?.details.source === 'intervals') actions.push({ type: 'update', details: d });
+    } else if (finished && !alertOpen) {
+      // A run the data shows already over (an NB batch uploaded after the tap was turned off): on record, and
+      // the carers told, then resolved — the water is not running now.
+      const d = { ...details(finished.from, finished.to, finished.litres, finished.kind), ended: true };
+      actions.push({ type: 'open', severity, title: titleOf(ctx.where, `持续用水${d.hours}小时（已停止）`), details: d });
+      actions.push({ type: 'resolve', reason: '用水已停止（批量数据中已结束）' });
     }
     return actions;
   },

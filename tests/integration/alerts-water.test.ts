@@ -55,6 +55,29 @@ describe('water alerts over MQTT', () => {
     expect((await env.waitStatus(a.id, 'resolved')).resolution).toBe('用水已停止');
   });
 
+  it('continuous_water_flow: a 3 h run that ended inside an NB batch is reported (and resolved); a 90-min bath is not', async () => {
+    const wm = await env.device('gh-wm-5-303');
+    const start = T0 + 80 * HOUR;
+    const q = (i: number, litres: number) => ({ start: at(start + i * 15 * MIN), end: at(start + (i + 1) * 15 * MIN), litres });
+    // A bath (6 × 15 min), a pause, then a tap left open 3 h and closed, all in one upload.
+    const litres = [0, 20, 20, 20, 20, 20, 20, 0, 0, ...Array(12).fill(5), 0, 0, 0];
+    await wm.send({ type: 'reading', ts: at(start + litres.length * 15 * MIN), totalM3: 50.18, intervals: litres.map((l, i) => q(i, l)) });
+    const a = await env.waitAlert({ kind: 'continuous_water_flow', deviceId: 'gh-wm-5-303' });
+    expect(a).toMatchObject({ title: '5号楼303 持续用水3小时（已停止）', details: { ended: true, hours: 3, litres: 60, runFrom: at(start + 9 * 15 * MIN) } });
+    expect((await env.waitStatus(a.id, 'resolved')).resolution).toBe('用水已停止（批量数据中已结束）');
+    expect((await env.alerts({ kind: 'continuous_water_flow' })).filter((x) => x.deviceId === 'gh-wm-5-303')).toHaveLength(1); // not the bath
+  });
+
+  it('continuous_water_flow: hourly readings with flowLph show a tap open for 2 h', async () => {
+    const wm = await env.device('gh-wm-5-504');
+    const start = T0 + 90 * HOUR;
+    for (let i = 0; i <= 2; i++) await wm.send({ type: 'reading', ts: at(start + i * HOUR), totalM3: 60 + i * 0.36, flowLph: 360 });
+    expect(await env.waitAlert({ kind: 'continuous_water_flow', deviceId: 'gh-wm-5-504' })).toMatchObject({
+      title: '5号楼504 持续用水超过2小时',
+      details: { judgedBy: 'hourly_flow', hours: 2, litres: 720 },
+    });
+  });
+
   it('continuous_water_flow: a leak alarm alerts at once', async () => {
     const wm = await env.device('gh-wm-6-504');
     await wm.send({ type: 'alarm', code: 'leak', ts: at(T0 + 70 * HOUR) });

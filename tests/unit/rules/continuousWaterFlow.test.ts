@@ -72,4 +72,70 @@ describe('continuous_water_flow', () => {
     h.read(batch(T0, Array(8).fill(2))); // a late batch from before: history, not now
     expect(h.opened).toBe(0);
   });
+
+  describe('anywhere in a batch, and on hourly data', () => {
+    /** Hourly readings: each with the register and, when given, the live flow at that moment. */
+    function hourlyReadings(h: Harness<unknown, never>, from: number, litres: number[], flows?: number[]) {
+      let total = 10;
+      h.read(reading(wm, 'reading', from, { totalM3: total, ...(flows ? { flowLph: flows[0] } : {}) }));
+      litres.forEach((l, i) => {
+        total = Math.round((total + l / 1000) * 1000) / 1000;
+        h.read(reading(wm, 'reading', from + (i + 1) * HOUR, { totalM3: total, ...(flows ? { flowLph: flows[i + 1] } : {}) }));
+      });
+    }
+    const harness = () => new Harness(continuousWaterFlow, { device: wm, household: elder }) as unknown as Harness<unknown, never>;
+
+    it('reports a 3.5 h run that already ended inside one NB batch, marked ended and resolved', () => {
+      const h = harness();
+      h.read(batch(T0, [0, 0, ...Array(14).fill(4), 0, 0, 0, 0])); // 14 × 15 min of use, then the tap was closed
+      expect(h.actionsOf('open')[0]).toMatchObject({
+        severity: 'major',
+        title: '6号楼302 持续用水3.5小时（已停止）',
+        details: { ended: true, judgedBy: 'intervals', hours: 3.5, litres: 56, runFrom: new Date(T0 + 30 * MIN).toISOString() },
+      });
+      expect(h.actionsOf('resolve')[0]).toMatchObject({ reason: '用水已停止（批量数据中已结束）' });
+      expect(h.alert).toBeUndefined();
+    });
+
+    it('a 90-minute bath or laundry in a batch raises nothing', () => {
+      const h = harness();
+      h.read(batch(T0, [0, ...Array(6).fill(25), 0, 0, 5, 5, 5, 5, 5, 0])); // bath 90 min, then a 75-min laundry
+      expect(h.opened).toBe(0);
+    });
+
+    it('hourly readings with flowLph: a tap open for 2 h (flow at three hour marks, litres to match) alerts', () => {
+      const h = harness();
+      hourlyReadings(h, T0, [360, 360], [360, 360, 360]);
+      expect(h.actionsOf('open')[0]).toMatchObject({ details: { judgedBy: 'hourly_flow', hours: 2, litres: 720 } });
+    });
+
+    it('hourly readings with flowLph: a 90-minute bath (flowing at two marks) does not, nor a bath then laundry', () => {
+      const bath = harness();
+      hourlyReadings(bath, T0, [150, 600, 150], [0, 600, 600, 0]); // 18:45–20:15 at 600 L/h
+      expect(bath.opened).toBe(0);
+      const laundry = harness();
+      hourlyReadings(laundry, T0, [150, 600, 230, 40], [0, 600, 600, 300, 0]); // bath, then the machine fills at the mark
+      expect(laundry.opened).toBe(0);
+    });
+
+    it('hourly data without flowLph: three hours of ≥ 150 L/h alert; two do not, nor a 200 L bath', () => {
+      const two = harness();
+      hourlyReadings(two, T0, [360, 360, 20]);
+      expect(two.opened).toBe(0);
+      const three = harness();
+      hourlyReadings(three, T0, [360, 360, 360]);
+      expect(three.actionsOf('open')[0]).toMatchObject({ details: { judgedBy: 'hourly_volume', hours: 3, litres: 1080 } });
+      const bath = harness();
+      hourlyReadings(bath, T0, [60, 120, 40]);
+      expect(bath.opened).toBe(0);
+    });
+
+    it('an NB batch of hourly intervals holding a 4 h run that ended reports it', () => {
+      const h = harness();
+      const intervals = [20, 0, 360, 360, 360, 360, 0, 10].map((l, i) => ({ start: T0 + i * HOUR, end: T0 + (i + 1) * HOUR, litres: l }));
+      h.read(reading(wm, 'reading', T0 + 8 * HOUR, { intervals }));
+      expect(h.actionsOf('open')[0]).toMatchObject({ title: '6号楼302 持续用水4小时（已停止）', details: { judgedBy: 'hourly_volume', ended: true } });
+      expect(h.alert).toBeUndefined();
+    });
+  });
 });
