@@ -21,7 +21,17 @@
 // at the first round at least overdueGraceMinutes after it, a gentle notice (not an alert) goes to the
 // household's carers, once (action absenceOverdue) — that round is not judged (the absence overlaps its span);
 // the next one is, as usual.
-import type { Action, Rule, RuleConfigBase } from './lib/types.js';
+//
+// Judged on covering data (issue 10 item 5). An NB meter uploads its intervals in batches every few hours, so
+// at 20:00 the use of 17:00 may not have arrived yet. A round is judged only once the data of each of the
+// household's meters reaches the round (its newest interval end or reading time ≥ the round), or once the
+// upload that should carry it is overdue — by the meter's own cadence (src/state/cadence.ts coveredBy: its
+// observed upload interval, usual arrival lag and grace, snapshotted from the device state at each reading) —
+// and never later than maxWaitHours after the round. Until then the round waits in `pending`; a reading that
+// brings the covering data judges it at once. A household without a meter, or a meter whose cadence is not
+// yet observed (fewer than three upload gaps), is judged at the round as before.
+import type { Action, Rule, RuleConfigBase, RuleContext } from './lib/types.js';
+import { cadenceOf, cadenceRefOf, coveredBy } from '../state/cadence.js';
 import { careLabel } from './lib/place.js';
 import { useFromReading, type Register } from './lib/water.js';
 import { clockTime, dayTime, nextRound, previousRound } from './lib/rounds.js';
@@ -38,6 +48,18 @@ export interface MissedCheckConfig extends RuleConfigBase {
   returnLitres: number;
   /** The overdue-return notice waits for the first round at least this long after an absence's end. */
   overdueGraceMinutes: number;
+  /** A round waits for its covering data at most this long. */
+  maxWaitHours: number;
+}
+
+/** What missed_check keeps of each meter of the household to know whether a round's data is in. */
+export interface MeterCover {
+  /** Newest event time the meter's data reaches (interval end, or reading time). */
+  end: number;
+  /** Event time of its last upload, its upload interval, and lag + grace, ms (from its cadence). */
+  last?: number;
+  every?: number;
+  slack?: number;
 }
 
 export type SignKind = 'water' | 'visit';
@@ -54,6 +76,10 @@ export interface MissedCheckState {
   lastRoundAt?: number;
   /** Nothing seen since `since` (the round before the first missed one); cleared by a sign of life after it. */
   missed?: { since: number; round: number; rounds: number };
+  /** Each water meter's coverage and cadence. */
+  meters?: Record<string, MeterCover>;
+  /** Rounds come due whose covering data has not arrived yet, with when it is overdue. */
+  pending?: Array<{ round: number; due: number }>;
 }
 
 const H = 3_600_000;
@@ -69,6 +95,17 @@ function overdueAbsence(care: CareFacts | undefined, round: number, graceMs: num
     (a) => a.endedAt === undefined && a.until <= round - graceMs && a.until > round - OVERDUE_LOOKBACK_MS && (lastSignAt ?? -Infinity) <= a.until,
   );
 }
+/** By when (the clock's time) the data covering event time `t` should be in for every meter; ≤ now: judge. */
+function coverDue(meters: Record<string, MeterCover> | undefined, t: number): number {
+  let due = -Infinity;
+  for (const m of Object.values(meters ?? {})) {
+    if (m.end >= t || m.last === undefined || !m.every) continue; // in, or nothing to go by
+    const d = m.last >= t ? t : m.last + Math.ceil((t - m.last) / m.every) * m.every + (m.slack ?? 0);
+    due = Math.max(due, d);
+  }
+  return due;
+}
+
 const iso = (t: number) => new Date(t).toISOString();
 const HHMM = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
 
@@ -80,13 +117,23 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
   takesVisits: true,
   takesAbsences: true,
   stateful: true,
-  defaults: { enabled: true, flapHoldMinutes: 5, rounds: ['10:00', '20:00'], utcOffsetMinutes: 480, minWatchedHours: 2, returnLitres: 5, overdueGraceMinutes: 60 },
+  defaults: {
+    enabled: true,
+    flapHoldMinutes: 5,
+    rounds: ['10:00', '20:00'],
+    utcOffsetMinutes: 480,
+    minWatchedHours: 2,
+    returnLitres: 5,
+    overdueGraceMinutes: 60,
+    maxWaitHours: 26,
+  },
   configSchema: {
     rounds: { type: 'array', minItems: 1, maxItems: 24, uniqueItems: true, items: { type: 'string', pattern: HHMM } },
     utcOffsetMinutes: { type: 'integer', minimum: -720, maximum: 840 },
     minWatchedHours: { type: 'number', minimum: 0, maximum: 24 },
     returnLitres: { type: 'number', exclusiveMinimum: 0 },
     overdueGraceMinutes: { type: 'number', minimum: 0, maximum: 1440 },
+    maxWaitHours: { type: 'number', minimum: 0, maximum: 72 },
   },
   subjects: (_r, { household }) => (household?.loneElder ? [household.id] : []),
   evaluate(input, state, ctx) {
@@ -98,36 +145,16 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
 
     if (input.type === 'deadline') {
       if (!state) return []; // never watched: nothing to judge, and no next round until a sign of life
-      const round = input.due;
-      const since = previousRound(round, c.rounds, off);
-      // After downtime (wall clock) the next round is the next one still ahead, never a run of past ones.
-      out.push({ type: 'deadline', due: nextRound(Math.max(round, ctx.now), c.rounds, off) });
-      const s: MissedCheckState = { ...state, lastRoundAt: round };
-      const seen = (state.lastSignAt !== undefined && state.lastSignAt > since) || awayDuring(ctx.care, since, round) !== undefined;
-      const overdue = overdueAbsence(ctx.care, round, c.overdueGraceMinutes * 60_000, state.lastSignAt);
-      if (overdue && seen)
-        out.push({
-          type: 'absenceOverdue',
-          id: overdue.id,
-          title: `【提示】${careLabel(h)} 登记${ABSENCE_LABELS[overdue.reason]}至${dayTime(overdue.until, off)}，至今未见回家用水`,
-          lines: ['请联系老人或家属，确认是否已经回家；如仍在外，请延长或结束登记。', `截至 ${dayTime(round, off)} 未见用水或探访记录。`],
-        });
-      if (seen) s.missed = undefined;
-      else if (round - state.watchedFrom >= c.minWatchedHours * H) {
-        s.missed = state.missed ? { ...state.missed, rounds: state.missed.rounds + 1 } : { since, round, rounds: 1 };
-        out.push({
-          type: 'open',
-          severity: 'major',
-          title: `${careLabel(h)} 今日${clockTime(round, off)}巡访未见活动`,
-          details: {
-            round: iso(round),
-            since: iso(s.missed.since),
-            missedRounds: s.missed.rounds,
-            lastSignOfLifeAt: state.lastSignAt === undefined ? undefined : iso(state.lastSignAt),
-            lastSign: state.lastSign,
-          },
-        });
+      const t = input.due;
+      let s: MissedCheckState = { ...state };
+      // A round time not yet taken up: it waits for its covering data (or is judged now if that is in).
+      if (nextRound(t - 1, c.rounds, off) === t && t > (state.lastRoundAt ?? -Infinity)) {
+        s.lastRoundAt = t;
+        s.pending = [...(s.pending ?? []), { round: t, due: Math.min(coverDue(s.meters, t), t + c.maxWaitHours * H) }];
       }
+      s = judgeReady(s, ctx, out, ctx.now);
+      // After downtime (wall clock) the next round is the next one still ahead, never a run of past ones.
+      out.push({ type: 'deadline', due: nextDeadline(s, c, Math.max(t, ctx.now)) });
       out.push({ type: 'state', state: s });
       return out;
     }
@@ -186,8 +213,96 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
         if (ctx.alert) out.push({ type: 'resolve', reason: sign.reason });
       }
     }
+    if (input.type === 'reading' && input.reading.type === 'reading') {
+      // How far this meter's data reaches, and its cadence (to know when a round's data is overdue).
+      const r = input.reading;
+      const prev = s.meters?.[r.deviceId];
+      let end = r.ts;
+      const its = r.payload.intervals;
+      if (Array.isArray(its) && its.length) {
+        const u = useFromReading(r, undefined);
+        if (u.segments.length) end = Math.max(...u.segments.map((x) => x[1]));
+      }
+      const ref = cadenceRefOf(ctx.device, ctx.kind);
+      const cad = ref?.periodic ? ctx.deviceState?.cadence : undefined;
+      const k = cad && ref ? cadenceOf(cad, ref) : undefined;
+      const next: MeterCover = {
+        end: Math.max(prev?.end ?? -Infinity, end),
+        // Only a cadence the meter has shown (three gaps); a declared heartbeat is a guess, and waiting on a guess
+        // would only delay the round.
+        ...(k?.observed && cad?.uploadEventAt != null ? { last: cad.uploadEventAt, every: k.intervalMs, slack: k.lagMs + k.graceMs } : {}),
+      };
+      if (!prev || next.end !== prev.end || next.last !== prev.last || next.every !== prev.every || next.slack !== prev.slack) {
+        s = { ...s, meters: { ...s.meters, [r.deviceId]: next } };
+        changed = true;
+      }
+    }
+    // Rounds waiting for data this reading brought (or that are overdue by now).
+    let deadline = ctx.deadline;
+    if (s.pending?.length) {
+      const before = s.pending.length;
+      s = judgeReady(s, ctx, out, ctx.now);
+      if (s.pending?.length !== before) {
+        changed = true;
+        deadline = nextDeadline(s, c, ctx.now);
+        out.push({ type: 'deadline', due: deadline });
+      }
+    }
     if (changed) out.push({ type: 'state', state: s });
-    if (ctx.deadline === undefined) out.push({ type: 'deadline', due: nextRound(ctx.now, c.rounds, off) });
+    if (deadline === undefined) out.push({ type: 'deadline', due: nextRound(ctx.now, c.rounds, off) });
     return out;
   },
 };
+
+/** The next round after `t`, or sooner a waiting round's overdue time. */
+function nextDeadline(s: MissedCheckState, c: MissedCheckConfig, t: number): number {
+  let due = nextRound(t, c.rounds, c.utcOffsetMinutes);
+  for (const p of s.pending ?? []) due = Math.min(due, Math.max(p.due, t + 1));
+  return due;
+}
+
+/** Judge, oldest first, the waiting rounds whose data is in or overdue at `now`; the rest keep waiting. */
+function judgeReady(state: MissedCheckState, ctx: RuleContext<MissedCheckConfig>, out: Action<MissedCheckState>[], now: number): MissedCheckState {
+  const c = ctx.config;
+  const h = ctx.household!;
+  const off = c.utcOffsetMinutes;
+  let s = state;
+  const waiting: Array<{ round: number; due: number }> = [];
+  for (const p of state.pending ?? []) {
+    if (waiting.length || (p.due > now && coverDue(s.meters, p.round) > now)) {
+      waiting.push(p); // rounds are judged in order
+      continue;
+    }
+    const round = p.round;
+    const since = previousRound(round, c.rounds, off);
+    // A sign after `since` — even one after the round that came with the covering data — means nobody is missing.
+    const seen = (s.lastSignAt !== undefined && s.lastSignAt > since) || awayDuring(ctx.care, since, round) !== undefined;
+    const overdue = overdueAbsence(ctx.care, round, c.overdueGraceMinutes * 60_000, s.lastSignAt);
+    if (overdue && seen)
+      out.push({
+        type: 'absenceOverdue',
+        id: overdue.id,
+        title: `【提示】${careLabel(h)} 登记${ABSENCE_LABELS[overdue.reason]}至${dayTime(overdue.until, off)}，至今未见回家用水`,
+        lines: ['请联系老人或家属，确认是否已经回家；如仍在外，请延长或结束登记。', `截至 ${dayTime(round, off)} 未见用水或探访记录。`],
+      });
+    if (seen) s = { ...s, missed: undefined };
+    else if (round - s.watchedFrom >= c.minWatchedHours * H) {
+      const missed = s.missed ? { ...s.missed, rounds: s.missed.rounds + 1 } : { since, round, rounds: 1 };
+      s = { ...s, missed };
+      out.push({
+        type: 'open',
+        severity: 'major',
+        title: `${careLabel(h)} 今日${clockTime(round, off)}巡访未见活动`,
+        details: {
+          round: iso(round),
+          since: iso(missed.since),
+          missedRounds: missed.rounds,
+          lastSignOfLifeAt: s.lastSignAt === undefined ? undefined : iso(s.lastSignAt),
+          lastSign: s.lastSign,
+          ...(now > round + 60_000 ? { judgedAt: iso(now) } : {}),
+        },
+      });
+    }
+  }
+  return { ...s, pending: waiting.length ? waiting : undefined };
+}

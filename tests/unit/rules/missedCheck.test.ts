@@ -162,3 +162,70 @@ describe('missed_check', () => {
     expect(h.deadline).toBe(T0 + 44 * HOUR);
   });
 });
+
+describe('missed_check judged on covering data (NB batches)', () => {
+  // An NB meter uploading every 6 h: the batch holding 12:00–18:00 (15-min intervals) arrives at 18:30.
+  const nb = () =>
+    new Harness<MissedCheckState, MissedCheckConfig>(missedCheck, { device: wm, household: elder, subject: elder.id, periodic: true, heartbeatSeconds: 43_200 });
+  /** The batch covering [end − 6 h, end] with `uses` (litres at event times), arriving 30 min after `end`. */
+  const batch = (end: number, uses: Record<number, number> = {}) => {
+    const intervals = [];
+    for (let t = end - 6 * HOUR; t < end; t += 15 * MIN) intervals.push({ start: at(t), end: at(t + 15 * MIN), litres: uses[t] ?? 0 });
+    return { ...reading(wm, 'reading', end, { intervals }), receivedAt: end + 30 * MIN };
+  };
+  const upload = (h: ReturnType<typeof nb>, end: number, uses?: Record<number, number>) => {
+    h.advance(end + 30 * MIN - 1);
+    h.read(batch(end, uses), end + 30 * MIN);
+  };
+  /** Opens for one round (the setup's evening before has its own missed round). */
+  const opensFor = (h: ReturnType<typeof nb>, round: number) =>
+    h.actionsOf('open').filter((a) => a.type === 'open' && a.details.round === at(round));
+  /** A day of uploads up to 18:00 (learning the 6 h cadence); water last used at 09:00. */
+  const dayUntil1800 = (h: ReturnType<typeof nb>) => {
+    upload(h, T0 - 12 * HOUR);
+    upload(h, T0 - 6 * HOUR);
+    upload(h, T0);
+    upload(h, T0 + 6 * HOUR);
+    upload(h, T0 + 12 * HOUR, { [T0 + 9 * HOUR]: 8 });
+    upload(h, T0 + 18 * HOUR);
+  };
+
+  it('waits at 20:00 for the batch holding the round, and use at 19:00 in it means nobody is missing', () => {
+    const h = nb();
+    dayUntil1800(h);
+    h.advance(T0 + 20 * HOUR); // the round: the 18:00–24:00 batch is not in yet
+    expect(h.alert).toBeUndefined();
+    expect(h.state!.pending).toEqual([{ round: T0 + 20 * HOUR, due: expect.any(Number) }]);
+    upload(h, T0 + 24 * HOUR, { [T0 + 19 * HOUR]: 6 });
+    expect(opensFor(h, T0 + 20 * HOUR)).toEqual([]);
+    expect(h.state!.pending).toBeUndefined();
+    expect(h.deadline).toBe(T0 + 34 * HOUR); // the next round
+  });
+
+  it('judges the round when its batch arrives showing nothing: the alert opens then', () => {
+    const h = nb();
+    dayUntil1800(h);
+    h.advance(T0 + 20 * HOUR);
+    upload(h, T0 + 24 * HOUR);
+    expect(opensFor(h, T0 + 20 * HOUR)[0]).toMatchObject({ details: { round: at(T0 + 20 * HOUR), since: at(T0 + 10 * HOUR), judgedAt: at(T0 + 24 * HOUR + 30 * MIN) } });
+  });
+
+  it('judges it when the covering upload is overdue (interval + usual lag + grace), not later', () => {
+    const h = nb();
+    dayUntil1800(h);
+    h.advance(T0 + 20 * HOUR);
+    const due = h.state!.pending![0].due;
+    expect(due).toBe(T0 + 24 * HOUR + 30 * MIN + 90 * MIN); // next upload at 24:00, 30 min lag, 1 h 30 min grace
+    h.advance(due - 1);
+    expect(opensFor(h, T0 + 20 * HOUR)).toEqual([]);
+    h.advance(due);
+    expect(opensFor(h, T0 + 20 * HOUR)).toHaveLength(1);
+  });
+
+  it('a meter reporting hourly has its 10:00 data by 10:00 and is judged at the round, as before', () => {
+    const h = new Harness<MissedCheckState, MissedCheckConfig>(missedCheck, { device: wm, household: elder, subject: elder.id, periodic: true, heartbeatSeconds: 3600 });
+    for (let t = T0 + 5 * HOUR; t <= T0 + 10 * HOUR; t += HOUR) h.read(reading(wm, 'reading', t, { totalM3: 10 }));
+    h.advance(T0 + 10 * HOUR);
+    expect(h.actionsOf('open')).toHaveLength(1);
+  });
+});
