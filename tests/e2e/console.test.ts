@@ -247,7 +247,7 @@ describe.skipIf(!run)('console in Chromium', () => {
     await expect.poll(() => elder.locator('[role="alert"]').innerText(), { timeout: 3000 }).toContain('最长登记90天');
     const until = new Date(Date.now() + 3 * 86_400_000);
     const pad = (n: number) => String(n).padStart(2, '0');
-    // The browser runs in Asia/Shanghai: the input's value is that local time.
+    // The input is read in the community's local time (UTC+8), whatever the browser's zone.
     const local = new Date(until.getTime() + 8 * 3_600_000);
     await elder.getByLabel('预计回来').fill(`${local.getUTCFullYear()}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}T${pad(local.getUTCHours())}:00`);
     await elder.getByLabel('备注（可选）').fill('住市一医院');

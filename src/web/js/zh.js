@@ -150,6 +150,18 @@ export function startOfLocalHour(t) {
   return shifted - (((shifted % 3_600_000) + 3_600_000) % 3_600_000) - offsetMinutes * 60_000;
 }
 
+/** A datetime-local input's value (YYYY-MM-DDTHH:mm) for a time, in the community's local time. */
+export function localInputValue(t) {
+  const d = local(t);
+  return `${d.year}-${pad(d.month)}-${pad(d.day)}T${pad(d.hour)}:${pad(d.minute)}`;
+}
+
+/** Epoch ms of a datetime-local input's value read as the community's local time; NaN if it is not one. */
+export function parseLocalInput(v) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(v ?? '');
+  return m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]) - offsetMinutes * 60_000 : NaN;
+}
+
 /** 14:05:09 today, else 11月21日 14:05. */
 export function clock(iso, now = Date.now()) {
   if (!iso) return '—';

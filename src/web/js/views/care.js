@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api, isMissingRoute } from '../api.js';
 import { useApi, useNow } from '../hooks.js';
-import { SIGN, ABSENCE, AWAY, ago, clock, hm, errorText, sameDay } from '../zh.js';
+import { SIGN, ABSENCE, AWAY, ago, clock, hm, errorText, sameDay, localInputValue, parseLocalInput } from '../zh.js';
 
 export const CARE_UNAVAILABLE = '关爱名单暂不可用：服务器尚未开放关爱接口（/api/care/elders）。告警、停车、设备等其他功能不受影响。';
 
@@ -36,27 +36,20 @@ export function byUrgency(elders, now) {
 
 const LEVEL = { alert: '有告警', missed: '上一轮未见面', late: '超过12小时无动静', due: '本轮待见', away: '不在家', ok: '本轮已见' };
 
-const pad = (n) => String(n).padStart(2, '0');
-/** A datetime-local input's value for a time (the browser's local time). */
-const localInput = (t) => {
-  const d = new Date(t);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-};
-
 function AwayForm({ elder, onDone, onCancel }) {
   const [reason, setReason] = useState('outing');
-  const [until, setUntil] = useState(() => localInput(Math.ceil((Date.now() + 24 * 3_600_000) / 3_600_000) * 3_600_000));
+  const [until, setUntil] = useState(() => localInputValue(Math.ceil((Date.now() + 24 * 3_600_000) / 3_600_000) * 3_600_000));
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   async function submit(e) {
     e.preventDefault();
-    const t = new Date(until); // a datetime-local value is local time
-    if (!until || Number.isNaN(t.getTime())) return setError('请填写预计回来的时间');
+    const t = parseLocalInput(until); // the community's local time, whatever the browser's zone
+    if (Number.isNaN(t)) return setError('请填写预计回来的时间');
     setBusy(true);
     setError(null);
     try {
-      const body = { householdId: elder.householdId, reason, until: t.toISOString() };
+      const body = { householdId: elder.householdId, reason, until: new Date(t).toISOString() };
       if (note.trim()) body.note = note.trim();
       await api('care/absences', { method: 'POST', body });
       onDone();
@@ -133,7 +126,7 @@ function ElderRow({ e, places, now, onVisited }) {
       </div>
       <div class="elder-sign">
         <span class=${`pill care-${s.level}`}>${e.away ? AWAY[e.away.reason] ?? LEVEL.away : LEVEL[s.level]}</span>
-        ${e.away && html`<span class="small" data-away=${e.away.reason}>${ABSENCE[e.away.reason] ?? '外出'}，预计 ${clock(e.away.until, now)} 回来${e.away.note ? `（${e.away.note}）` : ''}</span>`}
+        ${e.away && html`<span class="small" data-away=${e.away.reason}>${ABSENCE[e.away.reason] ?? '外出'}，预计 ${hm(e.away.until, now)} 回来${e.away.note ? `（${e.away.note}）` : ''}</span>`}
         <span class="small">${e.lastSignOfLifeAt ? `最近${SIGN[e.lastSign] ?? '动静'}：${ago(e.lastSignOfLifeAt, now)}（${clock(e.lastSignOfLifeAt, now)}）` : '暂无动静记录'}</span>
         ${e.round?.nextAt && !s.seen && !e.away && html`<span class="small muted">本轮截止 ${hm(e.round.nextAt, now)}</span>`}
         ${e.openAlerts > 0 && html`<a class="small warn-link" href="#/alerts">未办结告警 ${e.openAlerts} 条 ›</a>`}
