@@ -50,6 +50,11 @@ export interface MissedCheckConfig extends RuleConfigBase {
   overdueGraceMinutes: number;
   /** A round waits for its covering data at most this long. */
   maxWaitHours: number;
+  /**
+   * How many of the meter's uploads may be late before a round is judged without its data: 1 = the covering
+   * upload, 2 = that one and the next (a late upload is 迟报, not a sign that nobody is home).
+   */
+  waitUploads: number;
 }
 
 /** What missed_check keeps of each meter of the household to know whether a round's data is in. */
@@ -96,11 +101,11 @@ function overdueAbsence(care: CareFacts | undefined, round: number, graceMs: num
   );
 }
 /** By when (the clock's time) the data covering event time `t` should be in for every meter; ≤ now: judge. */
-function coverDue(meters: Record<string, MeterCover> | undefined, t: number): number {
+function coverDue(meters: Record<string, MeterCover> | undefined, t: number, waitUploads: number): number {
   let due = -Infinity;
   for (const m of Object.values(meters ?? {})) {
     if (m.end >= t || m.last === undefined || !m.every) continue; // in, or nothing to go by
-    const d = m.last >= t ? t : m.last + Math.ceil((t - m.last) / m.every) * m.every + (m.slack ?? 0);
+    const d = m.last >= t ? t : m.last + (Math.ceil((t - m.last) / m.every) + waitUploads - 1) * m.every + (m.slack ?? 0);
     due = Math.max(due, d);
   }
   return due;
@@ -126,6 +131,7 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
     returnLitres: 5,
     overdueGraceMinutes: 60,
     maxWaitHours: 26,
+    waitUploads: 2,
   },
   configSchema: {
     rounds: { type: 'array', minItems: 1, maxItems: 24, uniqueItems: true, items: { type: 'string', pattern: HHMM } },
@@ -134,6 +140,7 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
     returnLitres: { type: 'number', exclusiveMinimum: 0 },
     overdueGraceMinutes: { type: 'number', minimum: 0, maximum: 1440 },
     maxWaitHours: { type: 'number', minimum: 0, maximum: 72 },
+    waitUploads: { type: 'integer', minimum: 1, maximum: 6 },
   },
   subjects: (_r, { household }) => (household?.loneElder ? [household.id] : []),
   evaluate(input, state, ctx) {
@@ -150,7 +157,7 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
       // A round time not yet taken up: it waits for its covering data (or is judged now if that is in).
       if (nextRound(t - 1, c.rounds, off) === t && t > (state.lastRoundAt ?? -Infinity)) {
         s.lastRoundAt = t;
-        s.pending = [...(s.pending ?? []), { round: t, due: Math.min(coverDue(s.meters, t), t + c.maxWaitHours * H) }];
+        s.pending = [...(s.pending ?? []), { round: t, due: Math.min(coverDue(s.meters, t, c.waitUploads), t + c.maxWaitHours * H) }];
       }
       s = judgeReady(s, ctx, out, ctx.now);
       // After downtime (wall clock) the next round is the next one still ahead, never a run of past ones.
@@ -269,7 +276,7 @@ function judgeReady(state: MissedCheckState, ctx: RuleContext<MissedCheckConfig>
   let s = state;
   const waiting: Array<{ round: number; due: number }> = [];
   for (const p of state.pending ?? []) {
-    if (waiting.length || (p.due > now && coverDue(s.meters, p.round) > now)) {
+    if (waiting.length || (p.due > now && coverDue(s.meters, p.round, c.waitUploads) > now)) {
       waiting.push(p); // rounds are judged in order
       continue;
     }

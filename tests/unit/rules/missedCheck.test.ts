@@ -210,12 +210,12 @@ describe('missed_check judged on covering data (NB batches)', () => {
     expect(opensFor(h, T0 + 20 * HOUR)[0]).toMatchObject({ details: { round: at(T0 + 20 * HOUR), since: at(T0 + 10 * HOUR), judgedAt: at(T0 + 24 * HOUR + 30 * MIN) } });
   });
 
-  it('judges it when the covering upload is overdue (interval + usual lag + grace), not later', () => {
+  it('judges it when the covering upload and the next are overdue (waitUploads 2: intervals + usual lag + grace), not later', () => {
     const h = nb();
     dayUntil1800(h);
     h.advance(T0 + 20 * HOUR);
     const due = h.state!.pending![0].due;
-    expect(due).toBe(T0 + 24 * HOUR + 30 * MIN + 90 * MIN); // next upload at 24:00, 30 min lag, 1 h 30 min grace
+    expect(due).toBe(T0 + 30 * HOUR + 30 * MIN + 90 * MIN); // uploads due at 24:00 and 06:00, 30 min lag, 1 h 30 min grace
     h.advance(due - 1);
     expect(opensFor(h, T0 + 20 * HOUR)).toEqual([]);
     h.advance(due);
