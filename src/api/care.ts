@@ -46,11 +46,13 @@ function mayMarkAway(p: Principal): boolean {
   return p.admin || p.roles.some((r) => ABSENCE_MARKERS.includes(r));
 }
 
-/** A time given as RFC 3339 or epoch ms. */
+/** A time given as RFC 3339 or epoch ms, inside 2000–2100 (src/api/time.ts), else SB_ABSENCE_RANGE naming the field. */
 function timeOf(v: string | number, field: string): number {
-  const t = typeof v === 'number' ? v : Date.parse(v);
-  if (!Number.isFinite(t)) throw new AppError('SB_ABSENCE_RANGE', `${field} '${String(v)}' is not a time`, 400);
-  return t;
+  try {
+    return apiTime(field, v);
+  } catch (err) {
+    throw new AppError('SB_ABSENCE_RANGE', err instanceof Error ? err.message : `${field} is not a time`, 400);
+  }
 }
 
 /**
@@ -101,7 +103,7 @@ const absenceSchema = {
   required: ['id', 'householdId', 'reason', 'reasonLabel', 'note', 'from', 'until', 'status', 'promptedAt', 'endedAt', 'endedBy', 'endNote', 'createdBy', 'createdAt'],
 } as const;
 
-const timeField = { anyOf: [{ type: 'integer' }, { type: 'string' }] } as const;
+const timeField = (description: string) => timeSchema(description);
 
 const elderSchema = {
   type: 'object',
@@ -205,8 +207,8 @@ export function careApi(engine: RuleEngine) {
             properties: {
               householdId: { type: 'string', minLength: 1, maxLength: 64 },
               reason: { type: 'string', enum: [...ABSENCE_REASONS], description: 'outing 外出, hospital 住院, family 子女家, other 其他' },
-              from: { ...timeField, description: 'RFC 3339 or epoch ms; default now; at most 7 days back' },
-              until: { ...timeField, description: 'RFC 3339 or epoch ms; after from and now, at most 90 days after from' },
+              from: timeField('when the household left; default now; at most 7 days back'),
+              until: timeField('when it is expected back: after from and now, at most 90 days after from'),
               note: { type: 'string', maxLength: 500 },
             },
           },
@@ -276,7 +278,7 @@ export function careApi(engine: RuleEngine) {
           summary: 'Move the end of an absence (a hospital stay runs longer, a trip is cut short)',
           tags: ['care'],
           params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] },
-          body: { type: 'object', additionalProperties: false, required: ['until'], properties: { until: timeField } },
+          body: { type: 'object', additionalProperties: false, required: ['until'], properties: { until: timeField('the new expected return') } },
           response: { 200: absenceSchema, '4xx': errorSchema },
         },
       },
