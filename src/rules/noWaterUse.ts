@@ -190,7 +190,7 @@ export const noWaterUse: Rule<NoWaterUseState, NoWaterUseConfig> = {
 
     if (input.type === 'deadline') {
       if (ctx.alert || s.episodeFrom !== undefined) return [];
-      const v = judge(withCare(s, ctx), c);
+      const v = judge(s, c, lifeAtWithCare(s, ctx));
       if (!v) return []; // later data showed use
       return [open(v, s, ctx), { type: 'state', state: { ...s, episodeFrom: v.why === 'fixed' ? Math.max(v.s.from, v.fixedFrom ?? v.s.from) : v.s.from } }];
     }
@@ -198,7 +198,7 @@ export const noWaterUse: Rule<NoWaterUseState, NoWaterUseConfig> = {
     const u = useFromReading(input.reading, s.reg);
     const next: NoWaterUseState = { ...s, m: observe(s.m ?? newModel(), u.segments, c), reg: u.register };
     const actions: ReturnType<typeof noWaterUse.evaluate> = [{ type: 'state', state: next }];
-    const v = judge(withCare(next, ctx), c);
+    const v = judge(next, c, lifeAtWithCare(next, ctx));
 
     if (next.episodeFrom !== undefined) {
       const sl = silence(next.m!, c, next.lifeAt);
@@ -250,9 +250,9 @@ function open(v: Verdict, s: NoWaterUseState, ctx: RuleContext<NoWaterUseConfig>
 /**
  * What the care desk says (ctx.care, src/rules/lib/care.ts): the silence is counted from the newest logged visit
  * or the end of an absence (外出、住院、子女家) — `at` itself while the household is marked away — through the
- * model's `lifeAt` hook.
+ * model's `lifeAt` hook (judge's third argument).
  */
-function withCare(s: NoWaterUseState, ctx: RuleContext<NoWaterUseConfig>): NoWaterUseState {
+function lifeAtWithCare(s: NoWaterUseState, ctx: RuleContext<NoWaterUseConfig>): number | undefined {
   const t = explainedUntil(ctx.care, ctx.now);
-  return t === undefined || (s.lifeAt ?? -Infinity) >= t ? s : { ...s, lifeAt: t };
+  return t === undefined ? s.lifeAt : Math.max(s.lifeAt ?? -Infinity, t);
 }
