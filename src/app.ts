@@ -30,6 +30,8 @@ import { brokerHooksApi } from './api/brokerHooks.js';
 import { ExternalBroker } from './transport/externalBroker.js';
 import { findDevice } from './broker/access.js';
 import { contactLinksApi } from './api/contactLinks.js';
+import type { Server as TlsServer } from 'node:tls';
+import { readTls, secureOptions } from './tls.js';
 
 export interface AppOptions {
   log?: Logger;
@@ -56,6 +58,8 @@ export class App {
   notifier!: Notifier;
   jobs?: Jobs;
   private started = false;
+  /** SHA-256 fingerprint of the certificate served, when TLS is on. */
+  tlsFingerprint?: string;
   private stopped = false;
   private lock?: DataDirLock;
 
@@ -83,6 +87,10 @@ export class App {
     this.states = new DeviceStates(this.db);
     this.states.load();
 
+    // TLS: the files were checked at load (src/config/load.ts); read here, and again on SIGHUP (reloadTls).
+    const tlsOn = s.mqtt.tlsPort != null || s.http.tls;
+    const tls = tlsOn ? readTls({ cert: s.tls.cert!, key: s.tls.key! }) : undefined;
+    if (tls) this.tlsFingerprint = tls.fingerprint256;
     const failpoints = new Failpoints(this.opts.failpoints ?? process.env.SHAOBING_FAILPOINTS ?? '');
     this.broker = new Broker({
       directory: this.directory,
@@ -92,7 +100,8 @@ export class App {
       metrics: this.metrics,
       // A payload past maxPayloadBytes is still taken and kept as a payload_too_large rejection up to 64 KiB more;
       // a packet larger than that is refused at the parser and its connection closed.
-      settings: { host: s.mqtt.host, port: s.mqtt.port, wsPort: s.mqtt.wsPort ?? null, maxPacketBytes: s.mqtt.maxPayloadBytes + 65536, fairReads: s.mqtt.fairReads },
+      settings: { host: s.mqtt.host, port: s.mqtt.port, wsPort: s.mqtt.wsPort ?? null, maxPacketBytes: s.mqtt.maxPayloadBytes + 65536, fairReads: s.mqtt.fairReads, tlsPort: s.mqtt.tlsPort ?? null },
+      tls: tls && { context: secureOptions(tls), handshakeTimeoutMs: s.tls.handshakeTimeoutSeconds * 1000, wsTls: s.http.tls },
       adminToken: s.adminToken,
     });
     this.ingest = new Ingest({
@@ -199,6 +208,7 @@ export class App {
       rules: { engine: this.rules, bus: this.bus, utcOffsetMinutes: s.notify.utcOffsetMinutes },
       health: () => ({ broker: this.broker.up, store: this.db.open, ingest: true, scheduler: this.rules.up }),
       backlog: () => this.ingest.backlog(),
+      https: s.http.tls && tls ? { ...secureOptions(tls), handshakeTimeout: s.tls.handshakeTimeoutSeconds * 1000 } : undefined,
     }, [
       ackApi(this.rules, () => this.notifier.signingKey),
       contactLinksApi(() => this.notifier.phone),
@@ -220,14 +230,44 @@ export class App {
       deviceStatus,
     });
     this.jobs.start();
+    // SIGHUP re-reads the certificate (a renewal); without TLS it is logged and ignored, never a stop.
+    process.on('SIGHUP', this.onSighup);
     const ports = this.ports;
     this.log.info(
-      { mqtt: ports.mqtt, ws: ports.ws ?? `${ports.http}/mqtt`, http: ports.http, clock: s.clock, communities: this.directory.communities.size, devices: this.directory.devices.size },
-      `shaobing listening: mqtt://${s.mqtt.host}:${ports.mqtt} http://${s.http.host}:${ports.http}`,
+      { mqtt: ports.mqtt, mqtts: ports.mqtts ?? undefined, ws: ports.ws ?? `${ports.http}/mqtt`, http: ports.http, https: s.http.tls, clock: s.clock, communities: this.directory.communities.size, devices: this.directory.devices.size, tlsFingerprint256: this.tlsFingerprint },
+      `shaobing listening: mqtt://${s.mqtt.host}:${ports.mqtt}${ports.mqtts !== null ? ` mqtts://${s.mqtt.host}:${ports.mqtts}` : ''} ${s.http.tls ? 'https' : 'http'}://${s.http.host}:${ports.http}`,
     );
   }
 
-  get ports(): { mqtt: number; ws: number | null; http: number } {
+  private readonly onSighup = (): void => {
+    this.reloadTls();
+  };
+
+  /**
+   * Read the certificate and key again and serve them to every new TLS handshake (MQTT over TLS, HTTPS, WSS);
+   * connections already open keep theirs. Files that cannot be read or do not match keep the old certificate.
+   */
+  reloadTls(): { ok: true; fingerprint256: string } | { ok: false; error: string } {
+    const s = this.config.settings;
+    if (!this.started || !(s.mqtt.tlsPort != null || s.http.tls)) {
+      this.log.info('SIGHUP: no TLS configured; nothing to reload');
+      return { ok: false, error: 'no TLS configured' };
+    }
+    let m;
+    try {
+      m = readTls({ cert: s.tls.cert!, key: s.tls.key! });
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, fingerprint256: this.tlsFingerprint }, 'TLS reload failed; keeping the certificate in use');
+      return { ok: false, error: (err as Error).message };
+    }
+    this.broker.setSecureContext(secureOptions(m));
+    if (s.http.tls) (this.api.server as unknown as TlsServer).setSecureContext(secureOptions(m));
+    this.log.info({ fingerprint256: m.fingerprint256, previous: this.tlsFingerprint, subject: m.subject, validTo: m.validTo }, 'TLS certificate reloaded');
+    this.tlsFingerprint = m.fingerprint256;
+    return { ok: true, fingerprint256: m.fingerprint256 };
+  }
+
+  get ports(): { mqtt: number; mqtts: number | null; ws: number | null; http: number } {
     return { ...this.broker.ports, http: (this.api.server.address() as AddressInfo | null)?.port ?? 0 };
   }
 
@@ -236,6 +276,7 @@ export class App {
     if (this.stopped || !this.lock) return;
     this.stopped = true;
     this.started = false;
+    process.off('SIGHUP', this.onSighup);
     const step = async (name: string, fn: () => unknown) => {
       try {
         await fn();

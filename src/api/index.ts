@@ -2,6 +2,7 @@
 // Building the server is separate from listening, so tests use `inject` or port 0.
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyError, type FastifyBaseLogger } from 'fastify';
 import swagger from '@fastify/swagger';
+import type { SecureContextOptions } from 'node:tls';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
@@ -46,6 +47,8 @@ export interface ApiDeps {
   health(): Record<string, boolean>;
   /** Messages received and not yet processed; `stuck` makes /healthz say degraded. */
   backlog?(): { depth: number; oldestSeconds: number; stuck: boolean };
+  /** Serve HTTPS with this certificate and key (settings http.tls); the server's setSecureContext reloads it. */
+  https?: SecureContextOptions & { handshakeTimeout?: number };
 }
 
 export interface RegisteredRoute {
@@ -67,7 +70,9 @@ declare module 'fastify' {
 export type ApiPlugin = (app: FastifyInstance, deps: ApiDeps) => Promise<void>;
 
 export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<FastifyInstance> {
+  // With `https` the server is an https.Server; its type is left as http.Server's (the API is the same here).
   const app = Fastify({
+    ...(deps.https ? { https: deps.https } : {}),
     // One-tap acknowledge links carry a signed token of ~160 characters in the path (/ack/:token).
     routerOptions: { maxParamLength: 512 },
     loggerInstance: deps.log.child({ component: 'api' }) as unknown as FastifyBaseLogger,

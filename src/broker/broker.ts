@@ -3,6 +3,7 @@
 // only its own topics (CONTRACT.md "MQTT (devices)").
 import { createServer, type Server } from 'node:net';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer, type SecureContextOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
@@ -25,7 +26,9 @@ export interface BrokerDeps {
   log: Logger;
   metrics: Metrics;
   /** maxPacketBytes: the largest MQTT packet taken from an authenticated client (connectionGuard.ts). */
-  settings: { host: string; port: number; wsPort: number | null; maxPacketBytes: number; fairReads: { turnBytes: number; socketBytes: number } };
+  settings: { host: string; port: number; wsPort: number | null; maxPacketBytes: number; fairReads: { turnBytes: number; socketBytes: number }; tlsPort?: number | null };
+  /** The certificate for MQTT over TLS (settings.tlsPort) and, when `wsTls`, for the own WebSocket port. */
+  tls?: { context: SecureContextOptions; handshakeTimeoutMs: number; wsTls: boolean };
   adminToken?: string;
 }
 
@@ -41,6 +44,7 @@ export class Broker {
   private wsOwn?: WebSocketServer;
   private wsShared!: WebSocketServer;
   private wsOwnServer?: HttpServer;
+  private tlsServer?: TlsServer;
   /** Failed-CONNECT backoff, bans and the flap ban (src/broker/authGuard.ts). */
   readonly guard: MqttAuthGuard;
   /** What a connection can make the broker hold (src/broker/connectionGuard.ts). */
@@ -126,9 +130,20 @@ export class Broker {
 
     this.tcp = createServer((socket) => this.take(socket));
     await listen(this.tcp, this.deps.settings.port, this.deps.settings.host);
+    const tls = this.deps.tls;
+    const tlsPort = this.deps.settings.tlsPort ?? null;
+    if (tlsPort !== null) {
+      if (!tls) throw new Error('mqtt.tlsPort is set but no certificate was given (tls.cert, tls.key)');
+      // The same guard and hooks as plain TCP, once the handshake is done; a handshake left hanging is dropped.
+      this.tlsServer = createTlsServer({ ...tls.context, handshakeTimeout: tls.handshakeTimeoutMs, ALPNProtocols: ['mqtt'] }, (socket) => this.take(socket));
+      this.tlsServer.on('tlsClientError', (err, socket) => log.debug({ err: err.message, address: socket.remoteAddress }, 'mqtt tls handshake failed'));
+      await listen(this.tlsServer, tlsPort, this.deps.settings.host);
+    }
     if (this.deps.settings.wsPort !== null) {
       const { createServer: createHttp } = await import('node:http');
-      this.wsOwnServer = createHttp((_req, res) => res.writeHead(404).end());
+      const { createServer: createHttps } = await import('node:https');
+      const notFound = (_req: IncomingMessage, res: import('node:http').ServerResponse) => res.writeHead(404).end();
+      this.wsOwnServer = (tls?.wsTls ? createHttps({ ...tls.context, handshakeTimeout: tls.handshakeTimeoutMs }, notFound) : createHttp(notFound)) as HttpServer;
       this.wsOwn = new WebSocketServer({ server: this.wsOwnServer, path: '/mqtt', maxPayload: this.deps.settings.maxPacketBytes + 16 });
       this.wsOwn.on('connection', (ws, req) => this.handleWs(ws, req));
       await listen(this.wsOwnServer, this.deps.settings.wsPort, this.deps.settings.host);
@@ -214,9 +229,16 @@ export class Broker {
     );
   }
 
-  get ports(): { mqtt: number; ws: number | null } {
+  /** A new certificate for handshakes from now on; connections already open keep theirs. */
+  setSecureContext(context: SecureContextOptions): void {
+    this.tlsServer?.setSecureContext(context);
+    if (this.deps.tls?.wsTls && this.wsOwnServer) (this.wsOwnServer as unknown as TlsServer).setSecureContext(context);
+  }
+
+  get ports(): { mqtt: number; mqtts: number | null; ws: number | null } {
     return {
       mqtt: (this.tcp?.address() as AddressInfo | null)?.port ?? 0,
+      mqtts: this.tlsServer ? ((this.tlsServer.address() as AddressInfo | null)?.port ?? null) : null,
       ws: this.wsOwnServer ? ((this.wsOwnServer.address() as AddressInfo).port ?? null) : null,
     };
   }
@@ -228,15 +250,17 @@ export class Broker {
   async stop(): Promise<void> {
     // Stop accepting, then close every client (aedes.close ends their streams), then wait for the listeners.
     const tcpClosed = new Promise<void>((resolve) => (this.tcp?.listening ? this.tcp.close(() => resolve()) : resolve()));
+    const tlsClosed = new Promise<void>((resolve) => (this.tlsServer?.listening ? this.tlsServer.close(() => resolve()) : resolve()));
     for (const c of this.wsShared.clients) c.terminate();
     if (this.wsOwn) for (const c of this.wsOwn.clients) c.terminate();
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     await tcpClosed;
+    await tlsClosed;
     if (this.wsOwnServer) await new Promise<void>((resolve) => this.wsOwnServer!.close(() => resolve()));
   }
 }
 
-function listen(server: Server | HttpServer, port: number, host: string): Promise<void> {
+function listen(server: Server | HttpServer | TlsServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -1,5 +1,6 @@
 // Load settings (YAML file + environment) and the community inventories, validate everything at once and
 // report every error with its path, then freeze. Nothing here reads a global: the result is injected.
+import { readTls } from '../tls.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve, relative } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
@@ -30,7 +31,7 @@ export class ConfigError extends Error {
 }
 
 /** Environment variables of CONTRACT.md → settings paths. */
-const ENV: Array<[name: string, path: string[], type: 'int' | 'string' | 'clock' | 'level']> = [
+const ENV: Array<[name: string, path: string[], type: 'int' | 'string' | 'clock' | 'level' | 'bool']> = [
   ['SHAOBING_DATA_DIR', ['dataDir'], 'string'],
   ['SHAOBING_MQTT_PORT', ['mqtt', 'port'], 'int'],
   ['SHAOBING_WS_PORT', ['mqtt', 'wsPort'], 'int'],
@@ -38,6 +39,11 @@ const ENV: Array<[name: string, path: string[], type: 'int' | 'string' | 'clock'
   ['SHAOBING_ADMIN_TOKEN', ['adminToken'], 'string'],
   ['SHAOBING_CLOCK', ['clock'], 'string'],
   ['SHAOBING_LOG_LEVEL', ['log', 'level'], 'string'],
+  // TLS (README "TLS"): MQTT over TLS, HTTPS, and the certificate's files.
+  ['SHAOBING_MQTT_TLS_PORT', ['mqtt', 'tlsPort'], 'int'],
+  ['SHAOBING_HTTP_TLS', ['http', 'tls'], 'bool'],
+  ['SHAOBING_TLS_CERT', ['tls', 'cert'], 'string'],
+  ['SHAOBING_TLS_KEY', ['tls', 'key'], 'string'],
   // Telemetry to InfluxDB 2 (docker-compose sets these; docs/telemetry.md).
   ['SHAOBING_TELEMETRY_SINK', ['telemetry', 'sink'], 'string'],
   ['SHAOBING_INFLUX_URL', ['telemetry', 'influx', 'url'], 'string'],
@@ -146,6 +152,27 @@ function deepFreeze<T>(obj: T): T {
   return obj;
 }
 
+/**
+ * TLS wanted (mqtt.tlsPort, http.tls) needs both files, readable, a certificate and its own key; the paths are
+ * made absolute (relative to the settings file) so a reload on SIGHUP reads the same files.
+ */
+function tlsProblems(settings: Settings, baseDir: string, file: string): string[] {
+  const t = settings.tls;
+  const wanted = [settings.mqtt.tlsPort != null && '/mqtt/tlsPort', settings.http.tls && '/http/tls'].filter(Boolean).join(' and ');
+  if (!wanted) return [];
+  const missing = (['cert', 'key'] as const).filter((k) => !t[k]).map((k) => `${file}: /tls/${k}: required when ${wanted} is set (SHAOBING_TLS_${k.toUpperCase()})`);
+  if (missing.length) return missing;
+  const paths = { cert: resolve(baseDir, t.cert!), key: resolve(baseDir, t.key!) };
+  try {
+    readTls(paths);
+  } catch (err) {
+    const m = /^tls\.(cert|key): (.*)$/s.exec((err as Error).message);
+    return [m ? `${file}: /tls/${m[1]}: ${m[2]}` : `${file}: /tls: ${(err as Error).message}`];
+  }
+  Object.assign(t, paths);
+  return [];
+}
+
 export function loadConfig(opts: LoadOptions = {}): Config {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
@@ -171,6 +198,12 @@ export function loadConfig(opts: LoadOptions = {}): Config {
         continue;
       }
       setPath(raw, path, Number(value));
+    } else if (type === 'bool') {
+      if (!/^(1|0|true|false)$/.test(value)) {
+        errors.push(`environment ${name}: must be 1, 0, true or false, got '${value}'`);
+        continue;
+      }
+      setPath(raw, path, value === '1' || value === 'true');
     } else setPath(raw, path, value);
   }
   if (opts.overrides) deepMerge(raw, structuredClone(opts.overrides));
@@ -186,6 +219,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     errors.push(...loaded.problems);
     phoneCredentials = loaded.credentials;
   }
+
+  if (errors.length === 0) errors.push(...tlsProblems(settings, baseDir, fileLabel));
 
   const communities: Inventory[] = [];
   const communityFiles = new Map<string, string>();

@@ -43,6 +43,8 @@ export const settingsSchema = {
       properties: {
         host: { type: 'string', default: '0.0.0.0' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 1883 },
+        /** MQTT over TLS (8883 by convention) with `tls.cert` / `tls.key`; null = none. */
+        tlsPort: { type: ['integer', 'null'], minimum: 0, maximum: 65535, default: null },
         /** Own port for MQTT over WebSocket; null serves it on the HTTP port at /mqtt only. */
         wsPort: { type: ['integer', 'null'], minimum: 0, maximum: 65535, default: null },
         maxPayloadBytes: { type: 'integer', minimum: 64, maximum: 1048576, default: 65536 },
@@ -66,8 +68,25 @@ export const settingsSchema = {
       properties: {
         host: { type: 'string', default: '0.0.0.0' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+        /** HTTPS (and WSS at /mqtt) instead of HTTP on `port`, with `tls.cert` / `tls.key`. */
+        tls: { type: 'boolean', default: false },
         /** Public base URL used in links sent to phones (one-tap acknowledge). */
         publicUrl: { type: 'string', default: 'http://localhost:8080' },
+      },
+    },
+    /**
+     * The certificate (PEM, leaf first, then intermediates) and its private key (PEM), relative to the settings
+     * file; read at start and again on SIGHUP. Needed when mqtt.tlsPort or http.tls is set.
+     */
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        cert: { type: 'string', minLength: 1 },
+        key: { type: 'string', minLength: 1 },
+        /** A client that has not finished its TLS handshake by then is dropped. */
+        handshakeTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 120, default: 10 },
       },
     },
     log: {
