@@ -21,6 +21,7 @@ VOLUME ["/data"]
 EXPOSE 1883 8883 8080
 
 USER node
+# The port and scheme the service was given (SHAOBING_HTTP_PORT, SHAOBING_HTTP_TLS), not a fixed 8080.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
-  CMD node -e "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+  CMD ["node", "scripts/healthcheck.mjs"]
 CMD ["npm", "start"]

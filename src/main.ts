@@ -3,7 +3,8 @@
 import { loadConfig, ConfigError } from './config/load.js';
 import { buildApp, type App } from './app.js';
 import type { Config } from './config/load.js';
-import { sampleSecretsInUse } from './config/samples.js';
+import { sampleSecretsInUse, productionRefusal } from './config/samples.js';
+import { relative } from 'node:path';
 
 /** For the person who typed `npm start` (stderr; the log stays JSON lines on stdout): where the console is and,
  *  when the public sample secrets open anything, a warning nobody can miss. */
@@ -46,6 +47,22 @@ async function main(): Promise<void> {
     throw err;
   }
   const app = buildApp(config);
+  // Production with secrets anyone can read is refused (exit 78, like any configuration error) unless it is a demo.
+  const refusal = productionRefusal(config, app.directory);
+  if (refusal.length) {
+    const file = config.settingsPath ? relative(process.cwd(), config.settingsPath) || config.settingsPath : 'settings';
+    process.stderr.write(
+      [
+        `shaobing: refusing to start in production with public secrets (${refusal.length} problem${refusal.length === 1 ? '' : 's'}):`,
+        ...refusal.map((r) => `  - ${file}: ${r}`),
+        'Anyone who has read this repository knows them. Use your own inventory (npm run provision -- …, new tokenHash and',
+        'passwordHash for people) and your own SHAOBING_ADMIN_TOKEN — or, if this is a demo, set SHAOBING_DEMO=1',
+        '(settings demo: true). Production is NODE_ENV=production (the Docker image) or settings production: true.',
+        '',
+      ].join('\n'),
+    );
+    process.exit(78); // EX_CONFIG
+  }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -39,6 +39,8 @@ const ENV: Array<[name: string, path: string[], type: 'int' | 'string' | 'clock'
   ['SHAOBING_ADMIN_TOKEN', ['adminToken'], 'string'],
   ['SHAOBING_CLOCK', ['clock'], 'string'],
   ['SHAOBING_LOG_LEVEL', ['log', 'level'], 'string'],
+  ['SHAOBING_DEMO', ['demo'], 'bool'],
+  ['SHAOBING_PUBLIC_URL', ['http', 'publicUrl'], 'string'],
   // TLS (README "TLS"): MQTT over TLS, HTTPS, and the certificate's files.
   ['SHAOBING_MQTT_TLS_PORT', ['mqtt', 'tlsPort'], 'int'],
   ['SHAOBING_HTTP_TLS', ['http', 'tls'], 'bool'],

@@ -36,6 +36,10 @@ export const settingsSchema = {
     /** Inventory files (YAML), relative to the settings file. */
     communities: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
     adminToken: { type: 'string', minLength: 16 },
+    /** Production refuses the public sample secrets (src/config/samples.ts); unset = NODE_ENV=production. */
+    production: { type: 'boolean' },
+    /** A demo: production may run with the public sample secrets (SHAOBING_DEMO=1). */
+    demo: { type: 'boolean', default: false },
     mqtt: {
       type: 'object',
       additionalProperties: false,
