@@ -13,6 +13,7 @@ import { startAlertsApp, T0, HOUR, type AlertsEnv } from './alertsHarness.js';
 import { ADMIN_TOKEN, sampleSecrets } from '../helpers.js';
 import { ERRORS } from '../../src/errors.js';
 import type { RegisteredRoute } from '../../src/api/index.js';
+import { hashSecret } from '../../src/broker/secrets.js';
 
 interface Schema {
   type?: string | string[];
@@ -98,8 +99,11 @@ let routes: RegisteredRoute[];
 let requests = 0;
 const INTEGRATION = Object.keys(sampleSecrets.integrations)[0];
 
+// Optional route groups switched on, so that they are walked too: the EMQX hooks.
+const HOOK_SECRET = 'route-fuzz-hook-secret-0123456789';
+
 beforeAll(async () => {
-  env = await startAlertsApp();
+  env = await startAlertsApp(undefined, { brokerHooks: { secretHash: hashSecret(HOOK_SECRET) } });
   routes = env.t.app.api.registeredRoutes.filter(
     // GET /api/stream takes no input and never ends (its HEAD is walked); HEAD answers like GET.
     (r) => !(r.method === 'GET' && r.url === '/api/stream') && r.method !== 'HEAD',
@@ -121,6 +125,7 @@ function baseParams(route: RegisteredRoute): Record<string, string> {
 }
 function headersFor(route: RegisteredRoute): Record<string, string> {
   if (route.url.startsWith('/ingest/')) return { authorization: `Bearer ${sampleSecrets.integrations[INTEGRATION]}` };
+  if (route.url.startsWith('/hooks/')) return { 'x-shaobing-hook-secret': HOOK_SECRET };
   return { authorization: `Bearer ${ADMIN_TOKEN}` };
 }
 
@@ -162,7 +167,7 @@ const WALK = { timeout: 120_000 };
 describe('hostile input on every route', () => {
   it('finds the routes, with their schemas', () => {
     expect(routes.length).toBeGreaterThan(20);
-    for (const must of ['GET /api/devices/:id/telemetry', 'POST /api/visitors', 'POST /api/devices', 'GET /api/alerts', 'POST /ingest/:integration'])
+    for (const must of ['GET /api/devices/:id/telemetry', 'POST /api/visitors', 'POST /api/devices', 'GET /api/alerts', 'POST /ingest/:integration', 'POST /hooks/emqx/authn'])
       expect(routes.map((r) => `${r.method} ${r.url}`)).toContain(must);
     expect(Object.keys(bodyFields(routes.find((r) => r.url === '/api/visitors')!))).toContain('until');
   });
