@@ -24,20 +24,6 @@ import { ApiClient } from '../simulators/lib/api.js';
 import { DAY, HOUR, cstHour } from '../simulators/lib/time.js';
 import { buildPopulation, COMMUNITY_ID, VARIANTS, type Elder, type Population, type UserClass } from './carePopulation.js';
 
-const { values } = parseArgs({
-  options: {
-    elders: { type: 'string', default: '60' },
-    days: { type: 'string', default: '44' },
-    warmup: { type: 'string', default: '14' },
-    incidents: { type: 'string', default: '36' },
-    seed: { type: 'string', default: '1' },
-    variant: { type: 'string', default: 'base' },
-    settings: { type: 'string', default: '{}' },
-    label: { type: 'string' },
-    write: { type: 'boolean', default: false },
-  },
-});
-if (!(values.variant! in VARIANTS)) throw new Error(`--variant: one of ${Object.keys(VARIANTS).join(', ')}`);
 
 export interface CareResult {
   text: string;
@@ -220,6 +206,7 @@ export function judge(pop: Population, seen: Map<number, Seen>, wallMs: number):
   const newDrips = dripping.filter((e) => e.drip!.isNew);
   const newDelays = newDrips.map((e) => leakAt(e)).flatMap((t, i) => (t === undefined ? [] : [(t - newDrips[i].drip!.from) / HOUR]));
   figures.dripsFound = dripping.filter((e) => leakAt(e) !== undefined).length;
+  figures.drips = dripping.length;
   lines.push(
     `| drips noticed (\`slow_leak\`) | ${figures.dripsFound} / ${dripping.length} flats; new during the run ${newDelays.length} / ${newDrips.length}, ${f1(median(newDelays))} h median / ${f1(newDelays.length ? Math.max(...newDelays) : NaN)} h max after the drip began | | |`,
   );
@@ -301,6 +288,21 @@ const CARE_INTRO = [
 
 const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, ''));
 if (isMain) {
+  // Arguments are read only when run as the benchmark: the test suite imports runCare and judge.
+  const { values } = parseArgs({
+    options: {
+      elders: { type: 'string', default: '60' },
+      days: { type: 'string', default: '44' },
+      warmup: { type: 'string', default: '14' },
+      incidents: { type: 'string', default: '36' },
+      seed: { type: 'string', default: '1' },
+      variant: { type: 'string', default: 'base' },
+      settings: { type: 'string', default: '{}' },
+      label: { type: 'string' },
+      write: { type: 'boolean', default: false },
+    },
+  });
+  if (!(values.variant! in VARIANTS)) throw new Error(`--variant: one of ${Object.keys(VARIANTS).join(', ')}`);
   const opts = {
     elders: Number(values.elders),
     days: Number(values.days),

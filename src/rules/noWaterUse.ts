@@ -196,7 +196,9 @@ export const noWaterUse: Rule<NoWaterUseState, NoWaterUseConfig> = {
     }
 
     const u = useFromReading(input.reading, s.reg);
-    const next: NoWaterUseState = { ...s, m: observe(s.m ?? newModel(), u.segments, c), reg: u.register };
+    // A state saved before the model (covered segments `use`, `litresAtOpen`) drops those on its first reading.
+    const { use: _segments, litresAtOpen: _atOpen, ...kept } = s as NoWaterUseState & { use?: unknown; litresAtOpen?: unknown };
+    const next: NoWaterUseState = { ...kept, m: observe(s.m ?? newModel(), u.segments, c), reg: u.register };
     const actions: ReturnType<typeof noWaterUse.evaluate> = [{ type: 'state', state: next }];
     const v = judge(next, c, lifeAtWithCare(next, ctx));
 

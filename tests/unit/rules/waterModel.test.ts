@@ -131,3 +131,15 @@ describe('signs of life other than water', () => {
     expect(judge(h.state!, c, T0 + 20 * DAY + 12 * HOUR)).toBeUndefined();
   });
 });
+
+describe('a state saved before the model', () => {
+  it('keeps its open episode and drops the old covered segments on the first reading', () => {
+    const h = meter();
+    h.state = { use: { base: T0, s: [0, 3600, 0] }, litresAtOpen: 0, episodeFrom: T0 - HOUR } as unknown as NoWaterUseState;
+    run(h, T0, 1, () => 0);
+    expect(h.state).not.toHaveProperty('use');
+    expect(h.state).not.toHaveProperty('litresAtOpen');
+    expect(h.state!.episodeFrom).toBe(T0 - HOUR);
+    expect(h.state!.m!.s).toHaveLength(1);
+  });
+});
