@@ -28,6 +28,8 @@ import { ackApi } from './api/ack.js';
 import { ingestApi } from './api/ingest.js';
 import { brokerHooksApi } from './api/brokerHooks.js';
 import { ExternalBroker } from './transport/externalBroker.js';
+import { Ownership } from './cluster/ownership.js';
+import pg from 'pg';
 import { findDevice } from './broker/access.js';
 import { contactLinksApi } from './api/contactLinks.js';
 import type { Server as TlsServer } from 'node:tls';
@@ -51,6 +53,9 @@ export class App {
   ingest!: Ingest;
   /** Device traffic through an external MQTT broker (settings.externalBroker); absent = the embedded one only. */
   external?: ExternalBroker;
+  /** Leases by community (settings.cluster). */
+  ownership?: Ownership;
+  private pgPool?: pg.Pool;
   broker!: Broker;
   api!: FastifyInstance;
   telemetry!: TelemetrySink;
@@ -172,8 +177,8 @@ export class App {
     this.ingest.start();
     await this.broker.start();
     if (s.externalBroker) {
-      // One instance takes every community's traffic from the external broker (ownership by community across
-      // instances, src/cluster/ownership.ts, is not wired in yet).
+      // Alone, this instance takes every community's traffic from the external broker; in a cluster, those whose
+      // lease it holds (src/cluster/ownership.ts).
       const x = s.externalBroker;
       this.external = new ExternalBroker({
         url: x.url,
@@ -187,7 +192,8 @@ export class App {
         hold: () => failpoints.active('externalBroker.hold'),
       });
       await this.external.start();
-      for (const c of this.directory.communities.keys()) await this.external.attach(c);
+      if (s.cluster) await this.startCluster(s.cluster, this.external);
+      else for (const c of this.directory.communities.keys()) await this.external.attach(c);
     }
 
     // One notion of 正常 / 迟报 / 离线 for the API, the console and the digest, with device_offline's settings.
@@ -267,6 +273,32 @@ export class App {
     return { ok: true, fingerprint256: m.fingerprint256 };
   }
 
+  /**
+   * Ownership by community: attach a community's session when its lease is ours, detach it when the lease is
+   * lost. Per community the steps run one after another, so a quick loss and regain cannot cross.
+   * Not yet: the store stays this instance's SQLite (a PostgreSQL store is to follow), so jobs are not gated by
+   * the leader lease and each instance's state covers only what it processed.
+   */
+  private async startCluster(c: { postgresUrl: string; leaseTtlMs: number; renewMs: number }, external: ExternalBroker): Promise<void> {
+    const log = this.log.child({ component: 'cluster' });
+    this.pgPool = new pg.Pool({ connectionString: c.postgresUrl, max: 4, connectionTimeoutMillis: Math.min(5000, c.leaseTtlMs / 2) });
+    this.pgPool.on('error', (err) => log.warn({ err: err.message }, 'postgres connection lost'));
+    const chains = new Map<string, Promise<void>>();
+    const step = (community: string, fn: () => Promise<void>) => {
+      const next = (chains.get(community) ?? Promise.resolve()).then(fn).catch((err) => log.error({ err, community }, 'attaching or detaching a community failed'));
+      chains.set(community, next);
+    };
+    this.ownership = new Ownership({ pool: this.pgPool, communities: [...this.directory.communities.keys()], ttlMs: c.leaseTtlMs, renewMs: c.renewMs, log });
+    this.ownership.on('acquired', (name) => {
+      if (name.startsWith('community:')) step(name.slice(10), () => external.attach(name.slice(10)));
+    });
+    this.ownership.on('lost', (name) => {
+      if (name.startsWith('community:')) step(name.slice(10), () => external.detach(name.slice(10)));
+    });
+    await this.ownership.start();
+    log.info({ instance: this.ownership.id, owned: this.ownership.owned() }, 'cluster: leases taken');
+  }
+
   get ports(): { mqtt: number; mqtts: number | null; ws: number | null; http: number } {
     return { ...this.broker.ports, http: (this.api.server.address() as AddressInfo | null)?.port ?? 0 };
   }
@@ -285,7 +317,9 @@ export class App {
       }
     };
     // Devices first (the broker also ends MQTT-over-WebSocket sockets that hold the HTTP server open).
+    if (this.ownership) await step('cluster', () => this.ownership!.stop());
     if (this.external) await step('external broker', () => this.external!.stop());
+    if (this.pgPool) await step('postgres', () => this.pgPool!.end());
     if (this.broker?.aedes) await step('broker', () => this.broker.stop());
     if (this.api) await step('api', () => this.api.close());
     if (this.ingest) await step('ingest', () => this.ingest.stop());

@@ -55,6 +55,9 @@ const ENV: Array<[name: string, path: string[], type: 'int' | 'string' | 'clock'
   // Device traffic through an external MQTT broker (README "Running on EMQX").
   ['SHAOBING_EXTERNAL_BROKER_URL', ['externalBroker', 'url'], 'string'],
   ['SHAOBING_EXTERNAL_BROKER_PASSWORD', ['externalBroker', 'password'], 'string'],
+  ['SHAOBING_CLUSTER_POSTGRES_URL', ['cluster', 'postgresUrl'], 'string'],
+  ['SHAOBING_CLUSTER_LEASE_TTL_MS', ['cluster', 'leaseTtlMs'], 'int'],
+  ['SHAOBING_CLUSTER_RENEW_MS', ['cluster', 'renewMs'], 'int'],
 ];
 
 // strict: a schema keyword ajv does not know is a bug in our schema, not something to ignore. verbose: errors

@@ -175,6 +175,21 @@ export const settingsSchema = {
       },
     },
     /**
+     * Several instances sharing the communities of an external broker (needs externalBroker): each community's
+     * traffic is taken by the instance holding its lease in this PostgreSQL database (src/cluster/ownership.ts).
+     */
+    cluster: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['postgresUrl'],
+      properties: {
+        postgresUrl: { type: 'string', pattern: '^postgres(ql)?://' },
+        /** A dead owner's communities are taken over within leaseTtlMs + renewMs. */
+        leaseTtlMs: { type: 'integer', minimum: 1000, maximum: 300000, default: 10000 },
+        renewMs: { type: 'integer', minimum: 100, maximum: 60000, default: 2000 },
+      },
+    },
+    /**
      * EMQX 5 HTTP authentication and authorization hooks (README "Running on EMQX"): absent = no hook routes.
      * The secrets are stored hashed (npm run provision -- --secret), like integration secrets.
      */
