@@ -13,6 +13,8 @@ export const ERRORS = {
   /** POST/PATCH /api/care/absences: from/until not a time, until not after from or already past, from more than 7 days back. */
   SB_ABSENCE_RANGE: { status: 400, message: 'the absence needs from before until, until ahead of now, from within the last 7 days' },
   SB_ABSENCE_TOO_LONG: { status: 400, message: 'an absence is at most 90 days; extend it when it runs out' },
+  /** A resident's report names no building or parking lot of their community. */
+  SB_UNKNOWN_PLACE: { status: 400, message: 'no such place in the community' },
   // 401 / 403 — who is asking
   SB_UNAUTHORIZED: { status: 401, message: 'a valid bearer token is required' },
   SB_BAD_CREDENTIALS: { status: 401, message: 'wrong username or password' },
@@ -28,6 +30,8 @@ export const ERRORS = {
   SB_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
   SB_ACK_INVALID: { status: 410, message: 'the acknowledge link is not valid' },
   SB_ACK_EXPIRED: { status: 410, message: 'the acknowledge link has expired' },
+  /** A household's invite link that was revoked (a new one was printed). */
+  SB_INVITE_REVOKED: { status: 410, message: '此邀请链接已停用，请使用社区新发的二维码' },
   // 409 — the state does not allow it
   SB_CONFLICT: { status: 409, message: 'conflict' },
   SB_ILLEGAL_TRANSITION: { status: 409, message: 'the alert is not in a state that allows this step' },
@@ -45,6 +49,8 @@ export const ERRORS = {
   SB_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported content type; send application/json' },
   SB_TOO_MANY_ATTEMPTS: { status: 429, message: 'too many failed attempts; try again later' },
   SB_TOO_MANY_REQUESTS: { status: 429, message: 'too many requests; try again later' },
+  /** A household's filing limits (src/residents/workOrders.ts LIMITS); the message says which, in Chinese. */
+  SB_RESIDENT_LIMIT: { status: 429, message: '提交太多了，请等已提交的处理后再试' },
   // 5xx — ours
   SB_INTERNAL: { status: 500, message: 'internal error' },
   SB_UNAVAILABLE: { status: 503, message: 'service unavailable' },

@@ -20,7 +20,7 @@ import { RuleSettings } from '../rules/lib/config.js';
 import { normalisePlate, type Action, type Rule, type RuleConfigBase, type RuleContext, type RuleInput } from '../rules/lib/types.js';
 import type { LotState } from '../rules/lotFull.js';
 import { plateSubject } from '../rules/unregisteredVehicle.js';
-import { AlertStore } from './store.js';
+import { AlertStore, type OpenRequest } from './store.js';
 import { RuleStates } from './ruleState.js';
 import { PlateLists } from './visitors.js';
 import { CareVisits } from './careVisits.js';
@@ -511,6 +511,27 @@ export class RuleEngine {
     const now = this.deps.clock.now();
     this.absences.load(now);
     this.lastVisit = this.visits.lastEach(now - ABSENCE_MEMORY_MS);
+  }
+
+  /**
+   * An alert a person raised rather than a rule (a resident's report or request, src/residents): opened in one
+   * transaction with its notifications, after `check` (run inside it, so limits hold under concurrent filings).
+   */
+  openFiled(req: Omit<OpenRequest, 'now' | 'flapHoldMs'>, check: (now: number) => void = () => undefined): AlertView {
+    let view!: AlertView;
+    const fx = this.transact(() => {
+      const fx = newEffects();
+      const now = this.deps.clock.now();
+      check(now);
+      const res = this.alerts.openOrRepeat({ ...req, now, flapHoldMs: 0 });
+      view = res.alert;
+      fx.alerts.set(view.id, view);
+      if (res.created) fx.opened.push(req.kind);
+      if (res.created || res.reopened) for (const h of this.hooks) h.opened?.(view, res.created ? 'created' : 'reopened', now);
+      return fx;
+    });
+    this.publish(fx);
+    return view;
   }
 
   /** A stateful rule's saved state for a subject (read-only views such as GET /api/care/elders). */

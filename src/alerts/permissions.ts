@@ -9,7 +9,8 @@
 //   办结 resolve   the assignee; the grid head or property duty at any step (a false alarm checked on site);
 //                  special-care staff and a paired volunteer for care alerts
 //   评单 rate      the one who asked: whoever dispatched the job (the grid head when nobody did), and the
-//                  residents' and owners' committees, who speak for residents — never who did the work
+//                  residents' and owners' committees, who speak for residents — never who did the work;
+//                  for a resident's own report or request (随手拍, 点单), the household that filed it and nobody else
 //
 // The admin token (an operator) may acknowledge, dispatch and resolve, but neither accept a job nor rate one:
 // those belong to a person. A one-tap link from a chat message is a capability for its group and only
@@ -23,10 +24,12 @@ export interface Actor {
   roles: readonly Role[];
   /** The admin token or a person with role admin. */
   admin: boolean;
+  /** A resident signed in through their household's invite (src/residents): that household's id. */
+  household?: string;
 }
 
 export interface StepFacts {
-  alert: Pick<AlertView, 'kind' | 'status' | 'assignee' | 'resolvedBy' | 'rating'>;
+  alert: Pick<AlertView, 'kind' | 'status' | 'assignee' | 'resolvedBy' | 'rating' | 'householdId'>;
   /** Who dispatched the job most recently (派单人), from the timeline. */
   dispatchedBy?: string;
   /** The actor is a paired care contact (volunteer) of the alert's household. */
@@ -35,6 +38,9 @@ export interface StepFacts {
 
 /** An elder's care: the volunteer's own work. */
 export const CARE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>(['no_water_use', 'missed_check', 'continuous_water_flow', 'slow_leak']);
+
+/** Filed by a resident from the phone page: rated by the household that filed it. */
+export const RESIDENT_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>(['resident_report', 'resident_request']);
 
 const ACKNOWLEDGERS: readonly Role[] = ['property_duty', 'grid_head', 'grid_member', 'special_care', 'emergency', 'residents_committee'];
 const DISPATCHERS: readonly Role[] = ['grid_head', 'property_duty'];
@@ -56,7 +62,7 @@ export const STEP_RULES: Record<Transition, { zh: string; who: string }> = {
   },
   rate: {
     zh: '评单',
-    who: "whoever dispatched the job (the grid head if nobody did) and the residents' and owners' committees; never whoever accepted or resolved it",
+    who: "whoever dispatched the job (the grid head if nobody did) and the residents' and owners' committees; never whoever accepted or resolved it; a resident's report or request only by the household that filed it",
   },
 };
 
@@ -66,6 +72,8 @@ const careWork = (a: Actor, f: StepFacts) =>
 
 /** May `actor` take `step`? (Whether the alert's status allows it is lifecycle.ts's question.) */
 export function mayTake(step: Transition, a: Actor, f: StepFacts): boolean {
+  // A resident's household takes one step only: rating what it filed.
+  if (a.household !== undefined) return step === 'rate' && RESIDENT_KINDS.has(f.alert.kind) && f.alert.householdId === a.household;
   switch (step) {
     case 'ack':
       return a.admin || has(a, ACKNOWLEDGERS) || careWork(a, f);
@@ -78,6 +86,7 @@ export function mayTake(step: Transition, a: Actor, f: StepFacts): boolean {
     case 'rate': {
       // No one rates their own work.
       if (a.id === f.alert.assignee || a.id === f.alert.resolvedBy) return false;
+      if (RESIDENT_KINDS.has(f.alert.kind)) return false;
       if (has(a, COMMITTEES)) return true;
       return f.dispatchedBy !== undefined ? f.dispatchedBy === a.id : has(a, ['grid_head']);
     }

@@ -76,11 +76,15 @@ export interface OpenRequest {
   details: Record<string, unknown>;
   now: number;
   flapHoldMs: number;
+  /** Who opened it, on the timeline: a rule is `system` (the default); a resident's filing names the household. */
+  actor?: string;
 }
 
 export interface ListFilter {
   status?: AlertStatus[];
   kind?: string;
+  /** Any of these kinds (with `kind`, both must hold). */
+  kinds?: readonly string[];
   deviceId?: string;
   gridId?: string;
   grids: Set<string> | 'all';
@@ -226,7 +230,7 @@ export class AlertStore {
         now: q.now,
       }).lastInsertRowid,
     );
-    this.event(id, q.now, 'opened', SYSTEM, { severity: q.severity, title: q.title });
+    this.event(id, q.now, 'opened', q.actor ?? SYSTEM, { severity: q.severity, title: q.title });
     return { alert: this.reread(id), created: true, reopened: false };
   }
 
@@ -287,6 +291,18 @@ export class AlertStore {
     }));
   }
 
+  /** Alerts of these kinds a household filed: opened since `since` (epoch ms), and not yet resolved. */
+  filedBy(householdId: string, kinds: readonly string[], since: number): { since: number; unresolved: number } {
+    const marks = kinds.map(() => '?').join(',');
+    const row = this.db
+      .prepare(
+        `SELECT COALESCE(SUM(opened_at >= ?), 0) AS since, COALESCE(SUM(status <> 'resolved'), 0) AS unresolved
+         FROM alerts WHERE household_id = ? AND kind IN (${marks})`,
+      )
+      .get(since, householdId, ...kinds) as { since: number; unresolved: number };
+    return row;
+  }
+
   /** Newest first (by openedAt, then id), in the caller's grids. */
   list(f: ListFilter): AlertView[] {
     const where: string[] = [];
@@ -296,6 +312,11 @@ export class AlertStore {
       args.push(...f.status);
     }
     if (f.kind) (where.push('kind = ?'), args.push(f.kind));
+    if (f.kinds) {
+      if (f.kinds.length === 0) return [];
+      where.push(`kind IN (${f.kinds.map(() => '?').join(',')})`);
+      args.push(...f.kinds);
+    }
     if (f.deviceId) (where.push('device_id = ?'), args.push(f.deviceId));
     if (f.gridId) (where.push('grid_id = ?'), args.push(f.gridId));
     if (f.grids !== 'all') {

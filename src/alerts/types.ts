@@ -13,6 +13,9 @@ export const ALERT_KINDS = [
   'device_fault',
   'missed_check',
   'slow_leak',
+  // Filed by a resident from the phone page (src/residents): 随手拍 and 居民点单, worked like any alert.
+  'resident_report',
+  'resident_request',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 

@@ -145,6 +145,8 @@ export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<
           integrationSecret: { type: 'http', scheme: 'bearer' },
           // POST /hooks/emqx/*: the shared secret EMQX sends (settings.brokerHooks.header, this by default).
           brokerHookSecret: { type: 'apiKey', in: 'header', name: 'x-shaobing-hook-secret' },
+          // /api/resident/*: a household's invite token (sbi1.…, src/residents/invites.ts).
+          residentInvite: { type: 'http', scheme: 'bearer' },
         },
       },
       security: [{ bearer: [] }],

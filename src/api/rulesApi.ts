@@ -8,6 +8,7 @@ import { streamApi } from './stream.js';
 import { replayApi } from './replay.js';
 import { careApi } from './care.js';
 import { reportsApi } from './reports.js';
+import { residentsApi } from './residents.js';
 
 export interface RulesApiDeps {
   engine: RuleEngine;
@@ -16,6 +17,8 @@ export interface RulesApiDeps {
   streamHeartbeatMs?: number;
   /** settings.notify.utcOffsetMinutes: local days of GET /api/reports/daily (default 480, UTC+8). */
   utcOffsetMinutes?: number;
+  /** settings.http.publicUrl: the full invite links printed for households (src/api/residents.ts). */
+  publicUrl?: string;
 }
 
 export function rulesPlugins(d: RulesApiDeps): ApiPlugin[] {
@@ -26,5 +29,6 @@ export function rulesPlugins(d: RulesApiDeps): ApiPlugin[] {
     replayApi(d.engine),
     careApi(d.engine),
     reportsApi({ utcOffsetMinutes: d.utcOffsetMinutes }),
+    residentsApi({ engine: d.engine, utcOffsetMinutes: d.utcOffsetMinutes, publicUrl: d.publicUrl }),
   ];
 }

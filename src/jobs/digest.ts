@@ -102,6 +102,8 @@ export const KIND_ZH: Record<AlertKind, string> = {
   device_fault: '设备故障',
   missed_check: '巡访未见活动',
   slow_leak: '漏水提醒',
+  resident_report: '居民随手拍',
+  resident_request: '居民点单',
 };
 
 const RESPONSES = new Set(['acknowledged', 'dispatched', 'accepted', 'resolved']);

@@ -40,6 +40,9 @@ export const DEFAULT_ESCALATION: Partial<Record<AlertKind, EscalationStep[]>> = 
   no_water_use: [{ afterMinutes: 60, roles: ['grid_head'], streetOps: false }],
   missed_check: [{ afterMinutes: 60, roles: ['grid_head'], streetOps: false }],
   illegal_parking: [{ afterMinutes: 15, roles: ['residents_committee'], streetOps: false }],
+  // Nobody took up a resident's report or request within two hours: the grid head hears of it.
+  resident_report: [{ afterMinutes: 120, roles: ['grid_head'], streetOps: false }],
+  resident_request: [{ afterMinutes: 120, roles: ['grid_head'], streetOps: false }],
 };
 
 export interface NotifierDeps {

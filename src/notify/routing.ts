@@ -31,6 +31,10 @@ export const DEFAULT_ROUTES: Record<AlertKind, Route> = {
   device_fault: HEALTH,
   // 漏水提醒: gentle (minor); property fixes it, the household's care contacts tell the elder.
   slow_leak: { roles: ['property_duty'], careContacts: true },
+  // A resident's report or request goes to the people of the grid it is in: the grid's own staff answer it,
+  // property duty for what is theirs (a broken light, rubbish). Never to the filer's care contacts.
+  resident_report: { roles: ['grid_head', 'grid_member', 'property_duty'], careContacts: false },
+  resident_request: { roles: ['grid_head', 'grid_member'], careContacts: false },
 };
 
 export interface Recipient {

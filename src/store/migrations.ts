@@ -259,4 +259,15 @@ export const migrations: Migration[] = [
     // When the gentle "overdue return" notice went out for an absence (missed_check, docs/care.md).
     sql: `ALTER TABLE care_absences ADD COLUMN prompted_at INTEGER`,
   },
+  {
+    id: 'residents-001-invites',
+    // A household's invite (src/residents/invites.ts) is signed with its generation; revoking one moves the
+    // generation on, so every link and QR code printed before stops working. No row = generation 1.
+    sql: `CREATE TABLE resident_invites (
+      household_id TEXT PRIMARY KEY,
+      generation INTEGER NOT NULL,
+      revoked_at INTEGER NOT NULL,
+      revoked_by TEXT NOT NULL
+    ) WITHOUT ROWID`,
+  },
 ];

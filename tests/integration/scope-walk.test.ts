@@ -302,6 +302,20 @@ function routeCases(v: View): Record<string, Case[] | 'stream' | { public: strin
       get(`/api/reports/daily?communityId=${MISSING.community}`),
     ),
     'GET /api/me': [{ req: get('/api/me'), kind: 'plain' }],
+    // Residents (issue 17): staff print and revoke the invites of the households they see (only the grid's
+    // runners may; others are told 403); the household's own routes take its invite token, never a staff token.
+    'GET /api/invites': listQueries('/api/invites'),
+    'POST /api/households/:id/invite/revoke': split(
+      households,
+      (h) => seesHousehold(dir, v, h),
+      (h) => post(`/api/households/${h}/invite/revoke`, {}),
+      post(`/api/households/${MISSING.household}/invite/revoke`, {}),
+    ),
+    'GET /api/resident/me': { public: "a household's invite token is the credential (src/residents/invites.ts)", cases: [{ req: get('/api/resident/me'), kind: 'plain' }] },
+    'GET /api/resident/orders': { public: 'invite token', cases: [{ req: get('/api/resident/orders'), kind: 'plain' }] },
+    'GET /api/resident/orders/:id': { public: 'invite token', cases: [{ req: get('/api/resident/orders/1'), kind: 'plain' }] },
+    'POST /api/resident/orders': { public: 'invite token', cases: [{ req: post('/api/resident/orders', { type: 'report', category: 'other', text: 'walk' }), kind: 'plain' }] },
+    'POST /api/resident/orders/:id/rate': { public: 'invite token', cases: [{ req: post('/api/resident/orders/1/rate', { score: 3 }), kind: 'plain' }] },
     'GET /api/people': [
       { req: get('/api/people'), kind: 'plain' },
       ...split(grids, ({ c, g }) => seesGrid(v, c, g), ({ g }) => get(`/api/people?gridId=${g}`), get(`/api/people?gridId=${MISSING.grid}`)),

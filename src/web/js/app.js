@@ -13,6 +13,7 @@ import { CareView } from './views/care.js';
 import { DevicesView } from './views/devices.js';
 import { WaterView } from './views/water.js';
 import { Board } from './views/board.js';
+import { InvitesView } from './views/invites.js';
 
 const newer = (a, b) => !b || Date.parse(a.updatedAt ?? 0) >= Date.parse(b.updatedAt ?? 0);
 
@@ -52,7 +53,10 @@ const NAV = [
   ['care', '关爱'],
   ['devices', '设备'],
   ['water', '用水'],
+  ['invites', '居民邀请'],
 ];
+/** Who prints households' invites (src/api/residents.ts INVITE_ROLES). */
+const INVITERS = ['grid_head', 'property_duty', 'admin'];
 
 const LIVE = { connecting: '连接中…', live: '实时', down: '已断开，重连中…' };
 
@@ -113,7 +117,8 @@ export function Console({ big, onSignOut, onUnauthorized }) {
 
   // A volunteer's work is the care round; everybody else starts on the alerts.
   const onlyVolunteer = me.data.roles.every((r) => r === 'volunteer');
-  const view = NAV.some(([v]) => v === route.view) ? route.view : onlyVolunteer ? 'care' : 'alerts';
+  const nav = NAV.filter(([v]) => v !== 'invites' || me.data.roles.some((r) => INVITERS.includes(r)));
+  const view = nav.some(([v]) => v === route.view) ? route.view : onlyVolunteer ? 'care' : 'alerts';
   const activeCount = [...state.alerts.values()].filter(isActive).length;
   const communities = [...new Set(me.data.grids.map((g) => g.communityName))].join('、');
   return html`
@@ -127,7 +132,7 @@ export function Console({ big, onSignOut, onUnauthorized }) {
         <button class="top-link" onClick=${onSignOut}>退出</button>
       </header>
       <nav class="tabs-nav">
-        ${NAV.map(
+        ${nav.map(
           ([v, label]) => html`<a href=${`#/${v}`} class=${view === v ? 'on' : ''} aria-current=${view === v ? 'page' : undefined}>${label}${v === 'alerts' && activeCount > 0 && html`<span class="badge">${activeCount}</span>`}</a>`,
         )}
       </nav>
@@ -139,6 +144,7 @@ export function Console({ big, onSignOut, onUnauthorized }) {
         ${view === 'care' && html`<${CareView} places=${places} />`}
         ${view === 'devices' && html`<${DevicesView} places=${places} />`}
         ${view === 'water' && html`<${WaterView} places=${places} arg=${route.view === 'water' ? route.arg : null} />`}
+        ${view === 'invites' && html`<${InvitesView} places=${places} />`}
       </main>
     </div>
   `;

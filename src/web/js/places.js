@@ -9,7 +9,7 @@ export function buildPlaces(me, people) {
   const households = new Map((me?.households ?? []).map((h) => [h.id, h]));
   const lots = new Map((me?.lots ?? []).map((l) => [l.id, l]));
   const persons = new Map((people ?? []).map((p) => [p.id, p]));
-  return {
+  const placesObj = {
     grids,
     buildings,
     households,
@@ -22,6 +22,8 @@ export function buildPlaces(me, people) {
       if (id === 'system') return '系统';
       if (id === 'admin') return '管理员';
       if (id === me?.id) return me.displayName;
+      // A resident's own step (filing, 评单): the household, as staff know it.
+      if (id.startsWith('resident:')) return `居民（${placesObj.household(id.slice(9))?.label ?? '住户'}）`;
       return persons.get(id)?.displayName ?? id;
     },
     /** 6号楼 302室 (王婆婆), or null when the household is not known here. */
@@ -41,6 +43,7 @@ export function buildPlaces(me, people) {
       return this.gridName(d.gridId);
     },
   };
+  return placesObj;
 }
 
 export function rolesText(roles) {

@@ -21,6 +21,8 @@ export const KIND = {
   device_fault: '设备故障',
   missed_check: '关爱未见面',
   slow_leak: '漏水提醒',
+  resident_report: '居民随手拍',
+  resident_request: '居民点单',
 };
 
 export const TIMELINE = {

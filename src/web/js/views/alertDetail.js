@@ -46,6 +46,10 @@ const DETAILS = {
   enteredAt: ['入场时间', time],
   visitorExpiredAt: ['访客到期', time],
   until: ['到期时间', time],
+  // A resident's report or request (src/residents): what they wrote and where.
+  categoryZh: ['类别', String],
+  placeName: ['地点', String],
+  text: ['居民描述', String],
 };
 
 function Facts({ a, places }) {
