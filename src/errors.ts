@@ -13,6 +13,8 @@ export const ERRORS = {
   /** POST/PATCH /api/care/absences: from/until not a time, until not after from or already past, from more than 7 days back. */
   SB_ABSENCE_RANGE: { status: 400, message: 'the absence needs from before until, until ahead of now, from within the last 7 days' },
   SB_ABSENCE_TOO_LONG: { status: 400, message: 'an absence is at most 90 days; extend it when it runs out' },
+  /** A photo that does not decode (truncated, corrupt): refused, nothing stored (src/residents/photos.ts). */
+  SB_PHOTO_INVALID: { status: 400, message: '照片文件已损坏或不完整' },
   /** A resident's report names no building or parking lot of their community. */
   SB_UNKNOWN_PLACE: { status: 400, message: 'no such place in the community' },
   // 401 / 403 — who is asking
@@ -46,6 +48,10 @@ export const ERRORS = {
   // 413 / 414 / 415 / 429 — the shape or rate of the request
   SB_PAYLOAD_TOO_LARGE: { status: 413, message: 'the body is too large' },
   SB_URI_TOO_LONG: { status: 414, message: 'the URL is too long' },
+  /** A photo with more pixels than PHOTO_LIMITS.maxPixels (a decompression bomb), or several frames. */
+  SB_PHOTO_TOO_LARGE: { status: 413, message: '照片像素太多' },
+  /** An upload that is not a JPEG, PNG or WebP photo by its first bytes (a zip renamed .jpg). */
+  SB_PHOTO_TYPE: { status: 415, message: '只能上传照片（JPG、PNG 或 WebP 格式）' },
   SB_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported content type; send application/json' },
   SB_TOO_MANY_ATTEMPTS: { status: 429, message: 'too many failed attempts; try again later' },
   SB_TOO_MANY_REQUESTS: { status: 429, message: 'too many requests; try again later' },

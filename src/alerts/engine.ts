@@ -517,7 +517,11 @@ export class RuleEngine {
    * An alert a person raised rather than a rule (a resident's report or request, src/residents): opened in one
    * transaction with its notifications, after `check` (run inside it, so limits hold under concurrent filings).
    */
-  openFiled(req: Omit<OpenRequest, 'now' | 'flapHoldMs'>, check: (now: number) => void = () => undefined): AlertView {
+  openFiled(
+    req: Omit<OpenRequest, 'now' | 'flapHoldMs'>,
+    check: (now: number) => void = () => undefined,
+    after: (alert: AlertView, now: number) => void = () => undefined,
+  ): AlertView {
     let view!: AlertView;
     const fx = this.transact(() => {
       const fx = newEffects();
@@ -525,6 +529,7 @@ export class RuleEngine {
       check(now);
       const res = this.alerts.openOrRepeat({ ...req, now, flapHoldMs: 0 });
       view = res.alert;
+      after(view, now);
       fx.alerts.set(view.id, view);
       if (res.created) fx.opened.push(req.kind);
       if (res.created || res.reopened) for (const h of this.hooks) h.opened?.(view, res.created ? 'created' : 'reopened', now);

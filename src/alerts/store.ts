@@ -175,6 +175,15 @@ export class AlertStore {
     return r ? toView(r) : undefined;
   }
 
+  /** Merge fields into an alert's details (a photo attached by a person), with a timeline entry. */
+  mergeDetails(id: number, fields: Record<string, unknown>, now: number, type: string, actor: string, data?: Record<string, unknown>): AlertView {
+    const r = this.row(id);
+    if (!r) throw new AppError('SB_NOT_FOUND', `no alert ${id}`, 404);
+    this.s.update.run(r.title, JSON.stringify({ ...(JSON.parse(r.details) as Record<string, unknown>), ...fields }), now, id);
+    this.event(id, now, type, actor, data);
+    return this.reread(id);
+  }
+
   /** A timeline entry from outside the lifecycle (notification attempts, escalations). */
   record(id: number, at: number, type: string, actor: string, data?: Record<string, unknown>): void {
     this.event(id, at, type, actor, data);

@@ -20,6 +20,11 @@ import { householdPlace, inScope, type Principal } from './scope.js';
 import { ResidentInvites, invitePath } from '../residents/invites.js';
 import { CATEGORIES, REPORT_CATEGORIES, REQUEST_CATEGORIES, ORDER_TYPES, TEXT_MAX, LIMITS, WorkOrders, placesOf, residentActor, residentView, type FileInput } from '../residents/workOrders.js';
 import type { HouseholdInfo } from '../config/inventory.js';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { FilePhotoStore, PHOTO_ID, PHOTO_LIMITS, storePhoto, type PhotoSize, type PhotoStore } from '../residents/photos.js';
+import { PhotosRepo } from '../store/photosRepo.js';
+import { mayTake, RESIDENT_KINDS } from '../alerts/permissions.js';
 import type { Role } from '../config/schema.js';
 
 declare module 'fastify' {
@@ -41,7 +46,15 @@ export interface ResidentsDeps {
   engine: RuleEngine;
   utcOffsetMinutes?: number;
   publicUrl?: string;
+  /** Where photos are kept; default a FilePhotoStore under <dataDir>/photos. */
+  photoStore?: PhotoStore;
 }
+
+/** Unattached uploads of a household are dropped after a day; at most this many a day. */
+export const PENDING_PHOTOS = { keepMs: 86_400_000, perDay: 20 } as const;
+const photoQuery = { type: 'object', additionalProperties: false, properties: { size: { type: 'string', enum: ['full', 'thumb'], default: 'full' } } } as const;
+const photoParams = { type: 'object', additionalProperties: false, properties: { id: { type: 'string', pattern: '^[0-9a-f]{64}$' } }, required: ['id'] } as const;
+const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'application/octet-stream'];
 
 const orderSchema = {
   type: 'object',
@@ -60,6 +73,8 @@ const orderSchema = {
     resolution: { type: 'string' },
     rating: { type: 'object', properties: { score: { type: 'integer' }, comment: { type: 'string' }, at: { type: 'string' } } },
     canRate: { type: 'boolean' },
+    photos: { type: 'array', items: { type: 'string' } },
+    resolutionPhoto: { type: 'string' },
     steps: { type: 'array', items: { type: 'object', properties: { at: { type: 'string' }, what: { type: 'string' }, note: { type: 'string' } } } },
   },
   required: ['id', 'type', 'category', 'categoryZh', 'text', 'place', 'status', 'statusZh', 'openedAt', 'updatedAt', 'canRate'],
@@ -85,7 +100,31 @@ class Budget {
 export function residentsApi(d: ResidentsDeps) {
   return async function residentsPlugin(app: FastifyInstance, deps: ApiDeps): Promise<void> {
     const invites = new ResidentInvites(deps.db, deps.dataDir);
-    const orders = new WorkOrders({ engine: d.engine, directory: deps.directory, utcOffsetMinutes: d.utcOffsetMinutes ?? 480 });
+    const photosRepo = new PhotosRepo(deps.db);
+    const photoStore = d.photoStore ?? new FilePhotoStore(join(deps.dataDir ?? tmpdir(), 'photos'));
+    const orders = new WorkOrders({ engine: d.engine, directory: deps.directory, utcOffsetMinutes: d.utcOffsetMinutes ?? 480, photos: photosRepo });
+    // Photo uploads: the raw bytes (the body is the image), checked and re-encoded by src/residents/photos.ts.
+    app.addContentTypeParser(IMAGE_TYPES, { parseAs: 'buffer', bodyLimit: PHOTO_LIMITS.maxBytes }, (_req, body, done) => done(null, body));
+    const sweep = async () => {
+      try {
+        for (const id of photosRepo.sweep(Date.now() - PENDING_PHOTOS.keepMs)) await photoStore.delete(id);
+      } catch (err) {
+        deps.log.warn({ err }, 'sweeping unattached photos failed');
+      }
+    };
+    const sweeper = setInterval(() => void sweep(), 3_600_000);
+    sweeper.unref();
+    app.addHook('onClose', async () => clearInterval(sweeper));
+    const sendPhoto = async (reply: import('fastify').FastifyReply, id: string, size: PhotoSize) => {
+      const bytes = await photoStore.get(id, size);
+      if (!bytes) throw new AppError('SB_NOT_FOUND', 'no such photo', 404);
+      return reply
+        .header('content-type', 'image/jpeg')
+        .header('cache-control', 'private, max-age=86400, immutable')
+        .header('x-content-type-options', 'nosniff')
+        .header('content-security-policy', "default-src 'none'")
+        .send(bytes);
+    };
     const badTokens = new Throttle(TOKEN_THROTTLE);
     const budget = new Budget();
     app.decorateRequest('household', null as never);
@@ -133,7 +172,7 @@ export function residentsApi(d: ResidentsDeps) {
                     request: { type: 'object', additionalProperties: { type: 'string' } },
                   },
                 },
-                limits: { type: 'object', properties: { unresolved: { type: 'integer' }, perDay: { type: 'integer' }, textMax: { type: 'integer' } } },
+                limits: { type: 'object', properties: { unresolved: { type: 'integer' }, perDay: { type: 'integer' }, textMax: { type: 'integer' }, photos: { type: 'integer' } } },
               },
             },
             '4xx': errorSchema,
@@ -146,7 +185,7 @@ export function residentsApi(d: ResidentsDeps) {
           household: { building: h.buildingName, room: h.room, community: deps.directory.communities.get(h.communityId)?.name ?? '', buildingId: h.buildingId },
           places: placesOf(deps.directory, h.communityId).map((p) => ({ id: p.id, name: p.name, kind: p.kind })),
           categories: { report: REPORT_CATEGORIES, request: REQUEST_CATEGORIES },
-          limits: { ...LIMITS, textMax: TEXT_MAX },
+          limits: { ...LIMITS, textMax: TEXT_MAX, photos: PHOTO_LIMITS.perReport },
         };
       },
     );
@@ -195,6 +234,7 @@ export function residentsApi(d: ResidentsDeps) {
               category: { type: 'string', enum: [...new Set([...Object.keys(REPORT_CATEGORIES), ...Object.keys(REQUEST_CATEGORIES)])] },
               text: { type: 'string', minLength: 1, maxLength: TEXT_MAX },
               placeId: { type: 'string', minLength: 1, maxLength: 64 },
+              photos: { type: 'array', maxItems: PHOTO_LIMITS.perReport, items: { type: 'string', pattern: '^[0-9a-f]{64}$' }, description: 'ids from POST /api/resident/photos' },
             },
           },
           response: { 201: orderSchema, '4xx': errorSchema },
@@ -232,6 +272,94 @@ export function residentsApi(d: ResidentsDeps) {
         const comment = req.body.comment?.trim();
         const v = d.engine.transition(a.id, 'rate', residentActor(req.household.id), { score: req.body.score, ...(comment ? { comment } : {}) });
         return residentView(v, d.engine.alerts.timeline(v.id));
+      },
+    );
+
+    // ── photos ─────────────────────────────────────────────────────────────────────────────────────────
+
+    app.post(
+      '/api/resident/photos',
+      {
+        config: resident,
+        schema: {
+          summary: 'Upload a photo for a report (the body is the image: JPEG, PNG or WebP, ≤ 10 MB); answers its id',
+          description: `Decoded and re-encoded (EXIF stripped, upright, ≤ ${PHOTO_LIMITS.side} px) or refused with nothing stored: 415 SB_PHOTO_TYPE (not a photo by its bytes), 400 SB_PHOTO_INVALID (truncated, corrupt), 413 SB_PHOTO_TOO_LARGE (over ${PHOTO_LIMITS.maxPixels / 1e6} megapixels), 413 SB_PAYLOAD_TOO_LARGE. Attach it with \`photos\` when filing; unattached uploads are dropped after a day.`,
+          tags: ['residents'],
+          security: residentSecurity,
+          consumes: IMAGE_TYPES,
+          response: {
+            201: { type: 'object', properties: { id: { type: 'string' }, width: { type: 'integer' }, height: { type: 'integer' } } },
+            '4xx': errorSchema,
+          },
+        },
+      },
+      async (req, reply) => {
+        const h = req.household;
+        if (!Buffer.isBuffer(req.body)) throw new AppError('SB_PHOTO_TYPE', '只能上传照片（JPG、PNG 或 WebP 格式）');
+        if (photosRepo.pendingSince(h.id, Date.now() - PENDING_PHOTOS.keepMs) >= PENDING_PHOTOS.perDay)
+          throw new AppError('SB_RESIDENT_LIMIT', '今天上传的照片太多了，请明天再传');
+        const p = await storePhoto(photoStore, req.body);
+        photosRepo.add({ photo: p.id, householdId: h.id, uploadedBy: residentActor(h.id), role: 'report', width: p.width, height: p.height, bytes: p.full.length, at: Date.now() });
+        return reply.code(201).send({ id: p.id, width: p.width, height: p.height });
+      },
+    );
+
+    app.get<{ Params: { id: string }; Querystring: { size: PhotoSize } }>(
+      '/api/resident/photos/:id',
+      {
+        config: resident,
+        schema: { summary: "A photo of the household's own (its uploads, and the photo of its order's resolution)", tags: ['residents'], security: residentSecurity, params: photoParams, querystring: photoQuery },
+      },
+      async (req, reply) => {
+        const h = req.household.id;
+        const mine = photosRepo.rows(req.params.id).some((r) => r.householdId === h || (r.alertId !== null && d.engine.alerts.get(r.alertId)?.householdId === h && RESIDENT_KINDS.has(d.engine.alerts.get(r.alertId)!.kind)));
+        if (!mine) throw new AppError('SB_NOT_FOUND', '找不到这张照片', 404);
+        return sendPhoto(reply, req.params.id, req.query.size);
+      },
+    );
+
+    app.get<{ Params: { id: string }; Querystring: { size: PhotoSize } }>(
+      '/api/photos/:id',
+      {
+        schema: { summary: "A photo of an alert in the caller's view (a resident's report, a resolution)", tags: ['residents'], params: photoParams, querystring: photoQuery },
+      },
+      async (req, reply) => {
+        const seen = photosRepo.rows(req.params.id).some((r) => {
+          const a = r.alertId !== null ? d.engine.alerts.get(r.alertId) : undefined;
+          return a !== undefined && inScope(req.principal, a);
+        });
+        if (!seen) throw new AppError('SB_NOT_FOUND', `no photo ${req.params.id}`, 404);
+        return sendPhoto(reply, req.params.id, req.query.size);
+      },
+    );
+
+    app.post<{ Params: { id: number } }>(
+      '/api/alerts/:id/photo',
+      {
+        schema: {
+          summary: 'Attach the photo of the fix (one per alert, before 办结), by whoever may resolve it; the body is the image',
+          tags: ['alerts'],
+          params: idParams,
+          consumes: IMAGE_TYPES,
+          response: { 200: { type: 'object', additionalProperties: true }, '4xx': errorSchema },
+        },
+      },
+      async (req) => {
+        const a = d.engine.alerts.get(req.params.id);
+        if (!a || !inScope(req.principal, a)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`, 404);
+        const cares = !!a.householdId && (deps.directory.households.get(a.householdId)?.careContacts.some((c) => c.personId === req.principal.id) ?? false);
+        if (!mayTake('resolve', req.principal, { alert: a, caresForHousehold: cares })) throw new AppError('SB_STEP_NOT_ALLOWED', 'the photo of the fix is attached by whoever may resolve the alert');
+        if (a.status === 'resolved') throw new AppError('SB_ILLEGAL_TRANSITION', 'the alert is resolved; attach the photo before 办结', 409);
+        if (photosRepo.countOn(a.id, 'resolution') > 0) throw new AppError('SB_CONFLICT', '已上传过办结照片', 409);
+        if (!Buffer.isBuffer(req.body)) throw new AppError('SB_PHOTO_TYPE');
+        const p = await storePhoto(photoStore, req.body);
+        let view!: import('../alerts/types.js').AlertView;
+        d.engine.runInTransaction((now) => {
+          photosRepo.add({ photo: p.id, uploadedBy: req.principal.id, alertId: a.id, role: 'resolution', width: p.width, height: p.height, bytes: p.full.length, at: now });
+          view = d.engine.alerts.mergeDetails(a.id, { resolutionPhoto: p.id }, now, 'photo', req.principal.id, { photo: p.id, role: 'resolution' });
+          return [view];
+        });
+        return view;
       },
     );
 

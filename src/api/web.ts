@@ -57,7 +57,8 @@ function contentSecurityPolicy(): string {
     `script-src 'self' ${hashes.join(' ')}`,
     // uPlot and preact set element styles; no stylesheet comes from elsewhere.
     "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
+    // blob: photos fetched with the caller's token (GET /api/photos/{id}) are shown from memory.
+    "img-src 'self' data: blob:",
     "connect-src 'self'",
     "frame-ancestors 'self'",
     "base-uri 'self'",

@@ -8,6 +8,7 @@ import type { Directory, HouseholdInfo } from '../config/inventory.js';
 import type { RuleEngine } from '../alerts/engine.js';
 import type { AlertView, TimelineEntry } from '../alerts/types.js';
 import { AppError } from '../errors.js';
+import type { PhotosRepo } from '../store/photosRepo.js';
 
 export const ORDER_TYPES = ['report', 'request'] as const;
 export type OrderType = (typeof ORDER_TYPES)[number];
@@ -64,6 +65,8 @@ export interface FileInput {
   text: string;
   /** A building or parking lot of the household's community; default: the household's own building. */
   placeId?: string;
+  /** Up to 3 photos the household uploaded for it (POST /api/resident/photos), by id. */
+  photos?: string[];
 }
 
 /** What the household sees of one of its orders. */
@@ -81,6 +84,9 @@ export interface ResidentOrder {
   resolvedAt?: string;
   resolution?: string;
   rating?: { score: number; comment?: string; at: string };
+  /** Ids of the report's photos (GET /api/resident/photos/{id}), and of the photo taken on resolution. */
+  photos: string[];
+  resolutionPhoto?: string;
   /** May the household rate it now? */
   canRate: boolean;
   steps?: Array<{ at: string; what: string; note?: string }>;
@@ -108,7 +114,7 @@ export const residentActor = (householdId: string) => `resident:${householdId}`;
 const typeOf = (a: AlertView): OrderType => (a.kind === 'resident_request' ? 'request' : 'report');
 
 export function residentView(a: AlertView, timeline?: TimelineEntry[]): ResidentOrder {
-  const d = a.details as { category?: string; text?: string; placeName?: string };
+  const d = a.details as { category?: string; text?: string; placeName?: string; photos?: string[]; resolutionPhoto?: string };
   const type = typeOf(a);
   const v: ResidentOrder = {
     id: a.id,
@@ -121,8 +127,10 @@ export function residentView(a: AlertView, timeline?: TimelineEntry[]): Resident
     statusZh: a.status === 'resolved' && a.rating ? '已办结，已评价' : STATUS_ZH[a.status],
     openedAt: a.openedAt,
     updatedAt: a.updatedAt,
+    photos: d.photos ?? [],
     canRate: a.status === 'resolved' && !a.rating,
   };
+  if (d.resolutionPhoto) v.resolutionPhoto = d.resolutionPhoto;
   if (a.resolvedAt) v.resolvedAt = a.resolvedAt;
   if (a.resolution) v.resolution = a.resolution;
   if (a.rating) v.rating = { score: a.rating.score, ...(a.rating.comment ? { comment: a.rating.comment } : {}), at: a.rating.at };
@@ -141,7 +149,7 @@ export function localDayStart(now: number, utcOffsetMinutes: number): number {
 
 export class WorkOrders {
   constructor(
-    private readonly deps: { engine: RuleEngine; directory: Directory; utcOffsetMinutes: number },
+    private readonly deps: { engine: RuleEngine; directory: Directory; utcOffsetMinutes: number; photos?: PhotosRepo },
   ) {}
 
   /** File a report or request for `household`: an alert in the grid of the place, its notifications queued with it. */
@@ -155,6 +163,7 @@ export class WorkOrders {
     const place = placesOf(directory, h.communityId).find((p) => p.id === placeId);
     if (!place) throw new AppError('SB_UNKNOWN_PLACE', '请从列表中选择地点');
     const categoryZh = categories[input.category];
+    const photos = [...new Set(input.photos ?? [])];
     return engine.openFiled(
       {
         kind: KIND_OF[input.type],
@@ -163,7 +172,16 @@ export class WorkOrders {
         place: { communityId: h.communityId, gridId: place.gridId, householdId: h.id },
         severity: 'minor',
         title: `${TYPE_ZH[input.type]}：${categoryZh} · ${place.name}`,
-        details: { type: input.type, category: input.category, categoryZh, text, placeId: place.id, placeName: place.name, filedBy: `${h.buildingName}${h.room}` },
+        details: {
+          type: input.type,
+          category: input.category,
+          categoryZh,
+          text,
+          placeId: place.id,
+          placeName: place.name,
+          filedBy: `${h.buildingName}${h.room}`,
+          ...(photos.length ? { photos } : {}),
+        },
         actor: residentActor(h.id),
       },
       (now) => {
@@ -171,6 +189,11 @@ export class WorkOrders {
         if (n.unresolved >= LIMITS.unresolved)
           throw new AppError('SB_RESIDENT_LIMIT', `您家还有 ${n.unresolved} 件未办结，请等处理后再提交；紧急情况请直接打电话给物业或社区`);
         if (n.since >= LIMITS.perDay) throw new AppError('SB_RESIDENT_LIMIT', `您家今天已提交 ${n.since} 件，请明天再提交；紧急情况请直接打电话给物业或社区`);
+      },
+      // In the same transaction: the household's own unattached uploads become the report's, or nothing is filed.
+      (alert) => {
+        for (const p of photos)
+          if (!this.deps.photos?.attach(h.id, p, alert.id)) throw new AppError('SB_VALIDATION', '照片还没有上传好或已用在别的上报里，请重新选择照片');
       },
     );
   }

@@ -270,4 +270,25 @@ export const migrations: Migration[] = [
       revoked_by TEXT NOT NULL
     ) WITHOUT ROWID`,
   },
+  {
+    id: 'residents-002-photos',
+    // Photos of residents' reports and of their resolution (src/residents/photos.ts): the JPEG itself is in the
+    // photo store, named by its sha256; a row says who uploaded it and what it is attached to. A household's
+    // upload waits unattached (alert_id NULL) until its report is filed, and is swept after a day if never used.
+    sql: `CREATE TABLE photos (
+      id INTEGER PRIMARY KEY,
+      photo TEXT NOT NULL,
+      household_id TEXT,
+      uploaded_by TEXT NOT NULL,
+      alert_id INTEGER,
+      role TEXT NOT NULL,
+      width INTEGER NOT NULL,
+      height INTEGER NOT NULL,
+      bytes INTEGER NOT NULL,
+      created_at INTEGER NOT NULL
+    );
+    CREATE INDEX photos_photo ON photos(photo);
+    CREATE INDEX photos_alert ON photos(alert_id);
+    CREATE INDEX photos_household ON photos(household_id, alert_id)`,
+  },
 ];

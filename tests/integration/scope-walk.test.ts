@@ -316,6 +316,10 @@ function routeCases(v: View): Record<string, Case[] | 'stream' | { public: strin
     'GET /api/resident/orders/:id': { public: 'invite token', cases: [{ req: get('/api/resident/orders/1'), kind: 'plain' }] },
     'POST /api/resident/orders': { public: 'invite token', cases: [{ req: post('/api/resident/orders', { type: 'report', category: 'other', text: 'walk' }), kind: 'plain' }] },
     'POST /api/resident/orders/:id/rate': { public: 'invite token', cases: [{ req: post('/api/resident/orders/1/rate', { score: 3 }), kind: 'plain' }] },
+    'POST /api/resident/photos': { public: 'invite token', cases: [{ req: post('/api/resident/photos', {}), kind: 'plain' }] },
+    'GET /api/resident/photos/:id': { public: 'invite token', cases: [{ req: get(`/api/resident/photos/${'a'.repeat(64)}`), kind: 'plain' }] },
+    // A photo is seen by who sees an alert it belongs to (tests/integration/residents-photos.test.ts walks them).
+    'GET /api/photos/:id': [{ req: get(`/api/photos/${'a'.repeat(64)}`), kind: 'plain' }],
     'GET /api/people': [
       { req: get('/api/people'), kind: 'plain' },
       ...split(grids, ({ c, g }) => seesGrid(v, c, g), ({ g }) => get(`/api/people?gridId=${g}`), get(`/api/people?gridId=${MISSING.grid}`)),
@@ -347,6 +351,7 @@ function routeCases(v: View): Record<string, Case[] | 'stream' | { public: strin
     'GET /docs/static/*': { public: 'OpenAPI UI', cases: [{ req: get('/docs/static/swagger-ui.css'), kind: 'plain' }] },
     'HEAD /docs/': { public: 'OpenAPI UI', cases: [{ req: { method: 'HEAD', url: '/docs/' }, kind: 'plain' }] },
   };
+  table['POST /api/alerts/:id/photo'] = split(alerts, sees, (a) => post(`/api/alerts/${a.id}/photo`, {}), post(`/api/alerts/${MISSING.alert}/photo`, {}));
   for (const [t, body] of Object.entries(transitions))
     table[`POST /api/alerts/:id/${t}`] = split(alerts, sees, (a) => post(`/api/alerts/${a.id}/${t}`, body(a)), post(`/api/alerts/${MISSING.alert}/${t}`, body({ gridId: 'gh-g1' })));
   // HEAD answers like GET, without the body.

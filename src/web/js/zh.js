@@ -94,6 +94,12 @@ const ERRORS = {
   SB_ABSENCE_TOO_LONG: '一次最长登记90天，到期后可再延长',
   SB_ABSENCE_OVERLAP: '这段时间已有外出登记，请修改原登记',
   SB_ABSENCE_ENDED: '该登记已经结束',
+  SB_PHOTO_TYPE: '只能上传照片（JPG、PNG 或 WebP 格式）',
+  SB_PHOTO_INVALID: '照片文件已损坏或不完整',
+  SB_PHOTO_TOO_LARGE: '照片像素太多，请换一张',
+  SB_PAYLOAD_TOO_LARGE: '文件太大（照片最大 10 MB）',
+  SB_UNSUPPORTED_MEDIA_TYPE: '不支持的文件类型',
+  SB_CONFLICT: '与当前状态冲突（例如已上传过办结照片），请刷新后再试',
 };
 
 export function errorText(err) {

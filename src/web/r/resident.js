@@ -71,6 +71,8 @@
     SB_NOT_FOUND: '找不到这条记录',
     SB_TOO_MANY_REQUESTS: '操作太频繁，请过几分钟再试',
     SB_TOO_MANY_ATTEMPTS: '尝试太多，请稍后再试',
+    SB_PAYLOAD_TOO_LARGE: '照片太大（最大 10 MB），请换一张',
+    SB_UNSUPPORTED_MEDIA_TYPE: '只能上传照片（JPG、PNG 或 WebP 格式）',
   };
   function errorText(err) {
     if (err && err.message && hasChinese.test(err.message)) return err.message;
@@ -110,6 +112,54 @@
         throw err;
       },
     );
+  }
+
+  /** One photo, the raw file as the body; the server checks and re-encodes it (or says why not). */
+  function upload(file) {
+    return fetch('../api/resident/photos', {
+      method: 'POST',
+      headers: { authorization: 'Bearer ' + token, 'content-type': file.type || 'application/octet-stream' },
+      body: file,
+    }).then(
+      function (res) {
+        return res.json().then(
+          function (d) {
+            if (!res.ok) {
+              var err = new Error(d.message || res.statusText);
+              err.code = d.code;
+              throw err;
+            }
+            return d.id;
+          },
+          function () {
+            var err = new Error('');
+            err.code = res.status === 413 ? 'SB_PAYLOAD_TOO_LARGE' : 'HTTP_' + res.status;
+            throw err;
+          },
+        );
+      },
+      function () {
+        var err = new Error('network');
+        err.code = 'NETWORK';
+        throw err;
+      },
+    );
+  }
+
+  /** A photo of the household's, fetched with its token and shown from memory. */
+  function photo(id, label) {
+    var fig = el('figure', { className: 'photo', 'data-photo': id }, el('span', { className: 'muted', text: '照片加载中…' }), el('figcaption', { text: label }));
+    fetch('../api/resident/photos/' + id + '?size=thumb', { headers: { authorization: 'Bearer ' + token } })
+      .then(function (r) {
+        return r.ok ? r.blob() : null;
+      })
+      .then(function (b) {
+        if (!b) return;
+        var img = el('img', { alt: label, src: URL.createObjectURL(b) });
+        fig.replaceChild(img, fig.firstChild);
+      })
+      .catch(function () {});
+    return fig;
   }
 
   function fatal(text) {
@@ -172,6 +222,12 @@
       if (p.id === me.household.buildingId) o.selected = true;
       place.appendChild(o);
     });
+    var maxPhotos = me.limits.photos || 3;
+    var files = el('input', { type: 'file', name: 'photos', accept: 'image/jpeg,image/png,image/webp', multiple: true });
+    var picked = el('div', { className: 'muted' });
+    files.onchange = function () {
+      picked.textContent = files.files.length > maxPhotos ? '最多 ' + maxPhotos + ' 张，请重新选择' : files.files.length ? '已选 ' + files.files.length + ' 张照片' : '';
+    };
     var msg = el('div');
     var submit = el('button', { type: 'submit', className: 'primary', text: '提交' });
     var form = el(
@@ -184,9 +240,25 @@
           clear(msg);
           if (!chosen) return msg.appendChild(el('p', { className: 'msg error', text: '请先选择类别' }));
           if (!text.value.trim()) return msg.appendChild(el('p', { className: 'msg error', text: '请写一句话说明情况' }));
+          if (files.files.length > maxPhotos) return msg.appendChild(el('p', { className: 'msg error', text: '最多 ' + maxPhotos + ' 张照片' }));
           submit.disabled = true;
           submit.textContent = '提交中…';
-          api('orders', { method: 'POST', body: { type: type, category: chosen, text: text.value.trim(), placeId: place.value } })
+          var list = Array.prototype.slice.call(files.files);
+          var ids = [];
+          // Photos one by one (a phone's upload is slow; each says how far it got), then the report with their ids.
+          list
+            .reduce(function (p, f, i) {
+              return p.then(function () {
+                submit.textContent = '上传照片 ' + (i + 1) + '/' + list.length + '…';
+                return upload(f).then(function (id) { ids.push(id); });
+              });
+            }, Promise.resolve())
+            .then(function () {
+              submit.textContent = '提交中…';
+              var body = { type: type, category: chosen, text: text.value.trim(), placeId: place.value };
+              if (ids.length) body.photos = ids;
+              return api('orders', { method: 'POST', body: body });
+            })
             .then(function (o) {
               orders.unshift(o);
               openOrder = o;
@@ -210,6 +282,9 @@
       count,
       el('label', { className: 'h', text: '地点' }),
       place,
+      type === 'report' ? el('label', { className: 'h', text: '照片（可选，最多 ' + maxPhotos + ' 张）' }) : null,
+      type === 'report' ? files : null,
+      type === 'report' ? picked : null,
       submit,
       msg,
     );
@@ -244,7 +319,10 @@
     card.appendChild(el('div', { className: 'line1' }, el('strong', { text: (o.type === 'report' ? '随手拍 · ' : '点单 · ') + o.categoryZh }), ' ', statusBadge(o)));
     card.appendChild(el('p', { text: o.text }));
     card.appendChild(el('p', { className: 'muted', text: '地点：' + o.place + ' · 提交于 ' + when(o.openedAt) }));
+    if (o.photos && o.photos.length)
+      card.appendChild(el('div', { className: 'photos' }, o.photos.map(function (id, i) { return photo(id, '照片 ' + (i + 1)); })));
     if (o.resolution) card.appendChild(el('p', { 'data-testid': 'resolution', text: '办结说明：' + o.resolution }));
+    if (o.resolutionPhoto) card.appendChild(el('div', { className: 'photos', 'data-testid': 'fix-photo' }, photo(o.resolutionPhoto, '办结照片')));
     if (o.steps && o.steps.length)
       card.appendChild(
         el(

@@ -2,7 +2,7 @@
 // member of the alert's grid, 接单 (the assignee), 办结 with a note, 评价 with a score and a comment.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
-import { api } from '../api.js';
+import { api, authHeaders } from '../api.js';
 import { useApi } from '../hooks.js';
 import { SEVERITY, STATUS, KIND, TIMELINE, PHONE_TO, PHONE_OUTCOME, errorText, clock, duration } from '../zh.js';
 import { rolesText } from '../places.js';
@@ -76,6 +76,40 @@ function Facts({ a, places }) {
   return html`<dl class="facts">${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`;
 }
 
+/** A photo fetched with the caller's token (the API checks who may see it) and shown from a blob: URL. */
+function Photo({ id, label }) {
+  const [src, setSrc] = useState(null);
+  const [full, setFull] = useState(false);
+  useEffect(() => {
+    let url = null;
+    let gone = false;
+    fetch(`api/photos/${id}?size=${full ? 'full' : 'thumb'}`, { headers: authHeaders(), cache: 'force-cache' })
+      .then((r) => (r.ok ? r.blob() : null))
+      .then((b) => {
+        if (b && !gone) setSrc((url = URL.createObjectURL(b)));
+      })
+      .catch(() => undefined);
+    return () => {
+      gone = true;
+      if (url) URL.revokeObjectURL(url);
+    };
+  }, [id, full]);
+  return html`<figure class=${`photo${full ? ' full' : ''}`} data-photo=${id}>
+    ${src ? html`<img src=${src} alt=${label} onClick=${() => setFull(!full)} title="点击放大/缩小" />` : html`<span class="muted">照片加载中…</span>`}
+    <figcaption>${label}</figcaption>
+  </figure>`;
+}
+
+function Photos({ a }) {
+  const report = a.details?.photos ?? [];
+  const fix = a.details?.resolutionPhoto;
+  if (!report.length && !fix) return null;
+  return html`<div class="photos" data-testid="photos">
+    ${report.map((id, i) => html`<${Photo} id=${id} label=${`现场照片 ${i + 1}`} />`)}
+    ${fix && html`<${Photo} id=${fix} label="办结照片" />`}
+  </div>`;
+}
+
 function timelineText(e, places) {
   const d = e.data ?? {};
   if (e.type === 'dispatched' && d.assignee) return `派单给 ${places.personName(d.assignee)}`;
@@ -86,6 +120,7 @@ function timelineText(e, places) {
   if (e.type === 'phone')
     return `${d.channel === 'call' ? '电话' : '短信'} ${PHONE_TO[d.to] ?? d.to ?? ''} ${d.number ?? ''}：${PHONE_OUTCOME[d.outcome] ?? d.outcome}${d.retrying ? '，稍后重试' : ''}`;
   if (e.type === 'contact_answer') return `家属回复：${d.answer === 'safe' ? '已联系上，平安' : '联系不上'}`;
+  if (e.type === 'photo') return '上传办结照片';
   if (e.type === 'work_order') return `派单上门查看（${d.reason === 'unreachable' ? '家属联系不上' : '无人确认平安'}）`;
   return TIMELINE[e.type] ?? '状态更新';
 }
@@ -110,6 +145,7 @@ function Actions({ a, allowed, assignees, places, onDone }) {
   const [note, setNote] = useState('');
   const [score, setScore] = useState(5);
   const [comment, setComment] = useState('');
+  const [fixPhoto, setFixPhoto] = useState(null);
   const may = (t) => allowed?.includes(t) === true;
   const members = useApi(may('dispatch') ? `people?gridId=${encodeURIComponent(a.gridId)}` : null);
   const candidates = (members.data?.items ?? []).filter((p) => !assignees || assignees.includes(p.id));
@@ -123,6 +159,15 @@ function Actions({ a, allowed, assignees, places, onDone }) {
     setBusy(t);
     setError(null);
     try {
+      // The photo of the fix goes first (one per alert, before 办结); a refused photo stops the 办结 with its reason.
+      if (t === 'resolve' && fixPhoto) {
+        const res = await fetch(`api/alerts/${a.id}/photo`, { method: 'POST', headers: { ...authHeaders(), 'content-type': fixPhoto.type || 'application/octet-stream' }, body: fixPhoto });
+        if (!res.ok) {
+          const e = await res.json().catch(() => ({}));
+          throw Object.assign(new Error(e.message ?? res.statusText), { code: e.code, status: res.status });
+        }
+        setFixPhoto(null);
+      }
       const updated = await api(`alerts/${a.id}/${t}`, { method: 'POST', body });
       if (t === 'resolve') setNote('');
       if (t === 'rate') setComment('');
@@ -156,6 +201,7 @@ function Actions({ a, allowed, assignees, places, onDone }) {
       ${may('resolve') &&
       html`<div class="act-row col">
         <label>办结说明<textarea rows="2" maxlength="500" placeholder="例如：现场核实为做饭油烟，已开窗通风，老人安全" value=${note} onInput=${(e) => setNote(e.currentTarget.value)}></textarea></label>
+        ${!a.details?.resolutionPhoto && html`<label>办结照片（可选）<input type="file" accept="image/jpeg,image/png,image/webp" data-testid="fix-photo" onChange=${(e) => setFixPhoto(e.currentTarget.files?.[0] ?? null)} /></label>`}
         ${btn('resolve', '办结', 'good', () => (note.trim() ? { note: note.trim() } : {}))}
       </div>`}
       ${may('rate') &&
@@ -195,6 +241,7 @@ export function AlertDetail({ id, alert, places, me, now, onChanged, onClose }) 
         <${Actions} a=${a} allowed=${detail.data?.actions} assignees=${detail.data?.assignees} places=${places} onDone=${(u) => (onChanged(u), detail.reload())} />
         <h3>详情</h3>
         <${Facts} a=${a} places=${places} />
+        <${Photos} a=${a} />
         ${a.householdId && html`<p><a href=${`#/water/${encodeURIComponent(a.householdId)}`}>查看该户用水曲线 ›</a></p>`}
         <h3>时间线</h3>
         <${Timeline} entries=${detail.data?.timeline} places=${places} />
