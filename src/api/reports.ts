@@ -62,6 +62,24 @@ const digestSchema = {
       description: "the grids' devices by status now (GET /api/devices status); only without `date`",
       properties: { ok: { type: 'integer' }, late: { type: 'integer' }, offline: { type: 'integer' } },
     },
+    residents: {
+      type: 'object',
+      description: "residents' reports (随手拍) and requests (点单): filed by category, first response and resolution per grid, average 评单",
+      properties: {
+        filed: {
+          type: 'object',
+          properties: { report: { type: 'object', additionalProperties: { type: 'integer' } }, request: { type: 'object', additionalProperties: { type: 'integer' } } },
+        },
+        grids: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { gridId: { type: 'string' }, gridName: { type: 'string' }, filed: { type: 'integer' }, firstResponse: stat, resolve: stat },
+          },
+        },
+        rating: { type: 'object', properties: { count: { type: 'integer' }, average: { type: ['number', 'null'] } } },
+      },
+    },
   },
 } as const;
 

@@ -16,6 +16,9 @@ export interface DigestAlert {
   householdId?: string;
   openedAt: number;
   resolvedAt: number | null;
+  /** A resident's report or request (resident_report, resident_request): its category and the household's 评单. */
+  category?: string;
+  rating?: { score: number; at: number };
 }
 
 /** Audit-trail lines that matter here: opened, reopened, acknowledged, dispatched, accepted, resolved. */
@@ -86,6 +89,22 @@ export interface Digest {
   lowBatteries: DeviceLine[];
   /** Devices by status at the window's end, when the window ends now (GET /api/devices' status). */
   devices?: { ok: number; late: number; offline: number };
+  /** Residents' reports (随手拍) and requests (点单), issue 17. */
+  residents: {
+    /** Filed within the window, by category (codes of src/residents/workOrders.ts). */
+    filed: { report: Record<string, number>; request: Record<string, number> };
+    grids: Array<{
+      gridId: string;
+      gridName: string;
+      filed: number;
+      /** Filed → the first step by the grid's staff (确认, 派单, 接单 or 办结). */
+      firstResponse: ResponseStat;
+      /** Filed → 办结. */
+      resolve: ResponseStat;
+    }>;
+    /** 评单 given within the window by the filing households: how many, and their average (1–5, one decimal). */
+    rating: { count: number; average: number | null };
+  };
 }
 
 export const KIND_ZH: Record<AlertKind, string> = {
@@ -107,6 +126,12 @@ export const KIND_ZH: Record<AlertKind, string> = {
 };
 
 const RESPONSES = new Set(['acknowledged', 'dispatched', 'accepted', 'resolved']);
+const RESIDENT = new Set<AlertKind>(['resident_report', 'resident_request']);
+/** Category codes in words (src/residents/workOrders.ts). */
+const CATEGORY_ZH: Record<'report' | 'request', Record<string, string>> = {
+  report: { parking: '乱停放', garbage: '垃圾堆放', facility: '设施损坏', safety: '安全隐患', noise: '噪音扰民', other: '其他' },
+  request: { repair: '维修', elder_help: '助老', errand: '代办', other: '其他' },
+};
 const SYSTEM = 'system';
 const iso = (t: number) => new Date(t).toISOString();
 
@@ -142,11 +167,15 @@ export function buildDigest(input: DigestInput): Digest {
   let autoResolved = 0;
   const offline: DeviceLine[] = [];
   const lowBattery: DeviceLine[] = [];
+  const residentGrids = new Map(input.grids.map((g) => [g.id, { gridId: g.id, gridName: g.name, filed: 0, first: [] as number[], res: [] as number[] }]));
+  const filed = { report: {} as Record<string, number>, request: {} as Record<string, number> };
+  const ratings: number[] = [];
 
   for (const a of input.alerts) {
     const g = grids.get(a.gridId);
     if (!g || a.openedAt > to) continue;
     const list = (events.get(a.id) ?? []).sort((x, y) => x.at - y.at);
+    if (RESIDENT.has(a.kind)) residentOrder(a, list);
     // Walk the trail: each opening (first or re-open) starts a clock that the first response stops.
     let openSince: number | undefined;
     let responded = false;
@@ -189,6 +218,21 @@ export function buildDigest(input: DigestInput): Digest {
     if (a.kind === 'low_battery') lowBattery.push(line);
   }
 
+  /** A resident's order: filed in the window by category; its first response and resolution by the grid's staff. */
+  function residentOrder(a: DigestAlert, list: DigestEvent[]): void {
+    const rg = residentGrids.get(a.gridId)!;
+    const type = a.kind === 'resident_request' ? 'request' : 'report';
+    if (inWindow(a.openedAt)) {
+      rg.filed++;
+      filed[type][a.category ?? 'other'] = (filed[type][a.category ?? 'other'] ?? 0) + 1;
+    }
+    const staff = list.filter((e) => e.actor !== SYSTEM && !e.actor.startsWith('resident:') && RESPONSES.has(e.type));
+    if (staff[0] && inWindow(staff[0].at)) rg.first.push(staff[0].at - a.openedAt);
+    const done = staff.find((e) => e.type === 'resolved');
+    if (done && inWindow(done.at)) rg.res.push(done.at - a.openedAt);
+    if (a.rating && inWindow(a.rating.at)) ratings.push(a.rating.score);
+  }
+
   const bySince = (x: DeviceLine, y: DeviceLine) => x.since.localeCompare(y.since) || x.alertId - y.alertId;
   return {
     communityId: input.community.id,
@@ -211,6 +255,17 @@ export function buildDigest(input: DigestInput): Digest {
     offlineDevices: offline.sort(bySince),
     lowBatteries: lowBattery.sort(bySince),
     ...(input.devices ? { devices: input.devices } : {}),
+    residents: {
+      filed,
+      grids: [...residentGrids.values()].map((g) => ({
+        gridId: g.gridId,
+        gridName: g.gridName,
+        filed: g.filed,
+        firstResponse: responseStat(g.first),
+        resolve: responseStat(g.res),
+      })),
+      rating: { count: ratings.length, average: ratings.length ? Math.round((ratings.reduce((x, y) => x + y, 0) / ratings.length) * 10) / 10 : null },
+    },
   };
 }
 
@@ -226,6 +281,24 @@ function devices(label: string, list: DeviceLine[]): string {
   return `${label}${list.length}台：${names.join('；')}${list.length > LISTED ? ` 等` : ''}`;
 }
 
+function residentLines(d: Digest): string[] {
+  const r = d.residents;
+  const cats = (type: 'report' | 'request') =>
+    Object.entries(r.filed[type])
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${CATEGORY_ZH[type][k] ?? k}${n}`)
+      .join('，');
+  const reports = Object.values(r.filed.report).reduce((x, y) => x + y, 0);
+  const requests = Object.values(r.filed.request).reduce((x, y) => x + y, 0);
+  const active = r.grids.filter((g) => g.filed || g.firstResponse.count || g.resolve.count);
+  if (!reports && !requests && !active.length && !r.rating.count) return ['居民随手拍/点单：无'];
+  return [
+    `居民随手拍${reports}件${reports ? `（${cats('report')}）` : ''}，居民点单${requests}件${requests ? `（${cats('request')}）` : ''}`,
+    ...active.map((g) => `${g.gridName}居民诉求：首次响应 ${stat(g.firstResponse)}；办结 ${stat(g.resolve)}`),
+    r.rating.count ? `居民评价${r.rating.count}件，平均${r.rating.average}分` : '居民评价：无',
+  ];
+}
+
 /** The digest as a Chinese notice for the committee's group robots (severity info: quiet hours apply). */
 export function digestNotice(d: Digest, utcOffsetMinutes: number): Notice {
   const kinds = Object.entries(d.openAlerts.byKind)
@@ -239,6 +312,7 @@ export function digestNotice(d: Digest, utcOffsetMinutes: number): Notice {
     ...(d.devices ? [`设备：正常${d.devices.ok}台，迟报${d.devices.late}台，离线${d.devices.offline}台`] : []),
     devices('离线设备', d.offlineDevices),
     devices('电量低', d.lowBatteries),
+    ...residentLines(d),
   ];
   return {
     title: `【提示】${d.communityName} 每日简报（${Number(d.date.slice(5, 7))}月${Number(d.date.slice(8, 10))}日）`,

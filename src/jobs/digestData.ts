@@ -18,6 +18,11 @@ export interface DigestQuery {
   devices?: { ok: number; late: number; offline: number };
 }
 
+const ratingOf = (json: string) => {
+  const r = JSON.parse(json) as { score: number; at: string };
+  return { score: r.score, at: Date.parse(r.at) };
+};
+
 export function loadDigest(db: Db, q: DigestQuery): Digest {
   const grids = q.community.grids.filter((g) => q.grids === 'all' || q.grids.has(g.id)).map((g) => ({ id: g.id, name: g.name }));
   let alerts: DigestAlert[] = [];
@@ -27,10 +32,13 @@ export function loadDigest(db: Db, q: DigestQuery): Digest {
     // resolved_at is cleared by a re-open, so "not resolved before from" keeps re-opened alerts too.
     const rows = db
       .prepare(
-        `SELECT id, kind, grid_id, title, device_id, household_id, opened_at, resolved_at FROM alerts
-         WHERE community_id = ? AND grid_id IN (${marks}) AND opened_at <= ? AND (resolved_at IS NULL OR resolved_at > ?)`,
+        `SELECT id, kind, grid_id, title, device_id, household_id, opened_at, resolved_at,
+           CASE WHEN kind IN ('resident_report', 'resident_request') THEN json_extract(details, '$.category') END AS category, rating FROM alerts
+         WHERE community_id = ? AND grid_id IN (${marks}) AND opened_at <= ?
+           AND (resolved_at IS NULL OR resolved_at > ? OR (rating IS NOT NULL AND json_extract(rating, '$.at') > ?))`,
       )
-      .all(q.community.id, ...grids.map((g) => g.id), q.to, q.from) as Array<{
+      // A resident's 评单 in the window counts even if the order was resolved before it.
+      .all(q.community.id, ...grids.map((g) => g.id), q.to, q.from, new Date(q.from).toISOString()) as Array<{
       id: number;
       kind: DigestAlert['kind'];
       grid_id: string;
@@ -39,6 +47,8 @@ export function loadDigest(db: Db, q: DigestQuery): Digest {
       household_id: string | null;
       opened_at: number;
       resolved_at: number | null;
+      category: string | null;
+      rating: string | null;
     }>;
     alerts = rows.map((r) => ({
       id: r.id,
@@ -49,6 +59,8 @@ export function loadDigest(db: Db, q: DigestQuery): Digest {
       ...(r.household_id ? { householdId: r.household_id } : {}),
       openedAt: r.opened_at,
       resolvedAt: r.resolved_at,
+      ...(r.category ? { category: r.category } : {}),
+      ...(r.rating ? { rating: ratingOf(r.rating) } : {}),
     }));
     const trail = db.prepare(
       `SELECT alert_id AS alertId, at, type, actor FROM alert_events

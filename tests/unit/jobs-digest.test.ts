@@ -110,6 +110,7 @@ describe('daily digest', () => {
       '第二微网格：新增1件，未办结2件；确认用时 无；办结用时 无',
       '离线设备1台：6号楼302 水表离线',
       '电量低：无',
+      '居民随手拍/点单：无',
     ]);
     expect(n.data).toMatchObject({ type: 'daily_digest', communityId: 'c1' });
   });
@@ -126,5 +127,33 @@ describe('daily digest', () => {
     expect(zoneForOffset(-300)).toBe('Etc/GMT+5');
     expect(zoneForOffset(0)).toBe('Etc/UTC');
     expect(zoneForOffset(330)).toBeUndefined();
+  });
+
+  it("adds residents' reports and requests: by category, first response and resolution per grid, the average 评单", () => {
+    const filedBy = (a: ReturnType<typeof alert>) => ((a.events[0].actor = 'resident:h1'), a);
+    const rated = (a: ReturnType<typeof alert>, score: number, at: number) => ((a.alert.rating = { score, at }), a);
+    const d = buildDigest(
+      input([
+        rated(filedBy(alert({ kind: 'resident_report', category: 'parking', gridId: 'g1', openedAt: TO - 10 * HOUR }, [[5, 'acknowledged'], [10, 'dispatched'], [60, 'resolved']])), 4, TO - 8 * HOUR),
+        rated(filedBy(alert({ kind: 'resident_report', category: 'parking', gridId: 'g1', openedAt: TO - 9 * HOUR }, [[15, 'dispatched'], [120, 'resolved']])), 2, TO - 6 * HOUR),
+        filedBy(alert({ kind: 'resident_report', category: 'garbage', gridId: 'g2', openedAt: TO - 3 * HOUR })),
+        filedBy(alert({ kind: 'resident_request', category: 'elder_help', gridId: 'g2', openedAt: TO - 2 * HOUR }, [[30, 'accepted']])),
+        // Filed before the window, rated in it: the rating counts, the filing does not.
+        rated(filedBy(alert({ kind: 'resident_request', category: 'repair', gridId: 'g1', openedAt: FROM - 5 * HOUR }, [[10, 'resolved']])), 5, TO - HOUR),
+        // A sensor's alert is not a resident's.
+        alert({ kind: 'smoke', gridId: 'g1', openedAt: TO - 5 * HOUR }, [[1, 'acknowledged']]),
+      ]),
+    );
+    expect(d.residents.filed).toEqual({ report: { parking: 2, garbage: 1 }, request: { elder_help: 1 } });
+    const [g1, g2] = d.residents.grids;
+    expect(g1).toMatchObject({ gridId: 'g1', filed: 2, firstResponse: { count: 2, medianMinutes: 10 }, resolve: { count: 2, medianMinutes: 90 } });
+    expect(g2).toMatchObject({ gridId: 'g2', filed: 2, firstResponse: { count: 1, medianMinutes: 30 }, resolve: { count: 0 } });
+    expect(d.residents.rating).toEqual({ count: 3, average: 3.7 });
+    const text = digestNotice(d, 480).lines.join('\n');
+    expect(text).toContain('居民随手拍3件（乱停放2，垃圾堆放1），居民点单1件（助老1）');
+    expect(text).toMatch(/第一微网格居民诉求：首次响应 中位10分钟/);
+    expect(text).toContain('居民评价3件，平均3.7分');
+    // A day without any: said so in one line.
+    expect(digestNotice(buildDigest(input([])), 480).lines).toContain('居民随手拍/点单：无');
   });
 });
