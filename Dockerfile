@@ -1,16 +1,28 @@
-# shaobing on Node 20 (Debian bookworm). The full node image carries python3, make and g++, which
-# better-sqlite3 needs when no prebuilt binary matches.
-FROM node:20-bookworm
+# shaobing on Node 20 (Debian bookworm), built in one stage and run from plain JavaScript in the next.
 
+# Build: all dependencies (TypeScript included), compile to dist/, then drop what only development uses.
+# The full node image carries python3, make and g++, which better-sqlite3 needs when no prebuilt binary matches.
+FROM node:20-bookworm AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY src ./src
+COPY devices ./devices
+RUN node scripts/build.mjs && npm prune --omit=dev --no-audit --no-fund
+
+# Run: the same Debian release (better-sqlite3's native module was built against it), no compiler, no npm in
+# the command: `node dist/main.js` is PID 1 itself, so SIGTERM reaches the service directly and it
+# stops gracefully (src/main.ts).
+FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
-
-# Dependencies first, so a code change does not reinstall them. tsx (which runs the TypeScript) is a
-# runtime dependency, so devDependencies are left out.
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
-
-COPY . .
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY config ./config
+COPY scripts/healthcheck.mjs ./scripts/healthcheck.mjs
 
 # Data (SQLite, the telemetry spool) lives in a volume; the environment variables are those of CONTRACT.md.
 RUN mkdir -p /data && chown node:node /data
@@ -24,4 +36,5 @@ USER node
 # The port and scheme the service was given (SHAOBING_HTTP_PORT, SHAOBING_HTTP_TLS), not a fixed 8080.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
   CMD ["node", "scripts/healthcheck.mjs"]
-CMD ["npm", "start"]
+# Provisioning inside the container: node dist/src/cli/provision.js --id … (the same options as npm run provision).
+CMD ["node", "dist/main.js"]
