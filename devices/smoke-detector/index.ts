@@ -10,6 +10,10 @@ export const kind: DeviceKindDef = {
   label: '烟感',
   // A daily heartbeat; offline after two missed (~48 h, close to Huawei IoTDA's 49 h), DOMAIN.md §2.
   heartbeatSeconds: 24 * 3600,
+  health: ['offline', 'battery', 'tamper', 'fault'],
+  routineTypes: ['heartbeat'],
+  placement: [],
+  historyFields: ['battery'],
   // A smoke alarm must not wait behind bulk readings (src/ingest/pipeline.ts flushUrgent).
   urgent: true,
   schema: createRequire(import.meta.url)('./schema.json') as Record<string, unknown>,

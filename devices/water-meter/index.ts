@@ -12,6 +12,10 @@ export const kind: DeviceKindDef = {
   // hourly meter is judged on its own cadence; the inventory's heartbeatSeconds is the starting guess.
   heartbeatSeconds: 12 * 3600,
   periodic: true,
+  health: ['offline', 'battery', 'tamper', 'fault'],
+  routineTypes: ['reading', 'heartbeat'],
+  placement: [],
+  historyFields: ['water', 'battery'],
   schema: createRequire(import.meta.url)('./schema.json') as Record<string, unknown>,
   decoders: [canonical, nbBatch],
 };

@@ -16,7 +16,7 @@ export type Places = Omit<RuleContext<unknown>, 'now' | 'subject' | 'config' | '
 };
 
 export class ContextBuilder {
-  private readonly kinds: Map<string, { label: string; heartbeatSeconds: number; periodic: boolean }>;
+  private readonly kinds: Map<string, { label: string; heartbeatSeconds: number; periodic: boolean; routineTypes: readonly string[] }>;
   private readonly plateViews = new Map<string, RuleContext<unknown>['plates']>();
 
   constructor(
@@ -25,7 +25,7 @@ export class ContextBuilder {
     private readonly states: DeviceStates,
     private readonly plateLists: PlateLists,
   ) {
-    this.kinds = new Map(kinds.map((k) => [k.kind, { label: k.label, heartbeatSeconds: k.heartbeatSeconds, periodic: k.periodic ?? false }]));
+    this.kinds = new Map(kinds.map((k) => [k.kind, { label: k.label, heartbeatSeconds: k.heartbeatSeconds, periodic: k.periodic ?? false, routineTypes: k.routineTypes }]));
   }
 
   /** Places for `subject` of a rule of `type`; undefined when the subject is no longer in the inventory. */

@@ -17,7 +17,7 @@ import type { ReadingHandler } from '../ingest/pipeline.js';
 import { Scheduler, sqliteDeadlineStore, type Deadline } from '../clock/scheduler.js';
 import { rules as allRules } from '../rules/index.js';
 import { RuleSettings } from '../rules/lib/config.js';
-import { normalisePlate, type Action, type Rule, type RuleConfigBase, type RuleContext, type RuleInput } from '../rules/lib/types.js';
+import { kindsOfRule, normalisePlate, type Action, type Rule, type RuleConfigBase, type RuleContext, type RuleInput } from '../rules/lib/types.js';
 import type { LotState } from '../rules/lotFull.js';
 import { plateSubject } from '../rules/unregisteredVehicle.js';
 import { AlertStore, type OpenRequest } from './store.js';
@@ -123,7 +123,7 @@ export class RuleEngine {
   constructor(private readonly deps: RuleEngineDeps) {
     this.rules = deps.rules ?? allRules;
     this.byName = new Map(this.rules.map((r) => [r.name, r]));
-    for (const r of this.rules) for (const k of r.deviceKinds) this.byKind.set(k, [...(this.byKind.get(k) ?? []), r]);
+    for (const r of this.rules) for (const k of kindsOfRule(r, deps.kinds)) this.byKind.set(k, [...(this.byKind.get(k) ?? []), r]);
     this.alerts = new AlertStore(deps.db);
     this.ruleStates = new RuleStates(deps.db);
     this.plates = new PlateLists(deps.db, deps.directory);

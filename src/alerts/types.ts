@@ -1,23 +1,7 @@
 // The Alert of CONTRACT.md ("Alert", "Alert kinds") and the values its fields take.
-export const ALERT_KINDS = [
-  'smoke',
-  'no_water_use',
-  'continuous_water_flow',
-  'illegal_parking',
-  'unregistered_vehicle',
-  'visitor_overstay',
-  'lot_full',
-  'device_offline',
-  'low_battery',
-  'device_tamper',
-  'device_fault',
-  'missed_check',
-  'slow_leak',
-  // Filed by a resident from the phone page (src/residents): 随手拍 and 居民点单, worked like any alert.
-  'resident_report',
-  'resident_request',
-] as const;
-export type AlertKind = (typeof ALERT_KINDS)[number];
+// Alert kinds are declared once, with their label, routing and rule, in kinds.ts.
+export { ALERT_KINDS, type AlertKind } from './kinds.js';
+import type { AlertKind } from './kinds.js';
 
 export const SEVERITIES = ['critical', 'major', 'minor', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];

@@ -7,18 +7,10 @@ import { errorSchema } from './schemas.js';
 import { AppError } from '../errors.js';
 import { apiTime } from './time.js';
 import type { HistoryField } from '../telemetry/sink.js';
-import type { DeviceKindName } from '../config/schema.js';
 
 const MAX_BUCKETS = 2000;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** Which fields a kind has, the first being the default. */
-const FIELDS: Record<DeviceKindName, HistoryField[]> = {
-  'water-meter': ['water', 'battery'],
-  'parking-sensor': ['occupancy', 'battery'],
-  'smoke-detector': ['battery'],
-  'smart-gate': ['battery'],
-};
 const UNITS: Record<HistoryField, string> = { water: 'L', occupancy: 'fraction', battery: '%' };
 
 const rangeError = (message: string) => new AppError('SB_TELEMETRY_RANGE', message, 400);
@@ -42,6 +34,8 @@ const bucketSchema = {
 } as const;
 
 export default async function telemetryApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  /** Which fields a kind has, the first being the default: its definition's `historyFields`. */
+  const FIELDS = new Map(deps.kinds.map((k) => [k.kind, k.historyFields]));
   app.get<{ Params: { id: string }; Querystring: { from?: string; to?: string; every?: string; field?: HistoryField } }>(
     '/api/devices/:id/telemetry',
     {
@@ -98,9 +92,9 @@ export default async function telemetryApi(app: FastifyInstance, deps: ApiDeps):
         })();
       if (!d || !inScope(req.principal, d)) throw new AppError('SB_NOT_FOUND', `no device '${req.params.id}'`, 404);
 
-      const fields = FIELDS[d.kind];
-      const field = req.query.field ?? fields[0];
-      if (!fields.includes(field))
+      const fields = FIELDS.get(d.kind) ?? [];
+      const field: HistoryField | undefined = req.query.field ?? fields[0];
+      if (!field || !fields.includes(field))
         throw new AppError('SB_TELEMETRY_FIELD', `field: a ${d.kind} has no '${field}' history (it has: ${fields.join(', ')})`, 400);
       const everyText = req.query.every ?? '1h';
       const every = parseEvery(everyText);

@@ -1,7 +1,7 @@
 // Provisioning: a new device gets a random secret, shown once; only its hash is stored.
 import type { Directory, DeviceInfo } from '../config/inventory.js';
 import type { DevicesRepo } from '../store/devicesRepo.js';
-import type { DeviceKindDef } from '../ingest/types.js';
+import { placementProblems, type DeviceKindDef } from '../ingest/types.js';
 import type { DeviceKindName } from '../config/schema.js';
 import { hashSecret, newSecret } from './secrets.js';
 import { AppError } from '../errors.js';
@@ -46,8 +46,7 @@ export function provisionDevice(
   inCommunity('spaceId', req.spaceId, directory.spaces);
   inCommunity('gateId', req.gateId, directory.gates);
   inCommunity('buildingId', req.buildingId, directory.buildings);
-  if (req.kind === 'parking-sensor' && !req.spaceId) problems.push('spaceId: a parking sensor needs its space');
-  if (req.kind === 'smart-gate' && !req.gateId) problems.push('gateId: a gate camera needs its gate');
+  problems.push(...placementProblems(kind, req));
   if (problems.length) throw new AppError('SB_INVALID_DEVICE', problems.join('; '), 400);
   // A community admin whose grids are part of their community places devices in those grids only.
   if (deps.mayPlace && !deps.mayPlace({ communityId: req.communityId, gridId: directory.placeOf(req).gridId, householdId: req.householdId }))

@@ -1,6 +1,8 @@
 // The community inventory as lookups: community → micro-grids → buildings → households → devices, parking
 // lots → spaces and gates, people. Built once from the frozen config; provisioned devices are added at run time.
 import type { Inventory, DeviceKindName, Zone, Role, Person, IntegrationType } from './schema.js';
+import { placementProblems } from '../ingest/types.js';
+import { findKind } from '../../devices/index.js';
 
 export interface DeviceInfo {
   id: string;
@@ -159,14 +161,13 @@ export function checkInventory(inv: Inventory): string[] {
     if (d.spaceId && !spaces.has(d.spaceId)) problems.push(`${at}/spaceId: no parking space '${d.spaceId}'`);
     if (d.gateId && !gates.has(d.gateId)) problems.push(`${at}/gateId: no gate '${d.gateId}'`);
     if (d.buildingId && !buildings.has(d.buildingId)) problems.push(`${at}/buildingId: no building '${d.buildingId}'`);
-    if (d.kind === 'parking-sensor' && !d.spaceId) problems.push(`${at}/spaceId: a parking sensor needs its space`);
+    problems.push(...placementProblems(findKind(d.kind), d).map((p) => `${at}/${p}`));
     if (d.kind === 'parking-sensor' && d.spaceId) {
       // Two sensors on one space would count one car twice and fight over its occupancy.
       const other = sensorOfSpace.get(d.spaceId);
       if (other) problems.push(`${at}/spaceId: parking space '${d.spaceId}' already has sensor ${other}`);
       else sensorOfSpace.set(d.spaceId, d.id);
     }
-    if (d.kind === 'smart-gate' && !d.gateId) problems.push(`${at}/gateId: a gate camera needs its gate`);
     if (d.devEui) {
       const other = euis.get(d.devEui.toUpperCase());
       if (other) problems.push(`${at}/devEui: '${d.devEui}' is already the DevEUI of ${other}`);

@@ -1,6 +1,8 @@
 // The seams between a device's bytes and the rest of shaobing. A kind is data (devices/<kind>/index.ts):
-// a canonical JSON Schema, the decoders of its vendor formats, and a heartbeat period.
+// a canonical JSON Schema, the decoders of its vendor formats, its heartbeat period, its placement, the health
+// watches that apply to it and what can be charted. Every list of kinds elsewhere is derived from these.
 import type { DeviceKindName } from '../config/schema.js';
+import type { HistoryField } from '../telemetry/sink.js';
 
 /** The canonical payload of CONTRACT.md: `type` plus kind-specific fields; unknown extras are kept. */
 export interface CanonicalPayload {
@@ -40,10 +42,29 @@ export interface Decoder {
   decode(raw: Buffer, ctx: DecodeContext): DecodeResult;
 }
 
+/** Device-health rules (src/rules/): device_offline, low_battery, device_tamper, device_fault. */
+export type HealthWatch = 'offline' | 'battery' | 'tamper' | 'fault';
+export const HEALTH_WATCHES: readonly HealthWatch[] = ['offline', 'battery', 'tamper', 'fault'];
+
+/** Where an installed device of a kind must be placed: an inventory field that must be set. */
+export interface Placement {
+  field: 'spaceId' | 'gateId' | 'householdId' | 'buildingId';
+  /** Why, for the error listing: "a parking sensor needs its space". */
+  problem: string;
+}
+
 export interface DeviceKindDef {
   kind: DeviceKindName;
-  /** Chinese name shown to people, e.g. 烟感. */
+  /** Chinese name shown to people (alert titles, the console), e.g. 烟感. */
   label: string;
+  /** The health rules that watch this kind; a kind left out of `offline` would never be missed. */
+  health: readonly HealthWatch[];
+  /** Message types (of its schema) that say the device works: a later one resolves a health alert. */
+  routineTypes: readonly string[];
+  /** Inventory fields its devices must have (checked at config load and at provisioning). */
+  placement: readonly Placement[];
+  /** What the telemetry API charts for it, the first being the default (`battery` needs `batteryPct`). */
+  historyFields: readonly HistoryField[];
   /** Expected period between messages (src/state/cadence.ts): a heartbeat device is offline after twice this
    *  (CONTRACT.md device_offline); a periodic uploader is judged on it until its own interval is observed. */
   heartbeatSeconds: number;
@@ -56,4 +77,9 @@ export interface DeviceKindDef {
   schema: Record<string, unknown>;
   /** `canonical` first; one entry per vendor format. */
   decoders: Decoder[];
+}
+
+/** What an inventory entry or a provisioning request lacks for its kind's placement: `field: why` each. */
+export function placementProblems(kind: Pick<DeviceKindDef, 'placement'> | undefined, device: Partial<Record<Placement['field'], string>>): string[] {
+  return (kind?.placement ?? []).filter((p) => !device[p.field]).map((p) => `${p.field}: ${p.problem}`);
 }

@@ -4,6 +4,7 @@
 // their events go in, the digest comes out; src/jobs/digestData.ts reads them from the store, the daily job
 // queues the Chinese notice, GET /api/reports/daily answers the same digest as JSON.
 import type { AlertKind } from '../alerts/types.js';
+import { byAlertKind } from '../alerts/kinds.js';
 import type { Notice } from '../notify/channels/types.js';
 import { localTime } from '../notify/wording.js';
 
@@ -107,23 +108,8 @@ export interface Digest {
   };
 }
 
-export const KIND_ZH: Record<AlertKind, string> = {
-  smoke: '烟感报警',
-  no_water_use: '独居老人无用水',
-  continuous_water_flow: '持续用水',
-  illegal_parking: '违规停车',
-  unregistered_vehicle: '陌生车辆',
-  visitor_overstay: '访客超时',
-  lot_full: '车场满位',
-  device_offline: '设备离线',
-  low_battery: '电量低',
-  device_tamper: '设备被拆',
-  device_fault: '设备故障',
-  missed_check: '巡访未见活动',
-  slow_leak: '漏水提醒',
-  resident_report: '居民随手拍',
-  resident_request: '居民点单',
-};
+/** Each alert kind's label (src/alerts/kinds.ts): the same words as the console's. */
+export const KIND_ZH = byAlertKind('label') as Record<AlertKind, string>;
 
 const RESPONSES = new Set(['acknowledged', 'dispatched', 'accepted', 'resolved']);
 const RESIDENT = new Set<AlertKind>(['resident_report', 'resident_request']);

@@ -13,6 +13,7 @@ import type { Directory, PersonInfo } from '../config/inventory.js';
 import type { Role, Settings } from '../config/schema.js';
 import type { AlertHooks, RuleEngine } from '../alerts/engine.js';
 import type { AlertKind, AlertView } from '../alerts/types.js';
+import { byAlertKind } from '../alerts/kinds.js';
 import type { Transition } from '../alerts/lifecycle.js';
 import { Outbox, Deliverer, type Attempt } from './outbox.js';
 import { recipients, type Route } from './routing.js';
@@ -30,20 +31,8 @@ export interface EscalationStep {
   streetOps: boolean;
 }
 
-/** Defaults from DOMAIN.md §6: smoke unacknowledged after 3 min → grid head and committee, after 10 → the
- *  street's operations centre; fire-lane parking +15 min → committee; an elder's silence → grid head at 1 h. */
-export const DEFAULT_ESCALATION: Partial<Record<AlertKind, EscalationStep[]>> = {
-  smoke: [
-    { afterMinutes: 3, roles: ['grid_head', 'residents_committee'], streetOps: false },
-    { afterMinutes: 10, roles: [], streetOps: true },
-  ],
-  no_water_use: [{ afterMinutes: 60, roles: ['grid_head'], streetOps: false }],
-  missed_check: [{ afterMinutes: 60, roles: ['grid_head'], streetOps: false }],
-  illegal_parking: [{ afterMinutes: 15, roles: ['residents_committee'], streetOps: false }],
-  // Nobody took up a resident's report or request within two hours: the grid head hears of it.
-  resident_report: [{ afterMinutes: 120, roles: ['grid_head'], streetOps: false }],
-  resident_request: [{ afterMinutes: 120, roles: ['grid_head'], streetOps: false }],
-};
+/** Per kind, from its declaration (src/alerts/kinds.ts; DOMAIN.md §6). */
+export const DEFAULT_ESCALATION: Partial<Record<AlertKind, EscalationStep[]>> = byAlertKind('escalation');
 
 export interface NotifierDeps {
   db: Db;

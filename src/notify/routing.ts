@@ -5,6 +5,7 @@
 import type { Directory, PersonInfo } from '../config/inventory.js';
 import type { Role } from '../config/schema.js';
 import type { AlertKind, AlertView, Severity } from '../alerts/types.js';
+import { byAlertKind } from '../alerts/kinds.js';
 
 export interface Route {
   roles: Role[];
@@ -14,28 +15,8 @@ export interface Route {
   digestOnly?: boolean;
 }
 
-const HEALTH: Route = { roles: ['property_duty'], careContacts: false, digestOnly: true };
-
-export const DEFAULT_ROUTES: Record<AlertKind, Route> = {
-  smoke: { roles: ['property_duty', 'emergency', 'residents_committee'], careContacts: true },
-  no_water_use: { roles: ['special_care'], careContacts: true },
-  missed_check: { roles: ['special_care'], careContacts: true },
-  continuous_water_flow: { roles: ['property_duty', 'special_care'], careContacts: true },
-  illegal_parking: { roles: ['property_duty'], careContacts: false },
-  unregistered_vehicle: { roles: ['property_duty'], careContacts: false },
-  visitor_overstay: { roles: ['property_duty'], careContacts: false },
-  lot_full: { roles: ['property_duty'], careContacts: false },
-  device_offline: HEALTH,
-  low_battery: HEALTH,
-  device_tamper: { roles: ['property_duty'], careContacts: false },
-  device_fault: HEALTH,
-  // 漏水提醒: gentle (minor); property fixes it, the household's care contacts tell the elder.
-  slow_leak: { roles: ['property_duty'], careContacts: true },
-  // A resident's report or request goes to the people of the grid it is in: the grid's own staff answer it,
-  // property duty for what is theirs (a broken light, rubbish). Never to the filer's care contacts.
-  resident_report: { roles: ['grid_head', 'grid_member', 'property_duty'], careContacts: false },
-  resident_request: { roles: ['grid_head', 'grid_member'], careContacts: false },
-};
+/** Per kind, from its declaration (src/alerts/kinds.ts). */
+export const DEFAULT_ROUTES = byAlertKind('route') as Record<AlertKind, Route>;
 
 export interface Recipient {
   person: PersonInfo;

@@ -5,7 +5,7 @@
 // it; otherwise a person does.
 import type { Rule, RuleConfigBase } from './lib/types.js';
 import type { Reading } from '../ingest/reading.js';
-import { healthSeverity, isRoutine, isoTime } from './lib/health.js';
+import { healthSeverity, isRoutine, isoTime, watching } from './lib/health.js';
 import { titleOf } from './lib/place.js';
 
 const FAULT_CODES = new Set(['valve_fault', 'reverse_flow']);
@@ -23,7 +23,9 @@ export const deviceFault: Rule<undefined, RuleConfigBase> = {
   name: 'device_fault',
   description: 'the device reports a fault (payload type or code); resolved by a person or a later good report',
   subjectType: 'device',
-  deviceKinds: ['smoke-detector', 'water-meter', 'parking-sensor', 'smart-gate'],
+  // Every registered kind whose definition lists 'fault' (the engine derives it from the kinds it is given).
+  health: 'fault',
+  deviceKinds: watching('fault'),
   stateful: false,
   defaults: { enabled: true, flapHoldMinutes: 5 },
   configSchema: {},
@@ -43,6 +45,6 @@ export const deviceFault: Rule<undefined, RuleConfigBase> = {
         },
       ];
     }
-    return ctx.alert && isRoutine(r) ? [{ type: 'resolve', reason: `设备已恢复正常上报（${r.type}）` }] : [];
+    return ctx.alert && isRoutine(r, ctx.kind) ? [{ type: 'resolve', reason: `设备已恢复正常上报（${r.type}）` }] : [];
   },
 };

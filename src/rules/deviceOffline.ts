@@ -15,7 +15,7 @@
 // would now be offline (the device spoke meanwhile) or opens the alert. So the scheduler does one thing per
 // device per period, not one per message.
 import type { Rule, RuleConfigBase } from './lib/types.js';
-import { healthSeverity, isoTime } from './lib/health.js';
+import { healthSeverity, isoTime, watching } from './lib/health.js';
 import { cadenceOf, cadenceRefOf, type CadenceSettings } from '../state/cadence.js';
 import { titleOf } from './lib/place.js';
 
@@ -26,7 +26,9 @@ export const deviceOffline: Rule<undefined, DeviceOfflineConfig> = {
   description:
     'heartbeat devices: no message for heartbeatSeconds × factor; water meters: missedUploads of their own observed upload interval (floorMinutes at least); resolves on the next message',
   subjectType: 'device',
-  deviceKinds: ['smoke-detector', 'water-meter', 'parking-sensor', 'smart-gate'],
+  // Every registered kind whose definition lists 'offline' (the engine derives it from the kinds it is given).
+  health: 'offline',
+  deviceKinds: watching('offline'),
   stateful: false,
   defaults: { enabled: true, flapHoldMinutes: 5, factor: 2, missedUploads: 3, floorMinutes: 180 },
   configSchema: {

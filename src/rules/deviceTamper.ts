@@ -4,7 +4,7 @@
 // (the GS524N sends "installed" when put back); otherwise a person does.
 import type { Rule, RuleConfigBase } from './lib/types.js';
 import type { Reading } from '../ingest/reading.js';
-import { healthSeverity, isRoutine, isoTime } from './lib/health.js';
+import { healthSeverity, isRoutine, isoTime, watching } from './lib/health.js';
 import { titleOf } from './lib/place.js';
 
 function tampered(r: Reading): boolean {
@@ -16,7 +16,9 @@ export const deviceTamper: Rule<undefined, RuleConfigBase> = {
   name: 'device_tamper',
   description: 'the device reports tamper (removed, opened, magnetic attack); resolved by a person or a later good report',
   subjectType: 'device',
-  deviceKinds: ['smoke-detector', 'water-meter', 'parking-sensor', 'smart-gate'],
+  // Every registered kind whose definition lists 'tamper' (the engine derives it from the kinds it is given).
+  health: 'tamper',
+  deviceKinds: watching('tamper'),
   stateful: false,
   defaults: { enabled: true, flapHoldMinutes: 5 },
   configSchema: {},
@@ -35,6 +37,6 @@ export const deviceTamper: Rule<undefined, RuleConfigBase> = {
         },
       ];
     }
-    return ctx.alert && isRoutine(r) && !r.payload.isCoverOpen ? [{ type: 'resolve', reason: `设备已恢复正常上报（${r.type}）` }] : [];
+    return ctx.alert && isRoutine(r, ctx.kind) && !r.payload.isCoverOpen ? [{ type: 'resolve', reason: `设备已恢复正常上报（${r.type}）` }] : [];
   },
 };

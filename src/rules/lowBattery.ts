@@ -3,7 +3,7 @@
 // DOMAIN.md §3), or batteryPct at or below thresholdPct. A later report with a healthy battery resolves it;
 // otherwise a person does, once the battery is changed.
 import type { Rule, RuleConfigBase } from './lib/types.js';
-import { healthSeverity } from './lib/health.js';
+import { healthSeverity, watching } from './lib/health.js';
 import { titleOf } from './lib/place.js';
 
 export interface LowBatteryConfig extends RuleConfigBase {
@@ -14,7 +14,9 @@ export const lowBattery: Rule<undefined, LowBatteryConfig> = {
   name: 'low_battery',
   description: 'the device reports a low battery; resolved by a person or a later good report',
   subjectType: 'device',
-  deviceKinds: ['smoke-detector', 'water-meter', 'parking-sensor', 'smart-gate'],
+  // Every registered kind whose definition lists 'battery' (the engine derives it from the kinds it is given).
+  health: 'battery',
+  deviceKinds: watching('battery'),
   stateful: false,
   defaults: { enabled: true, flapHoldMinutes: 5, thresholdPct: 20 },
   configSchema: { thresholdPct: { type: 'number', minimum: 0, maximum: 100 } },

@@ -342,6 +342,7 @@ function routeCases(v: View): Record<string, Case[] | 'stream' | { public: strin
     'GET /healthz': { public: 'health', cases: [{ req: get('/healthz'), kind: 'plain' }] },
     'GET /metrics': { public: 'Prometheus: counts only, never an id', cases: [{ req: get('/metrics'), kind: 'plain' }] },
     'GET /*': { public: 'the console files', cases: ['/', '/index.html', '/js/app.js', '/nothing-here'].map((u) => ({ req: get(u), kind: 'plain' as const })) },
+    'GET /js/labels.js': { public: 'console labels of alert and device kinds (no data)', cases: [{ req: get('/js/labels.js'), kind: 'plain' }] },
     'GET /vendor/:name': { public: 'browser builds', cases: ['preact.mjs', 'nothing'].map((n) => ({ req: get(`/vendor/${n}`), kind: 'plain' as const })) },
     'GET /docs': { public: 'OpenAPI', cases: [{ req: get('/docs'), kind: 'plain' }] },
     'GET /docs/json': { public: 'OpenAPI', cases: [{ req: get('/docs/json'), kind: 'plain' }] },

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Settings } from '../../config/schema.js';
 import type { AlertKind, Severity } from '../../alerts/types.js';
+import { byAlertKind } from '../../alerts/kinds.js';
 import type { Role } from '../../config/schema.js';
 import type { Provider, TemplateField } from './schema.js';
 
@@ -33,17 +34,7 @@ export interface PhoneCredentials {
  * and the elder's contacts in order; an elder's silence texts the family with the one-tap page, and if nobody
  * confirms within 30 minutes a work order goes to the grid for a visit.
  */
-export const DEFAULT_PHONE_ROUTES: Partial<Record<AlertKind, PhoneStep[]>> = {
-  smoke: [{ afterMinutes: 3, to: ['duty', 'contacts'], by: 'call', ask: false }],
-  no_water_use: [
-    { afterMinutes: 0, to: ['contacts'], relations: ['family'], by: 'sms', ask: true },
-    { afterMinutes: 30, by: 'preferred', ask: false, visit: { roles: ['grid_member', 'grid_head'] } },
-  ],
-  missed_check: [
-    { afterMinutes: 0, to: ['contacts'], relations: ['family'], by: 'sms', ask: true },
-    { afterMinutes: 30, by: 'preferred', ask: false, visit: { roles: ['grid_member', 'grid_head'] } },
-  ],
-};
+export const DEFAULT_PHONE_ROUTES: Partial<Record<AlertKind, PhoneStep[]>> = byAlertKind('phone');
 
 /** The environment variables read, per provider (the SDKs' own names are accepted too). */
 export const CREDENTIAL_ENV = {

@@ -2,12 +2,20 @@
 import type { Reading } from '../../ingest/reading.js';
 import type { RuleContext } from './types.js';
 import type { Severity } from '../../alerts/types.js';
+import type { HealthWatch } from '../../ingest/types.js';
+import { deviceKinds } from '../../../devices/index.js';
 
-/** Routine reports that say the device works; a later one resolves a health alert (CONTRACT.md). */
-const ROUTINE = new Set(['heartbeat', 'reading', 'state', 'plate']);
+/** The registered kinds a health rule watches (each kind's `health` list, devices/<kind>/index.ts). */
+export function watching(watch: HealthWatch): string[] {
+  return deviceKinds.filter((k) => k.health.includes(watch)).map((k) => k.kind);
+}
 
-export function isRoutine(r: Reading): boolean {
-  return ROUTINE.has(r.type);
+/** Any registered kind's routine types: for a context that does not say which kind it is. */
+const ANY_ROUTINE = new Set(deviceKinds.flatMap((k) => k.routineTypes));
+
+/** A routine report says the device works; a later one resolves a health alert (CONTRACT.md). Per kind. */
+export function isRoutine(r: Reading, kind?: { routineTypes?: readonly string[] }): boolean {
+  return kind?.routineTypes ? kind.routineTypes.includes(r.type) : ANY_ROUTINE.has(r.type);
 }
 
 /**

@@ -3,6 +3,7 @@
 // subject, the time and the places involved, and applies the actions it returns in the transaction that
 // caused them.
 import type { DeviceKindName } from '../../config/schema.js';
+import type { HealthWatch, DeviceKindDef } from '../../ingest/types.js';
 import type { DeviceInfo, HouseholdInfo, LotInfo, SpaceInfo } from '../../config/inventory.js';
 import type { Reading } from '../../ingest/reading.js';
 import type { DeviceState } from '../../state/deviceState.js';
@@ -54,8 +55,8 @@ export interface RuleContext<C> {
   deadline?: number;
   device?: DeviceInfo;
   deviceState?: DeviceState;
-  /** The device kind's Chinese label (烟感), heartbeat period and whether it uploads periodically (src/state/cadence.ts). */
-  kind?: { label: string; heartbeatSeconds: number; periodic?: boolean };
+  /** The device kind's Chinese label (烟感), heartbeat period, routine message types and whether it uploads periodically (src/state/cadence.ts). */
+  kind?: { label: string; heartbeatSeconds: number; periodic?: boolean; routineTypes?: readonly string[] };
   household?: HouseholdInfo;
   space?: SpaceInfo;
   lot?: LotInfo;
@@ -103,6 +104,8 @@ export interface Rule<S = unknown, C extends RuleConfigBase = RuleConfigBase> {
   subjectType: SubjectType;
   /** Device kinds whose readings it looks at. */
   deviceKinds: readonly DeviceKindName[];
+  /** A device-health rule: it looks at every kind whose definition lists this watch (not only `deviceKinds`). */
+  health?: HealthWatch;
   /** Inputs other than readings and its own deadlines that it takes. */
   takesVisitors?: boolean;
   /**
@@ -138,4 +141,10 @@ export interface SubjectLookup {
 /** Plates as people and cameras write them differ in case, spaces and the middle dot: 沪A·12345 = 沪A12345. */
 export function normalisePlate(plate: string): string {
   return plate.replace(/[\s·•.\-]/g, '').toUpperCase();
+}
+
+/** The kinds a rule looks at among these registered kinds: a health rule follows the kinds' own `health` lists. */
+export function kindsOfRule(rule: Pick<Rule, 'deviceKinds' | 'health'>, kinds: readonly Pick<DeviceKindDef, 'kind' | 'health'>[]): string[] {
+  const watch = rule.health;
+  return watch ? kinds.filter((k) => k.health.includes(watch)).map((k) => k.kind) : [...rule.deviceKinds];
 }

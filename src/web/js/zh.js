@@ -7,23 +7,8 @@ export const DEVICE_STATUS = { ok: '正常', late: '迟报', offline: '离线' }
 
 export const STATUS = { open: '待确认', acknowledged: '已确认', dispatched: '已派单', accepted: '处理中', resolved: '已办结' };
 
-export const KIND = {
-  smoke: '烟感报警',
-  no_water_use: '长时间未用水',
-  continuous_water_flow: '持续用水',
-  illegal_parking: '违规停车',
-  unregistered_vehicle: '陌生车辆',
-  visitor_overstay: '访客超时',
-  lot_full: '车位已满',
-  device_offline: '设备离线',
-  low_battery: '电量低',
-  device_tamper: '设备被拆',
-  device_fault: '设备故障',
-  missed_check: '关爱未见面',
-  slow_leak: '漏水提醒',
-  resident_report: '居民随手拍',
-  resident_request: '居民点单',
-};
+// Alert-kind and device-kind labels come from the server's declarations (GET /js/labels.js, src/api/web.ts).
+export { KIND, DEVICE_KIND } from './labels.js';
 
 export const TIMELINE = {
   opened: '告警产生',
@@ -69,7 +54,6 @@ export const ROLE = {
   admin: '管理员',
 };
 
-export const DEVICE_KIND = { 'smoke-detector': '烟感', 'water-meter': '水表', 'parking-sensor': '车位地磁', 'smart-gate': '道闸相机' };
 
 export const SIGN = { water: '用水', visit: '探访' };
 /** Absence reasons (POST api/care/absences) and how a row reads while away. */
