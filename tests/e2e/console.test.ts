@@ -128,6 +128,8 @@ describe.skipIf(!run)('console in Chromium', () => {
     await detail.getByLabel('评价意见').fill('处置及时');
     await detail.locator('[data-action="rate"]').click();
     await detail.getByText('★★★★☆ 处置及时').waitFor({ timeout: 2000 });
+    // The rating shows in the detail before the timeline is re-read from the stream: wait for the timeline.
+    await detail.getByTestId('timeline').getByText('评价 4 分').waitFor({ timeout: 5000 });
     const timeline = await detail.getByTestId('timeline').innerText();
     for (const step of ['告警产生', '确认', '派单给', '接单', '办结：现场核实', '评价 4 分']) expect(timeline).toContain(step);
     // Resolved alerts leave the default (unresolved) list on the other page.
