@@ -129,7 +129,7 @@ describe.skipIf(!run)('console in Chromium', () => {
     await detail.locator('[data-action="rate"]').click();
     await detail.getByText('★★★★☆ 处置及时').waitFor({ timeout: 2000 });
     // The rating shows in the detail before the timeline is re-read from the stream: wait for the timeline.
-    await detail.getByTestId('timeline').getByText('评价 4 分').waitFor({ timeout: 5000 });
+    await expect.poll(() => detail.getByTestId('timeline').innerText(), { timeout: 5000 }).toContain('评价 4 分');
     const timeline = await detail.getByTestId('timeline').innerText();
     for (const step of ['告警产生', '确认', '派单给', '接单', '办结：现场核实', '评价 4 分']) expect(timeline).toContain(step);
     // Resolved alerts leave the default (unresolved) list on the other page.
