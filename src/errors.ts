@@ -64,22 +64,29 @@ export const ERRORS = {
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
+
+/**
+ * Codes of what stops start-up (never an HTTP answer): the process exit status and what it means. The config
+ * loader lists every problem by path (src/config/load.ts); a second instance finds the data dir taken
+ * (src/store/lock.ts). src/main.ts exits with `exit`.
+ */
+export const STARTUP_ERRORS = {
+  SB_CONFIG_INVALID: { exit: 78, message: 'the configuration is invalid' }, // EX_CONFIG
+  SB_DATA_DIR_LOCKED: { exit: 1, message: 'another shaobing process holds the data dir' },
+} as const satisfies Record<string, { exit: number; message: string }>;
+export type StartupErrorCode = keyof typeof STARTUP_ERRORS;
 type StatusOf<C extends ErrorCode> = (typeof ERRORS)[C]['status'];
 
 export class AppError<C extends ErrorCode = ErrorCode> extends Error {
+  /** Always the registry's status for the code: a throw site names the code and, if it helps, a message. */
   readonly statusCode: StatusOf<C>;
-  /**
-   * The status comes from the registry; a call may repeat it for the reader (`new AppError('SB_NOT_FOUND',
-   * msg, 404)`), and the compiler checks that it matches.
-   */
   constructor(
     readonly code: C,
     message: string = ERRORS[code].message,
-    statusCode?: StatusOf<C>,
   ) {
     super(message);
     this.name = 'AppError';
-    this.statusCode = statusCode ?? ERRORS[code].status;
+    this.statusCode = ERRORS[code].status;
   }
 
   toJSON(): { statusCode: number; code: string; message: string } {

@@ -5,6 +5,7 @@ import { buildApp, type App } from './app.js';
 import type { Config } from './config/load.js';
 import { sampleSecretsInUse, productionRefusal } from './config/samples.js';
 import { relative } from 'node:path';
+import { STARTUP_ERRORS } from './errors.js';
 
 /** For the person who typed `npm start` (stderr; the log stays JSON lines on stdout): where the console is and,
  *  when the public sample secrets open anything, a warning nobody can miss. */
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`shaobing: ${err.message}\n`);
-      process.exit(78); // EX_CONFIG
+      process.exit(STARTUP_ERRORS.SB_CONFIG_INVALID.exit); // EX_CONFIG
     }
     throw err;
   }
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
-    process.exit(78); // EX_CONFIG
+    process.exit(STARTUP_ERRORS.SB_CONFIG_INVALID.exit); // EX_CONFIG
   }
   let stopping = false;
   const stop = async (signal: string) => {
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
       // A problem only start-up can see (a person naming a destination that does not exist): still a config error.
       process.stderr.write(`shaobing: ${err.message}\n`);
       await app.stop().catch(() => undefined);
-      process.exit(78);
+      process.exit(STARTUP_ERRORS.SB_CONFIG_INVALID.exit);
     }
     const e = err as NodeJS.ErrnoException;
     app.log.fatal({ code: e.code, message: e.message }, 'start-up failed');

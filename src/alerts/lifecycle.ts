@@ -26,6 +26,6 @@ export function canMove(t: Transition, from: AlertStatus): boolean {
 export function move(t: Transition, from: AlertStatus): { to: AlertStatus; event: string } {
   const m = MOVES[t];
   if (!m.from.includes(from))
-    throw new AppError('SB_ILLEGAL_TRANSITION', `cannot ${t} an alert that is ${from} (allowed from: ${m.from.join(', ')})`, 409);
+    throw new AppError('SB_ILLEGAL_TRANSITION', `cannot ${t} an alert that is ${from} (allowed from: ${m.from.join(', ')})`);
   return { to: m.to, event: m.event };
 }

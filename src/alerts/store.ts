@@ -178,7 +178,7 @@ export class AlertStore {
   /** Merge fields into an alert's details (a photo attached by a person), with a timeline entry. */
   mergeDetails(id: number, fields: Record<string, unknown>, now: number, type: string, actor: string, data?: Record<string, unknown>): AlertView {
     const r = this.row(id);
-    if (!r) throw new AppError('SB_NOT_FOUND', `no alert ${id}`, 404);
+    if (!r) throw new AppError('SB_NOT_FOUND', `no alert ${id}`);
     this.s.update.run(r.title, JSON.stringify({ ...(JSON.parse(r.details) as Record<string, unknown>), ...fields }), now, id);
     this.event(id, now, type, actor, data);
     return this.reread(id);
@@ -272,12 +272,12 @@ export class AlertStore {
   /** A person's lifecycle move (the caller checked the grid); 409 on an illegal one. */
   transition(id: number, t: Transition, actor: string, body: { assignee?: string; note?: string; score?: number; comment?: string }, now: number): AlertView {
     const r = this.row(id);
-    if (!r) throw new AppError('SB_NOT_FOUND', `no alert ${id}`, 404);
+    if (!r) throw new AppError('SB_NOT_FOUND', `no alert ${id}`);
     const m = move(t, r.status);
     if (t === 'accept' && r.assignee && r.assignee !== actor)
-      throw new AppError('SB_NOT_ASSIGNEE', `alert ${id} was dispatched to ${r.assignee}; only they accept it`, 403);
+      throw new AppError('SB_NOT_ASSIGNEE', `alert ${id} was dispatched to ${r.assignee}; only they accept it`);
     if (t === 'rate') {
-      if (r.rating) throw new AppError('SB_ALREADY_RATED', `alert ${id} is already rated`, 409);
+      if (r.rating) throw new AppError('SB_ALREADY_RATED', `alert ${id} is already rated`);
       const rating = { score: body.score!, comment: body.comment, by: actor, at: iso(now) };
       this.s.rate.run(JSON.stringify(rating), now, id);
       this.event(id, now, m.event, actor, { score: body.score, comment: body.comment });

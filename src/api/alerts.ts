@@ -165,7 +165,7 @@ export function alertsApi(engine: RuleEngine) {
       },
       async (req) => {
         const a = engine.alerts.get(req.params.id);
-        if (!a || !inScope(req.principal, a)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`, 404);
+        if (!a || !inScope(req.principal, a)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`);
         const actions = allowedSteps(req.principal, stepFacts(engine, deps.directory, a, req.principal));
         return { ...a, timeline: engine.alerts.timeline(a.id), actions, ...(actions.includes('dispatch') ? { assignees: assignees(deps.directory, a) } : {}) };
       },
@@ -186,7 +186,7 @@ export function alertsApi(engine: RuleEngine) {
         },
         async (req) => {
           const a = engine.alerts.get(req.params.id);
-          if (!a || !inScope(req.principal, a)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`, 404);
+          if (!a || !inScope(req.principal, a)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`);
           const body = req.body ?? {};
           // First whether the alert's state allows the step at all (409), then whether this caller may take it (403).
           move(t, a.status);

@@ -91,10 +91,10 @@ export class Authenticator {
   authenticate(req: FastifyRequest): Principal {
     const header = req.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!match) throw new AppError('SB_UNAUTHORIZED', 'missing bearer token', 401);
+    if (!match) throw new AppError('SB_UNAUTHORIZED', 'missing bearer token');
     const token = match[1];
     const cheap = this.resolveCheap(token);
-    if (cheap === 'stale') throw new AppError('SB_UNAUTHORIZED', 'the session has ended; sign in again', 401);
+    if (cheap === 'stale') throw new AppError('SB_UNAUTHORIZED', 'the session has ended; sign in again');
     if (cheap) return cheap;
     // An unknown token: counted before it is searched for, so concurrent guesses cannot outrun the count.
     const wait = this.throttle.wait(req.ip);
@@ -110,7 +110,7 @@ export class Authenticator {
       return p;
     }
     this.metrics?.authFailures.inc({ reason: 'bad_token' });
-    throw new AppError('SB_UNAUTHORIZED', 'invalid token', 401);
+    throw new AppError('SB_UNAUTHORIZED', 'invalid token');
   }
 }
 

@@ -116,7 +116,7 @@ export function brokerHooksApi(settings: BrokerHookSettings, guard: MqttAuthGuar
       }
       callers.attempt(req.ip);
       metrics.authFailures.inc({ reason: 'hook_secret' });
-      throw new AppError('SB_UNAUTHORIZED', `the broker hook secret is missing or wrong (header ${settings.header})`, 401);
+      throw new AppError('SB_UNAUTHORIZED', `the broker hook secret is missing or wrong (header ${settings.header})`);
     });
 
     const hookSecurity = [{ brokerHookSecret: [] }];
@@ -154,7 +154,7 @@ export function brokerHooksApi(settings: BrokerHookSettings, guard: MqttAuthGuar
           verdict = special || device ? checkCredentials(access, username, password, clientid, device) : undefined;
         } catch (err) {
           log.error({ err, clientId: clientid }, 'device lookup failed during a hook authentication');
-          throw new AppError('SB_UNAVAILABLE', 'the device store did not answer', 503);
+          throw new AppError('SB_UNAVAILABLE', 'the device store did not answer');
         }
         if (!verdict?.ok) {
           guard.failed(username, peerhost);
@@ -207,7 +207,7 @@ export function brokerHooksApi(settings: BrokerHookSettings, guard: MqttAuthGuar
             device = deviceOf(username);
           } catch (err) {
             log.error({ err, clientId: clientid }, 'device lookup failed during a hook authorization');
-            throw new AppError('SB_UNAVAILABLE', 'the device store did not answer', 503);
+            throw new AppError('SB_UNAVAILABLE', 'the device store did not answer');
           }
           who = device && device.id === clientid ? { device } : undefined;
         }

@@ -51,7 +51,7 @@ function timeOf(v: string | number, field: string): number {
   try {
     return apiTime(field, v);
   } catch (err) {
-    throw new AppError('SB_ABSENCE_RANGE', err instanceof Error ? err.message : `${field} is not a time`, 400);
+    throw new AppError('SB_ABSENCE_RANGE', err instanceof Error ? err.message : `${field} is not a time`);
   }
 }
 
@@ -157,13 +157,13 @@ export function careApi(engine: RuleEngine) {
       },
       async (req, reply) => {
         const h = deps.directory.households.get(req.body.householdId);
-        if (!h || !mayCare(req.principal, h)) throw new AppError('SB_NOT_FOUND', `no household '${req.body.householdId}'`, 404);
+        if (!h || !mayCare(req.principal, h)) throw new AppError('SB_NOT_FOUND', `no household '${req.body.householdId}'`);
         const now = deps.clock.now();
         let at = now;
         if (req.body.at !== undefined) {
           at = apiTime('at', req.body.at);
-          if (at > now + FUTURE_SKEW_MS) throw new AppError('SB_VALIDATION', 'at lies in the future', 400);
-          if (at < now - MAX_AGE_MS) throw new AppError('SB_VALIDATION', 'a visit is logged within 7 days', 400);
+          if (at > now + FUTURE_SKEW_MS) throw new AppError('SB_VALIDATION', 'at lies in the future');
+          if (at < now - MAX_AGE_MS) throw new AppError('SB_VALIDATION', 'a visit is logged within 7 days');
           at = Math.min(at, now);
         }
         const note = req.body.note?.trim() || undefined;
@@ -184,14 +184,14 @@ export function careApi(engine: RuleEngine) {
     const visibleAbsence = (p: Principal, id: number) => {
       const a = engine.absences.get(id);
       const h = a && deps.directory.households.get(a.householdId);
-      if (!a || !h || !mayCare(p, h)) throw new AppError('SB_NOT_FOUND', `no absence ${id}`, 404);
+      if (!a || !h || !mayCare(p, h)) throw new AppError('SB_NOT_FOUND', `no absence ${id}`);
       return a;
     };
 
     const checkSpan = (from: number, until: number, now: number) => {
-      if (until <= from) throw new AppError('SB_ABSENCE_RANGE', 'until must be after from', 400);
-      if (until <= now) throw new AppError('SB_ABSENCE_RANGE', 'until has already passed', 400);
-      if (until - from > MAX_ABSENCE_DAYS * DAY) throw new AppError('SB_ABSENCE_TOO_LONG', `an absence is at most ${MAX_ABSENCE_DAYS} days`, 400);
+      if (until <= from) throw new AppError('SB_ABSENCE_RANGE', 'until must be after from');
+      if (until <= now) throw new AppError('SB_ABSENCE_RANGE', 'until has already passed');
+      if (until - from > MAX_ABSENCE_DAYS * DAY) throw new AppError('SB_ABSENCE_TOO_LONG', `an absence is at most ${MAX_ABSENCE_DAYS} days`);
     };
 
     app.post<{ Body: { householdId: string; reason: AbsenceReason; from?: string | number; until: string | number; note?: string } }>(
@@ -217,15 +217,15 @@ export function careApi(engine: RuleEngine) {
       },
       async (req, reply) => {
         const h = deps.directory.households.get(req.body.householdId);
-        if (!h || !mayCare(req.principal, h)) throw new AppError('SB_NOT_FOUND', `no household '${req.body.householdId}'`, 404);
-        if (!mayMarkAway(req.principal)) throw new AppError('SB_FORBIDDEN', 'your role may not mark a household away', 403);
+        if (!h || !mayCare(req.principal, h)) throw new AppError('SB_NOT_FOUND', `no household '${req.body.householdId}'`);
+        if (!mayMarkAway(req.principal)) throw new AppError('SB_FORBIDDEN', 'your role may not mark a household away');
         const now = deps.clock.now();
         const from = req.body.from === undefined ? now : timeOf(req.body.from, 'from'); // ahead of now: a planned absence
         const until = timeOf(req.body.until, 'until');
-        if (from < now - MAX_AGE_MS) throw new AppError('SB_ABSENCE_RANGE', 'from lies more than 7 days back', 400);
+        if (from < now - MAX_AGE_MS) throw new AppError('SB_ABSENCE_RANGE', 'from lies more than 7 days back');
         checkSpan(from, until, now);
         const clash = engine.absences.list(h.id, from).find((x) => x.from < until && absenceEnd(x) > from);
-        if (clash) throw new AppError('SB_ABSENCE_OVERLAP', `the household is already marked away (absence ${clash.id}); change that one`, 409);
+        if (clash) throw new AppError('SB_ABSENCE_OVERLAP', `the household is already marked away (absence ${clash.id}); change that one`);
         const a = engine.markAway({
           householdId: h.id,
           communityId: h.communityId,
@@ -257,7 +257,7 @@ export function careApi(engine: RuleEngine) {
         const q = req.query.householdId;
         if (q !== undefined) {
           const h = deps.directory.households.get(q);
-          if (!h || !mayCare(req.principal, h)) throw new AppError('SB_NOT_FOUND', `no household '${q}'`, 404);
+          if (!h || !mayCare(req.principal, h)) throw new AppError('SB_NOT_FOUND', `no household '${q}'`);
           return { items: engine.absences.list(h.id, after).map((a) => absenceView(a, now, signOf(a.householdId))) };
         }
         const items = engine.absences
@@ -284,13 +284,13 @@ export function careApi(engine: RuleEngine) {
       },
       async (req) => {
         const a = visibleAbsence(req.principal, req.params.id);
-        if (!mayMarkAway(req.principal)) throw new AppError('SB_FORBIDDEN', 'your role may not change an absence', 403);
+        if (!mayMarkAway(req.principal)) throw new AppError('SB_FORBIDDEN', 'your role may not change an absence');
         const now = deps.clock.now();
-        if (a.endedAt !== undefined || a.until <= now) throw new AppError('SB_ABSENCE_ENDED', `absence ${a.id} has already ended`, 409);
+        if (a.endedAt !== undefined || a.until <= now) throw new AppError('SB_ABSENCE_ENDED', `absence ${a.id} has already ended`);
         const until = timeOf(req.body.until, 'until');
         checkSpan(a.from, until, now);
         const clash = engine.absences.list(a.householdId, a.from).find((x) => x.id !== a.id && x.from < until && absenceEnd(x) > a.from);
-        if (clash) throw new AppError('SB_ABSENCE_OVERLAP', `the household is already marked away from then (absence ${clash.id})`, 409);
+        if (clash) throw new AppError('SB_ABSENCE_OVERLAP', `the household is already marked away from then (absence ${clash.id})`);
         return absenceView(engine.changeAbsence(a.id, req.principal.id, { until }), now);
       },
     );
@@ -308,9 +308,9 @@ export function careApi(engine: RuleEngine) {
       },
       async (req) => {
         const a = visibleAbsence(req.principal, req.params.id);
-        if (!mayMarkAway(req.principal)) throw new AppError('SB_FORBIDDEN', 'your role may not end an absence', 403);
+        if (!mayMarkAway(req.principal)) throw new AppError('SB_FORBIDDEN', 'your role may not end an absence');
         const now = deps.clock.now();
-        if (a.endedAt !== undefined || a.until <= now) throw new AppError('SB_ABSENCE_ENDED', `absence ${a.id} has already ended`, 409);
+        if (a.endedAt !== undefined || a.until <= now) throw new AppError('SB_ABSENCE_ENDED', `absence ${a.id} has already ended`);
         // One not yet begun is called off: it then covers nothing.
         const ended = engine.changeAbsence(a.id, req.principal.id, { end: Math.max(now, a.from), note: req.body?.note?.trim() || undefined });
         return absenceView(ended, now);
@@ -405,7 +405,7 @@ export function careApi(engine: RuleEngine) {
       },
       async (req) => {
         const h = deps.directory.households.get(req.params.householdId);
-        if (!h || !mayCare(req.principal, h)) throw new AppError('SB_NOT_FOUND', `no household '${req.params.householdId}'`, 404);
+        if (!h || !mayCare(req.principal, h)) throw new AppError('SB_NOT_FOUND', `no household '${req.params.householdId}'`);
         const meter = [...deps.directory.devices.values()].find((d) => d.householdId === h.id && d.kind === 'water-meter');
         const c = engine.ruleConfig<NoWaterUseConfig>('no_water_use', h.id);
         const off = c?.utcOffsetMinutes ?? 480;

@@ -154,7 +154,7 @@ export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): P
         return row && deps.directory.communities.has(row.communityId) ? deps.directory.addDevice(row) : undefined;
       })();
       // Outside the caller's grids looks the same as absent (CONTRACT.md: 404).
-      if (!d || !inScope(req.principal, d)) throw new AppError('SB_NOT_FOUND', `no device '${req.params.id}'`, 404);
+      if (!d || !inScope(req.principal, d)) throw new AppError('SB_NOT_FOUND', `no device '${req.params.id}'`);
       return view(d);
     },
   );

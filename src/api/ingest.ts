@@ -75,7 +75,7 @@ export function ingestApi(ingest: Pick<Ingest, 'submit' | 'rejectUnknown'>, sett
       const ok = verifySecret(secret ?? '', integration?.secretHash ?? DUMMY_HASH);
       if (!integration || secret === undefined || !ok) {
         deps.metrics.authFailures.inc({ reason: 'ingest_secret' });
-        throw new AppError('SB_UNAUTHORIZED', 'unknown integration or wrong secret', 401);
+        throw new AppError('SB_UNAUTHORIZED', 'unknown integration or wrong secret');
       }
       throttle.succeed(req.ip, 'undo');
       if (known.size > 1000) known.clear();
@@ -124,7 +124,7 @@ export function ingestApi(ingest: Pick<Ingest, 'submit' | 'rejectUnknown'>, sett
         const integration = authenticate(req);
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         const seen = integrationAdapters[integration.type].identify(body);
-        if (seen.kind === 'invalid') throw new AppError('SB_BAD_REQUEST', seen.reason, 400);
+        if (seen.kind === 'invalid') throw new AppError('SB_BAD_REQUEST', seen.reason);
         if (seen.kind === 'ignored') return reply.code(200).send({ status: 'ignored', reason: seen.reason });
         const device = deviceOf(deps, integration, seen.ref);
         if (!device) {
@@ -132,12 +132,12 @@ export function ingestApi(ingest: Pick<Ingest, 'submit' | 'rejectUnknown'>, sett
           const named = [seen.ref.deviceId && `device_id '${seen.ref.deviceId}'`, seen.ref.devEui && `DevEUI ${seen.ref.devEui}`].filter(Boolean).join(' or ');
           // Kept, like any payload refused (a sensor added to the network server but not to us shows up here).
           ingest.rejectUnknown(integration.communityId, `/ingest/${integration.id}`, body, `no device of this integration's community matches ${named}`);
-          throw new AppError('SB_UNKNOWN_DEVICE', `no device of this integration's community matches ${named}`, 404);
+          throw new AppError('SB_UNKNOWN_DEVICE', `no device of this integration's community matches ${named}`);
         }
         // QoS 1: `done` runs once the message is committed to the inbox (or failed to be).
         await new Promise<void>((resolve, reject) =>
           ingest.submit(device, `/ingest/${integration.id}`, body, 1, (err) =>
-            err ? reject(new AppError('SB_UNAVAILABLE', 'the message could not be stored; send it again', 503)) : resolve(),
+            err ? reject(new AppError('SB_UNAVAILABLE', 'the message could not be stored; send it again')) : resolve(),
           ),
         );
         return reply.code(202).send({ status: 'accepted', deviceId: device.id });

@@ -119,7 +119,7 @@ export default async function peopleApi(app: FastifyInstance, deps: ApiDeps): Pr
     async (req) => {
       const { gridId } = req.query;
       const visible = allGrids().filter((g) => inGrids(req.principal, g.communityId, g.id) && (!gridId || g.id === gridId));
-      if (gridId && visible.length === 0) throw new AppError('SB_NOT_FOUND', `no grid '${gridId}'`, 404);
+      if (gridId && visible.length === 0) throw new AppError('SB_NOT_FOUND', `no grid '${gridId}'`);
       const items = [];
       for (const person of dir.people.values()) {
         if (!seesPerson(req.principal, dir, person)) continue;

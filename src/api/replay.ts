@@ -31,10 +31,10 @@ export function replayApi(engine: RuleEngine) {
       },
       async (req) => {
         requirePlatform(req.principal); // one clock for every community: the platform operator's tool
-        if (deps.clock.mode !== 'event') throw new AppError('SB_CLOCK_NOT_EVENT', 'the clock is wall time; replay needs clock: event', 409);
+        if (deps.clock.mode !== 'event') throw new AppError('SB_CLOCK_NOT_EVENT', 'the clock is wall time; replay needs clock: event');
         const now = apiTime('now', req.body.now);
         if (now < deps.clock.now())
-          throw new AppError('SB_CLOCK_BACKWARDS', `the event clock is at ${new Date(deps.clock.now()).toISOString()} and never goes back`, 409);
+          throw new AppError('SB_CLOCK_BACKWARDS', `the event clock is at ${new Date(deps.clock.now()).toISOString()} and never goes back`);
         const res = engine.advanceClock(now);
         return { now: new Date(res.now).toISOString(), fired: res.fired };
       },

@@ -112,16 +112,16 @@ export function reportsApi(opts: { utcOffsetMinutes?: number } = {}) {
         const p = req.principal;
         const community = deps.directory.communities.get(req.query.communityId);
         const grids = community ? new Set(community.grids.filter((g) => inGrids(p, community.id, g.id)).map((g) => g.id)) : new Set<string>();
-        if (!community || grids.size === 0) throw new AppError('SB_NOT_FOUND', `no community '${req.query.communityId}'`, 404);
-        if (!mayReport(p)) throw new AppError('SB_FORBIDDEN', 'reports are for the committees, grid heads and admins', 403);
+        if (!community || grids.size === 0) throw new AppError('SB_NOT_FOUND', `no community '${req.query.communityId}'`);
+        if (!mayReport(p)) throw new AppError('SB_FORBIDDEN', 'reports are for the committees, grid heads and admins');
         const now = deps.clock.now();
         let from = now - DAY;
         let to = now;
         if (req.query.date) {
           const start = Date.parse(`${req.query.date}T00:00:00Z`) - offset * 60_000;
           // Date.parse takes 2025-02-30 as 2 March: a day that does not read back the same is no day.
-          if (!Number.isFinite(start) || new Date(start + offset * 60_000).toISOString().slice(0, 10) !== req.query.date) throw new AppError('SB_VALIDATION', `date '${req.query.date}' is not a day`, 400);
-          if (start > now) throw new AppError('SB_VALIDATION', `date '${req.query.date}' lies in the future`, 400);
+          if (!Number.isFinite(start) || new Date(start + offset * 60_000).toISOString().slice(0, 10) !== req.query.date) throw new AppError('SB_VALIDATION', `date '${req.query.date}' is not a day`);
+          if (start > now) throw new AppError('SB_VALIDATION', `date '${req.query.date}' lies in the future`);
           from = start;
           to = Math.min(start + DAY, now);
         }

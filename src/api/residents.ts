@@ -117,7 +117,7 @@ export function residentsApi(d: ResidentsDeps) {
     app.addHook('onClose', async () => clearInterval(sweeper));
     const sendPhoto = async (reply: import('fastify').FastifyReply, id: string, size: PhotoSize) => {
       const bytes = await photoStore.get(id, size);
-      if (!bytes) throw new AppError('SB_NOT_FOUND', 'no such photo', 404);
+      if (!bytes) throw new AppError('SB_NOT_FOUND', 'no such photo');
       return reply
         .header('content-type', 'image/jpeg')
         .header('cache-control', 'private, max-age=86400, immutable')
@@ -143,7 +143,7 @@ export function residentsApi(d: ResidentsDeps) {
       if (!h) {
         if (m && invites.revoked(token)) throw new AppError('SB_INVITE_REVOKED');
         if (m) badTokens.attempt(req.ip);
-        throw new AppError('SB_UNAUTHORIZED', '链接无效：请扫描社区发给您家的二维码', 401);
+        throw new AppError('SB_UNAUTHORIZED', '链接无效：请扫描社区发给您家的二维码');
       }
       if (!budget.take(h.id, Date.now())) throw Object.assign(new AppError('SB_TOO_MANY_REQUESTS', '操作太频繁，请过几分钟再试'), { retryAfterSeconds: 60 });
       req.household = h;
@@ -267,8 +267,8 @@ export function residentsApi(d: ResidentsDeps) {
       },
       async (req) => {
         const a = orders.own(req.household.id, req.params.id);
-        if (a.status !== 'resolved') throw new AppError('SB_ILLEGAL_TRANSITION', '还没有办结，办结后才能评价', 409);
-        if (a.rating) throw new AppError('SB_ALREADY_RATED', '已经评价过了', 409);
+        if (a.status !== 'resolved') throw new AppError('SB_ILLEGAL_TRANSITION', '还没有办结，办结后才能评价');
+        if (a.rating) throw new AppError('SB_ALREADY_RATED', '已经评价过了');
         const comment = req.body.comment?.trim();
         const v = d.engine.transition(a.id, 'rate', residentActor(req.household.id), { score: req.body.score, ...(comment ? { comment } : {}) });
         return residentView(v, d.engine.alerts.timeline(v.id));
@@ -313,7 +313,7 @@ export function residentsApi(d: ResidentsDeps) {
       async (req, reply) => {
         const h = req.household.id;
         const mine = photosRepo.rows(req.params.id).some((r) => r.householdId === h || (r.alertId !== null && d.engine.alerts.get(r.alertId)?.householdId === h && RESIDENT_KINDS.has(d.engine.alerts.get(r.alertId)!.kind)));
-        if (!mine) throw new AppError('SB_NOT_FOUND', '找不到这张照片', 404);
+        if (!mine) throw new AppError('SB_NOT_FOUND', '找不到这张照片');
         return sendPhoto(reply, req.params.id, req.query.size);
       },
     );
@@ -328,7 +328,7 @@ export function residentsApi(d: ResidentsDeps) {
           const a = r.alertId !== null ? d.engine.alerts.get(r.alertId) : undefined;
           return a !== undefined && inScope(req.principal, a);
         });
-        if (!seen) throw new AppError('SB_NOT_FOUND', `no photo ${req.params.id}`, 404);
+        if (!seen) throw new AppError('SB_NOT_FOUND', `no photo ${req.params.id}`);
         return sendPhoto(reply, req.params.id, req.query.size);
       },
     );
@@ -346,11 +346,11 @@ export function residentsApi(d: ResidentsDeps) {
       },
       async (req) => {
         const a = d.engine.alerts.get(req.params.id);
-        if (!a || !inScope(req.principal, a)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`, 404);
+        if (!a || !inScope(req.principal, a)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`);
         const cares = !!a.householdId && (deps.directory.households.get(a.householdId)?.careContacts.some((c) => c.personId === req.principal.id) ?? false);
         if (!mayTake('resolve', req.principal, { alert: a, caresForHousehold: cares })) throw new AppError('SB_STEP_NOT_ALLOWED', 'the photo of the fix is attached by whoever may resolve the alert');
-        if (a.status === 'resolved') throw new AppError('SB_ILLEGAL_TRANSITION', 'the alert is resolved; attach the photo before 办结', 409);
-        if (photosRepo.countOn(a.id, 'resolution') > 0) throw new AppError('SB_CONFLICT', '已上传过办结照片', 409);
+        if (a.status === 'resolved') throw new AppError('SB_ILLEGAL_TRANSITION', 'the alert is resolved; attach the photo before 办结');
+        if (photosRepo.countOn(a.id, 'resolution') > 0) throw new AppError('SB_CONFLICT', '已上传过办结照片');
         if (!Buffer.isBuffer(req.body)) throw new AppError('SB_PHOTO_TYPE');
         const p = await storePhoto(photoStore, req.body);
         let view!: import('../alerts/types.js').AlertView;
@@ -433,7 +433,7 @@ export function residentsApi(d: ResidentsDeps) {
       },
       async (req) => {
         const h = deps.directory.households.get(req.params.id);
-        if (!h || !inScope(req.principal, householdPlace(h))) throw new AppError('SB_NOT_FOUND', `no household ${req.params.id}`, 404);
+        if (!h || !inScope(req.principal, householdPlace(h))) throw new AppError('SB_NOT_FOUND', `no household ${req.params.id}`);
         if (!mayInvite(req.principal)) throw new AppError('SB_FORBIDDEN', `invites are revoked by ${INVITE_ROLES.join(', ')}`);
         invites.revoke(h.id, Date.now(), req.principal.id);
         req.log.info({ householdId: h.id, by: req.principal.id, generation: invites.generation(h.id) }, 'resident invite revoked');

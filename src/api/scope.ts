@@ -98,10 +98,10 @@ export function seesPerson(p: Principal, directory: Directory, person: PersonInf
 }
 
 export function requireAdmin(p: Principal): void {
-  if (!p.admin) throw new AppError('SB_FORBIDDEN', 'admin token required', 403);
+  if (!p.admin) throw new AppError('SB_FORBIDDEN', 'admin token required');
 }
 
 /** What affects every community (the one event clock): the platform operator only. */
 export function requirePlatform(p: Principal): void {
-  if (!p.platform) throw new AppError('SB_FORBIDDEN', 'the platform admin token is required', 403);
+  if (!p.platform) throw new AppError('SB_FORBIDDEN', 'the platform admin token is required');
 }

@@ -216,7 +216,7 @@ export function sessionApi(sessions: Sessions, throttle = new LoginThrottle()) {
           deps.metrics.authFailures.inc({ reason: 'bad_password' });
           // Never the username (it may be a person's name) nor the password: the address and the reason.
           req.log.warn({ ip: req.ip, reason: 'bad_credentials' }, 'console sign-in refused: wrong username or password');
-          throw new AppError('SB_BAD_CREDENTIALS', 'wrong username or password', 401);
+          throw new AppError('SB_BAD_CREDENTIALS', 'wrong username or password');
         }
         throttle.succeed(username, req.ip);
         const { token, expiresAt } = sessions.issue(person);

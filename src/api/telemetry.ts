@@ -13,7 +13,7 @@ const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 const UNITS: Record<HistoryField, string> = { water: 'L', occupancy: 'fraction', battery: '%' };
 
-const rangeError = (message: string) => new AppError('SB_TELEMETRY_RANGE', message, 400);
+const rangeError = (message: string) => new AppError('SB_TELEMETRY_RANGE', message);
 
 /** RFC 3339 or epoch milliseconds, as device timestamps are (CONTRACT.md). */
 function parseTime(name: string, v: string | undefined, dflt: number): number {
@@ -90,12 +90,12 @@ export default async function telemetryApi(app: FastifyInstance, deps: ApiDeps):
           const row = deps.devicesRepo.find(req.params.id);
           return row && deps.directory.communities.has(row.communityId) ? deps.directory.addDevice(row) : undefined;
         })();
-      if (!d || !inScope(req.principal, d)) throw new AppError('SB_NOT_FOUND', `no device '${req.params.id}'`, 404);
+      if (!d || !inScope(req.principal, d)) throw new AppError('SB_NOT_FOUND', `no device '${req.params.id}'`);
 
       const fields = FIELDS.get(d.kind) ?? [];
       const field: HistoryField | undefined = req.query.field ?? fields[0];
       if (!field || !fields.includes(field))
-        throw new AppError('SB_TELEMETRY_FIELD', `field: a ${d.kind} has no '${field}' history (it has: ${fields.join(', ')})`, 400);
+        throw new AppError('SB_TELEMETRY_FIELD', `field: a ${d.kind} has no '${field}' history (it has: ${fields.join(', ')})`);
       const everyText = req.query.every ?? '1h';
       const every = parseEvery(everyText);
       const now = deps.clock.now();
@@ -106,14 +106,14 @@ export default async function telemetryApi(app: FastifyInstance, deps: ApiDeps):
       if (n > MAX_BUCKETS) throw rangeError(`${n} buckets of ${everyText} asked for; at most ${MAX_BUCKETS}: use a larger every or a shorter range`);
 
       const sink = deps.telemetry;
-      if (!sink || sink.name === 'none') throw new AppError('SB_TELEMETRY_DISABLED', 'no telemetry history is kept (settings telemetry.sink is none)', 404);
+      if (!sink || sink.name === 'none') throw new AppError('SB_TELEMETRY_DISABLED', 'no telemetry history is kept (settings telemetry.sink is none)');
       let result;
       try {
         result = await sink.query({ device: d, field, from, to, every, now });
       } catch (err) {
         if (err instanceof AppError) throw err;
         req.log.warn({ err, deviceId: d.id, sink: sink.name }, 'telemetry history query failed');
-        throw new AppError('SB_TELEMETRY_UNAVAILABLE', `the ${sink.name} telemetry store did not answer`, 503);
+        throw new AppError('SB_TELEMETRY_UNAVAILABLE', `the ${sink.name} telemetry store did not answer`);
       }
       const iso = (t: number) => new Date(t).toISOString();
       return {

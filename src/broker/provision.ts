@@ -47,17 +47,17 @@ export function provisionDevice(
   inCommunity('gateId', req.gateId, directory.gates);
   inCommunity('buildingId', req.buildingId, directory.buildings);
   problems.push(...placementProblems(kind, req));
-  if (problems.length) throw new AppError('SB_INVALID_DEVICE', problems.join('; '), 400);
+  if (problems.length) throw new AppError('SB_INVALID_DEVICE', problems.join('; '));
   // A community admin whose grids are part of their community places devices in those grids only.
   if (deps.mayPlace && !deps.mayPlace({ communityId: req.communityId, gridId: directory.placeOf(req).gridId, householdId: req.householdId }))
-    throw new AppError('SB_FORBIDDEN', `the device would be placed outside the caller's grids`, 403);
-  if (directory.devices.has(req.id) || repo.find(req.id)) throw new AppError('SB_DEVICE_EXISTS', `device '${req.id}' already exists`, 409);
+    throw new AppError('SB_FORBIDDEN', `the device would be placed outside the caller's grids`);
+  if (directory.devices.has(req.id) || repo.find(req.id)) throw new AppError('SB_DEVICE_EXISTS', `device '${req.id}' already exists`);
   if (req.kind === 'parking-sensor' && req.spaceId) {
     // One sensor per space: a second would count one car twice and fight the first over the occupancy.
     // The inventory's and, through the store, those provisioned since (also by the CLI while the service runs).
     for (const d of [...directory.devices.values(), ...repo.all()])
       if (d.kind === 'parking-sensor' && d.spaceId === req.spaceId)
-        throw new AppError('SB_SPACE_TAKEN', `parking space '${req.spaceId}' already has sensor '${d.id}'`, 409);
+        throw new AppError('SB_SPACE_TAKEN', `parking space '${req.spaceId}' already has sensor '${d.id}'`);
   }
 
   const secret = newSecret();

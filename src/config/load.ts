@@ -1,6 +1,7 @@
 // Load settings (YAML file + environment) and the community inventories, validate everything at once and
 // report every error with its path, then freeze. Nothing here reads a global: the result is injected.
 import { readTls } from '../tls.js';
+import type { StartupErrorCode } from '../errors.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve, relative } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
@@ -24,7 +25,7 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  readonly code = 'SB_CONFIG_INVALID';
+  readonly code = 'SB_CONFIG_INVALID' satisfies StartupErrorCode;
   constructor(readonly errors: string[]) {
     super(`invalid configuration (${errors.length} error${errors.length === 1 ? '' : 's'}):\n  - ${errors.join('\n  - ')}`);
   }

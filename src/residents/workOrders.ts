@@ -206,7 +206,7 @@ export class WorkOrders {
   /** One of the household's own orders; anybody else's is answered like a missing one. */
   own(householdId: string, id: number): AlertView {
     const a = this.deps.engine.alerts.get(id);
-    if (!a || a.householdId !== householdId || !(ORDER_KINDS as readonly string[]).includes(a.kind)) throw new AppError('SB_NOT_FOUND', '找不到这条记录', 404);
+    if (!a || a.householdId !== householdId || !(ORDER_KINDS as readonly string[]).includes(a.kind)) throw new AppError('SB_NOT_FOUND', '找不到这条记录');
     return a;
   }
 }

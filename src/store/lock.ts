@@ -4,13 +4,14 @@
 // (https://sqlite.org/pragma.html#pragma_locking_mode). The operating system drops it when the process ends,
 // however it ends, so a SIGKILL or a power cut never leaves a stale lock behind — unlike a pid file, whose pid
 // may be reused (in a container it is always 1). A `shaobing.pid` beside it only names the holder in the message.
+import type { StartupErrorCode } from '../errors.js';
 import Database from 'better-sqlite3';
 import { mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 
 export class DataDirLockedError extends Error {
-  readonly code = 'SB_DATA_DIR_LOCKED';
+  readonly code = 'SB_DATA_DIR_LOCKED' satisfies StartupErrorCode;
   constructor(
     readonly dataDir: string,
     readonly holder: string | undefined,

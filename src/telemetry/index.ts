@@ -10,7 +10,7 @@ export class NoTelemetry implements TelemetrySink {
   async stop(): Promise<void> {}
   write(): void {}
   async query(): Promise<never> {
-    throw new AppError('SB_TELEMETRY_DISABLED', 'no telemetry history is kept (settings telemetry.sink is none)', 404);
+    throw new AppError('SB_TELEMETRY_DISABLED', 'no telemetry history is kept (settings telemetry.sink is none)');
   }
 }
 

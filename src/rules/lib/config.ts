@@ -2,6 +2,7 @@
 // community's, the micro-grid's and the household's `rules:` in the inventory — the nearest wins, key by key.
 // Every level is validated once at start-up against the rule's schema, and every problem is reported with its
 // path (STYLE.md 6), so a typo in a threshold stops start-up instead of silently using the default.
+import type { StartupErrorCode } from '../../errors.js';
 import { Ajv } from 'ajv';
 import type { Inventory } from '../../config/schema.js';
 import { closest } from '../../config/suggest.js';
@@ -102,7 +103,7 @@ export class RuleSettings {
 }
 
 export class RuleSettingsError extends Error {
-  readonly code = 'SB_CONFIG_INVALID';
+  readonly code = 'SB_CONFIG_INVALID' satisfies StartupErrorCode;
   constructor(readonly errors: string[]) {
     super(`invalid rule settings (${errors.length} error${errors.length === 1 ? '' : 's'}):\n  - ${errors.join('\n  - ')}`);
   }
