@@ -170,9 +170,11 @@ function engineHotPath(): void {
             const s = states.applyReading(r);
             if (withRules) engine.handler.handle(r, s);
           }
+          if (withRules) engine.handler.flush?.();
           states.flush(clock.now());
         })();
         for (const r of batch) bus.emit('reading', r);
+        if (withRules) engine.handler.committed?.(batch);
       }
       return performance.now() - t;
     };

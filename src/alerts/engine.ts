@@ -94,9 +94,8 @@ export class RuleEngine {
   private readonly contexts: ContextBuilder;
   private settings!: RuleSettings;
   private readonly lotBoard: LotBoard;
-  /** Readings of the current ingest batch (and what they changed), until the bus says each one committed. */
+  /** Readings of the current ingest batch (and what they changed), until ingest says the batch committed. */
   private readonly pending = new Map<Reading, Effects | null>();
-  private settleQueued = false;
   private running = false;
   private readonly runReading: (plan: NonNullable<RuleEngine['plan']>) => Effects;
 
@@ -107,16 +106,15 @@ export class RuleEngine {
     handle: (r: Reading, s: DeviceState) => this.handle(r, s),
     // End of the ingest batch, still inside its transaction: one write per changed rule state.
     flush: () => this.ruleStates.flush(),
-    // The ingest batch rolled back (it is about to be tried again, message by message): memory as the store has it.
-    rollback: () => {
-      this.pending.clear();
-      this.resync();
-    },
     // The last reading's savepoint rolled back after its rule work was done and flushed (ingest set it aside).
     undo: () => {
       if (this.lastReading) this.pending.delete(this.lastReading);
       this.resync();
     },
+    // The batch committed: publish what its readings changed, then (event clock) fire what came due.
+    committed: (readings) => this.committed(readings),
+    // The batch rolled back (it is about to be tried again, message by message): memory as the store has it.
+    rolledBack: () => this.rolledBack(),
   };
   private lastReading: Reading | null = null;
 
@@ -159,7 +157,6 @@ export class RuleEngine {
       );
       deps.clock.observe(newest);
     }
-    deps.bus.on('reading', 'rules', (r) => this.committed(r));
     // A payload that fails to decode still proves the device is alive: let device_offline look again.
     deps.bus.on('rejection', 'rules', (rej) => rej.deviceId && this.heardFrom(rej.deviceId));
     this.running = true;
@@ -181,10 +178,6 @@ export class RuleEngine {
   private handle(r: Reading, _state: DeviceState): void {
     if (!this.running) return;
     this.lastReading = r;
-    if (!this.settleQueued) {
-      this.settleQueued = true;
-      queueMicrotask(() => this.settle());
-    }
     this.ruleStates.mark();
     try {
       // Rules are pure: evaluate them all first. Most readings only change rule state (kept in memory until
@@ -234,21 +227,33 @@ export class RuleEngine {
     return fx;
   }
 
-  /** After the batch: publish what committed; if something did not, memory is read again from the store. */
-  private committed(r: Reading): void {
-    const fx = this.pending.get(r);
-    if (fx === undefined) return;
-    this.pending.delete(r);
-    if (fx) this.publish(fx);
-  }
-
-  private settle(): void {
-    this.settleQueued = false;
-    if (this.pending.size) {
-      this.deps.log.warn({ readings: this.pending.size }, 'a processing transaction rolled back; reloading rule memory');
+  /** After the batch committed: publish what its readings changed, in order. */
+  private committed(readings: readonly Reading[]): void {
+    for (const r of readings) {
+      const fx = this.pending.get(r);
+      if (fx) this.publish(fx);
+    }
+    this.lastReading = null;
+    if (this.pending.size > readings.length) {
+      // Not expected: handled readings the batch did not commit. Memory is read again from the store.
+      this.deps.log.warn({ readings: this.pending.size - readings.length }, 'readings handled but not committed; reloading rule memory');
       this.pending.clear();
       this.resync();
     }
+    this.pending.clear();
+    this.afterBatch();
+  }
+
+  /** The batch rolled back: nothing it did is published, and memory is what the store has. */
+  private rolledBack(): void {
+    if (this.pending.size) this.deps.log.warn({ readings: this.pending.size }, 'a processing transaction rolled back; reloading rule memory');
+    this.pending.clear();
+    this.lastReading = null;
+    this.resync();
+    this.afterBatch();
+  }
+
+  private afterBatch(): void {
     if (this.running && this.deps.clock.mode === 'event') this.scheduler.advance();
   }
 

@@ -28,18 +28,24 @@ import { eventTime, MAX_FUTURE_MS, type Reading, type Rejection } from './readin
 import { POISON_MARKER, type Failpoints } from '../failpoints.js';
 import { isTransientStoreError } from '../store/db.js';
 
-/** Work done for each accepted reading inside the processing transaction (rules, telemetry, …). */
+/**
+ * Work done for each accepted reading inside the processing transaction (rules, telemetry, …). Every attempt
+ * at a batch ends in exactly one of `committed` or `rolledBack` (a rolled-back batch is tried again, message by
+ * message, and that attempt is told too), explicitly (in the style of Node-RED's `done`):
+ * a handler never infers the outcome from events or timing.
+ */
 export interface ReadingHandler {
   name: string;
   handle(reading: Reading, state: DeviceState): void;
   /** End of the batch, inside its transaction: write what was kept back (write-behind state). */
   flush?(): void;
-  /** The batch transaction rolled back: forget what memory holds beyond the store. */
-  rollback?(): void;
   /** The savepoint of the reading handled last (and flushed since) rolled back: forget what it did. */
   undo?(): void;
-  /** The batch transaction committed: what it wrote is durable. */
-  committed?(): void;
+  /** The batch transaction committed: what it wrote is durable. `readings`: the batch's accepted readings, in
+   *  order (after the bus has carried each one), without any a savepoint set aside. */
+  committed?(readings: readonly Reading[]): void;
+  /** The batch transaction rolled back (it will be tried again): forget what memory holds beyond the store. */
+  rolledBack?(): void;
 }
 
 export interface IngestDeps {
@@ -321,8 +327,8 @@ export class Ingest {
         return false;
       }
     }
-    for (const h of this.handlers) h.committed?.();
     const { metrics, bus } = this.deps;
+    const accepted: Reading[] = [];
     const t1 = performance.now();
     for (let i = 0; i < outcomes.length; i++) {
       const o = outcomes[i];
@@ -330,6 +336,7 @@ export class Ingest {
       if ('reading' in o) {
         this.counter(o.reading.kind, 'accepted').inc();
         bus.emit('reading', o.reading);
+        accepted.push(o.reading);
       } else {
         this.counter(o.device?.kind ?? 'unknown', 'rejected').inc();
         this.deps.log.warn(
@@ -344,6 +351,7 @@ export class Ingest {
           );
       }
     }
+    for (const h of this.handlers) h.committed?.(accepted);
     for (const s of this.stateChanges) bus.emit('deviceState', s);
     this.stateChanges = [];
     if (this.rejectionsSincePrune > 500) this.pruneRejections();
@@ -366,7 +374,7 @@ export class Ingest {
   private rollbackMemory(clockAt: number): void {
     this.deps.states.reload();
     this.deps.clock.restore(clockAt);
-    for (const h of this.handlers) h.rollback?.();
+    for (const h of this.handlers) h.rolledBack?.();
   }
 
   /** One message under its own savepoint; if it throws for a reason about the data, it alone is set aside. */

@@ -84,7 +84,7 @@ export class InfluxSink implements TelemetrySink {
   private readonly handler: ReadingHandler = {
     name: 'telemetry.influx',
     handle: (r) => this.enqueueReading(r),
-    rollback: () => {
+    rolledBack: () => {
       this.inTx = zero();
     },
     undo: () => {

@@ -36,18 +36,22 @@ function setup(ruleList = rules) {
   cleanups.push(() => engine.stop());
   const emitted: AlertView[] = [];
   bus.on('alert', 'test', (a) => emitted.push(a));
-  /** One ingest batch as the pipeline runs it: state and handlers in a transaction, events after commit. */
+  /** One ingest batch as the pipeline runs it: state and handlers in a transaction, then the handler is told
+   *  which way it went (ReadingHandler.committed / rolledBack). */
   const batch = (readings: Reading[], fail = false) => {
     try {
       db.transaction(() => {
         for (const r of readings) engine.handler.handle(r, states.applyReading(r));
+        engine.handler.flush?.();
         states.flush(clock.now());
         if (fail) throw new Error('disk full');
       })();
     } catch {
+      engine.handler.rolledBack?.();
       return;
     }
     for (const r of readings) bus.emit('reading', r);
+    engine.handler.committed?.(readings);
   };
   return { db, engine, emitted, batch, clock };
 }
@@ -85,6 +89,20 @@ describe('rule engine', () => {
     batch([alarm(T0 + 1000)]); // and the next batch starts from the truth
     await tick();
     expect(emitted.map((a) => a.count)).toEqual([1]);
+  });
+
+  it('is told the outcome: a bus event alone publishes nothing, committed() does', async () => {
+    const { db, engine, emitted } = setup();
+    const states = new DeviceStates(db);
+    const r = alarm(T0);
+    db.transaction(() => {
+      engine.handler.handle(r, states.applyReading(r));
+      engine.handler.flush?.();
+    })();
+    await tick();
+    expect(emitted).toEqual([]); // no inference from timing
+    engine.handler.committed?.([r]);
+    expect(emitted.map((a) => a.kind)).toEqual(['smoke']);
   });
 
   it('keeps other rules working when one rule throws', async () => {
