@@ -63,6 +63,34 @@ describe('fair reads and the urgent lane', () => {
     expect(before).toBeLessThan(total / 5);
   }, 60_000);
 
+  it('bounds a turn when many connections are readable together (after the process waited for a core)', async () => {
+    const t = await startApp();
+    cleanups.push(() => t.stop());
+    const guard = (t.app.broker as unknown as { connGuard: { maxTurnBytes: number } }).connGuard;
+    const meters = sampleDevices('water-meter', 'canonical', 'chunjiang').slice(0, 20);
+    const socks = await Promise.all(meters.map((id) => rawDevice(t, id)));
+    let readings = 0;
+    t.app.bus.on('reading', 'test', () => readings++);
+    let sent = 0;
+    socks.forEach((sock, n) => {
+      const topic = `iot/chunjiang/${meters[n]}/up`;
+      // ~24 KiB each: more than one connection's share of a turn, so each is also backlogged after its first read.
+      const packets = Array.from({ length: 300 }, (_, i) =>
+        mqttPacket.generate({ cmd: 'publish', topic, qos: 0, retain: false, dup: false, payload: `{"type":"reading","totalM3":${(500 + i / 1000).toFixed(3)}}` }),
+      );
+      sent += packets.length;
+      sock.write(Buffer.concat(packets));
+    });
+    // Hold the event loop (the service runs in this process) so that every connection is readable at once when
+    // it comes back, as after the process waited for a core on a busy machine.
+    const until = Date.now() + 300;
+    while (Date.now() < until);
+    await waitFor(() => readings === sent, 'every reading processed', 30_000);
+    // 64 KiB for the turn, the first connection's 16 KiB share, then 2 KiB for each other quiet connection;
+    // read whole, the first reads of 20 connections were 20 × 16 KiB in one turn.
+    expect(guard.maxTurnBytes).toBeLessThan(64 * 1024 + 16 * 1024 + 20 * 2048 + 4096);
+  }, 60_000);
+
   it('takes a smoke detector\'s message ahead of bulk readings queued in the same turn', async () => {
     const t = await startApp();
     cleanups.push(() => t.stop());
