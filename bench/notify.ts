@@ -1,5 +1,5 @@
 // bench/notify: a smoke alarm published over MQTT → the notification's request arriving at a webhook receiver
-// (in its own process, bench/receiver.ts). Latency p50/p99/max at rest, during a burst (bench/load.ts floods
+// (in its own process, bench/receiver.ts), the alarms published from a process of their own (bench/alarms.ts). Latency p50/p99/max at rest, during a burst (bench/load.ts floods
 // the broker with water-meter readings as fast as it takes them; that rate is its capacity) and during steady
 // load at half of that capacity.
 //   npx tsx bench/notify.ts [--alarms 200] [--load-devices 100] [--load-messages 6000] [--fair-reads off]
@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { arg, benchDevices, writeBenchInventory } from './lib.js';
 import { loadConfig } from '../src/config/load.js';
 import { buildApp } from '../src/app.js';
@@ -52,46 +51,40 @@ async function main(): Promise<void> {
   const app = buildApp(config);
   await app.start();
   const url = `mqtt://127.0.0.1:${app.ports.mqtt}`;
+  /** When each alarm was published (by bench/alarms.ts) and when its request reached the receiver. */
   const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
+  const gotAt = new Map<string, number>();
   /** Per phase: the event loop's longest stall (ms) and publish → commit latencies. */
   const stalls: number[] = [];
   const toCommit: number[][] = [];
   rx.on('message', (m: { at?: number; deviceIds?: string[] }) => {
-    for (const id of m.deviceIds ?? []) {
-      const t0 = sentAt.get(id);
-      if (t0 !== undefined && m.at !== undefined) latencies.push(m.at - t0);
-    }
+    for (const id of m.deviceIds ?? []) if (m.at !== undefined && !gotAt.has(id)) gotAt.set(id, m.at);
   });
   let readings = 0;
   /** When each alarm was committed as a reading (the split: publish → commit, commit → webhook). */
   const committedAt = new Map<string, number>();
   app.bus.on('reading', 'bench', (r) => {
     readings++;
-    if (sentAt.has(r.deviceId) && !committedAt.has(r.deviceId)) committedAt.set(r.deviceId, Date.now());
+    if (r.deviceId.startsWith('bench-sd') && !committedAt.has(r.deviceId)) committedAt.set(r.deviceId, Date.now());
   });
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 
-  /** `count` smoke alarms, each from its own detector (connected first), 20 ms apart; their latencies. */
+  /** `count` smoke alarms, each from its own detector, 20 ms apart, published from a process of their own
+   *  (bench/alarms.ts), so an alarm can start while the service's event loop is stalled; their latencies. */
   async function alarms(from: number, count: number): Promise<number[]> {
-    latencies.length = 0;
     loopDelay.reset();
     loopDelay.enable();
-    for (let i = from; i < from + count; i++) {
-      const [id, secret] = detectors[i];
-      const c = await mqtt.connectAsync(url, { clientId: id, username: id, password: secret, reconnectPeriod: 0 });
-      sentAt.set(id, Date.now());
-      await c.publishAsync(`iot/bench/${id}/up`, JSON.stringify({ type: 'alarm', smokePct: 40 }), { qos: 1 });
-      await c.endAsync();
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const batch = detectors.slice(from, from + count);
+    const child = fork(new URL('./alarms.ts', import.meta.url).pathname, [url, JSON.stringify(batch)], { execArgv: ['--import', 'tsx'] });
+    child.on('message', (m: { id: string; at: number }) => sentAt.set(m.id, m.at));
+    await new Promise((r) => child.once('exit', r));
+    const ids = batch.map(([id]) => id);
     const deadline = Date.now() + 30_000;
-    while (latencies.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (ids.some((id) => !gotAt.has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     loopDelay.disable();
     stalls.push(loopDelay.max / 1e6);
-    const ids = detectors.slice(from, from + count).map(([id]) => id);
-    toCommit.push(ids.map((id) => (committedAt.get(id) ?? NaN) - sentAt.get(id)!).filter((x) => !Number.isNaN(x)));
-    return [...latencies];
+    toCommit.push(ids.filter((id) => committedAt.has(id) && sentAt.has(id)).map((id) => committedAt.get(id)! - sentAt.get(id)!));
+    return ids.filter((id) => gotAt.has(id) && sentAt.has(id)).map((id) => gotAt.get(id)! - sentAt.get(id)!);
   }
 
   /** Alarms while bench/load.ts sends water-meter readings (rate 0: as fast as the broker takes them). */
