@@ -1,6 +1,7 @@
 // One-tap acknowledge from a phone: the link in a WeCom/DingTalk/Feishu message opens a small Chinese page
 // with one button. GET never acknowledges by itself — chat apps fetch links to build previews — the button
 // POSTs. The link is signed, expires, and works once (its id is recorded in ack_tokens_used).
+import type { SchemaTypes } from './typeProvider.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ApiDeps } from './index.js';
 import type { RuleEngine } from '../alerts/engine.js';
@@ -26,6 +27,8 @@ p{margin:6px 0;font-size:16px}.code{color:#8f959e;font-size:12px}.sev-critical{c
 <body><main>${body}</main></body></html>`);
 }
 
+const tokenParams = { type: 'object', required: ['token'], properties: { token: { type: 'string' } } } as const;
+
 export function ackApi(engine: RuleEngine, signingKey: () => string) {
   return async function ackRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
     const used = deps.db.prepare('SELECT 1 FROM ack_tokens_used WHERE jti = ?');
@@ -39,7 +42,7 @@ export function ackApi(engine: RuleEngine, signingKey: () => string) {
       return { claims: v.claims, alert, used: !!used.get(v.claims.jti) };
     };
 
-    app.get<{ Params: { token: string } }>('/ack/:token', { schema: { hide: true } }, async (req, reply) => {
+    app.withTypeProvider<SchemaTypes>().get('/ack/:token', { schema: { hide: true, params: tokenParams } }, async (req, reply) => {
       const c = check(req.params.token);
       if ('error' in c) return page(reply, 410, c.error ?? '链接无效', `<h1>${esc(c.error ?? '链接无效')}</h1><p>请打开哨兵控制台处理。</p>`);
       const a = c.alert;
@@ -59,7 +62,7 @@ export function ackApi(engine: RuleEngine, signingKey: () => string) {
       return page(reply, e.statusCode, title, `<h1>${title}</h1><p>请打开哨兵控制台处理。</p><p class="code">${esc(e.code)}</p>`);
     });
 
-    app.post<{ Params: { token: string } }>('/ack/:token', { schema: { hide: true } }, async (req, reply) => {
+    app.withTypeProvider<SchemaTypes>().post('/ack/:token', { schema: { hide: true, params: tokenParams } }, async (req, reply) => {
       const c = check(req.params.token);
       if ('error' in c) return page(reply, 410, c.error ?? '链接无效', `<h1>${esc(c.error ?? '链接无效')}</h1>`);
       if (c.used) return page(reply, 409, '此链接已使用', `<h1>此链接已使用</h1><p>${esc(c.alert.title)}</p>`);

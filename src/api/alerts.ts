@@ -1,5 +1,6 @@
 // Alerts: list, one with its timeline, and the people's lifecycle moves (CONTRACT.md "HTTP API"). Scoped to
 // the caller's grids: an alert outside them is a 404, exactly like one that does not exist.
+import type { SchemaTypes } from './typeProvider.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
 import { inScope } from './scope.js';
@@ -106,7 +107,7 @@ function assignees(directory: Directory, a: AlertView): string[] {
 
 export function alertsApi(engine: RuleEngine) {
   return async function alertsPlugin(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-    app.get<{ Querystring: { status?: string; kind?: string; deviceId?: string; gridId?: string; limit?: number } }>(
+    app.withTypeProvider<SchemaTypes>().get(
       '/api/alerts',
       {
         schema: {
@@ -141,7 +142,7 @@ export function alertsApi(engine: RuleEngine) {
       },
     );
 
-    app.get<{ Params: { id: number } }>(
+    app.withTypeProvider<SchemaTypes>().get(
       '/api/alerts/:id',
       {
         schema: {
@@ -172,7 +173,7 @@ export function alertsApi(engine: RuleEngine) {
     );
 
     for (const t of Object.keys(BODIES) as Transition[]) {
-      app.post<{ Params: { id: number }; Body: { assignee?: string; note?: string; score?: number; comment?: string } }>(
+      app.withTypeProvider<SchemaTypes>().post(
         `/api/alerts/:id/${t}`,
         {
           schema: {
@@ -187,7 +188,8 @@ export function alertsApi(engine: RuleEngine) {
         async (req) => {
           const a = engine.alerts.get(req.params.id);
           if (!a || !inScope(req.principal, a)) throw new AppError('SB_NOT_FOUND', `no alert ${req.params.id}`);
-          const body = req.body ?? {};
+          // BODIES[t] differs per step: the union of their fields, each optional.
+          const body: { assignee?: string; note?: string; score?: number; comment?: string } = req.body ?? {};
           // First whether the alert's state allows the step at all (409), then whether this caller may take it (403).
           move(t, a.status);
           if (!mayTake(t, req.principal, stepFacts(engine, deps.directory, a, req.principal)))

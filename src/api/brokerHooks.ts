@@ -20,6 +20,7 @@
 //
 // The hooks themselves are protected by a shared secret in a header (settings.brokerHooks); a caller without it
 // is answered 401, and an address that keeps sending wrong ones is throttled like wrong bearer tokens (429).
+import type { SchemaTypes } from './typeProvider.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
 import type { DeviceInfo } from '../config/inventory.js';
@@ -121,7 +122,7 @@ export function brokerHooksApi(settings: BrokerHookSettings, guard: MqttAuthGuar
 
     const hookSecurity = [{ brokerHookSecret: [] }];
 
-    app.post<{ Body: { clientid: string; username: string; password: string; peerhost: string } }>(
+    app.withTypeProvider<SchemaTypes>().post(
       '/hooks/emqx/authn',
       {
         config: { public: true },
@@ -167,7 +168,7 @@ export function brokerHooksApi(settings: BrokerHookSettings, guard: MqttAuthGuar
       },
     );
 
-    app.post<{ Body: { clientid: string; username: string; peerhost?: string; action: string; topic: string; qos?: string | number; retain?: string | boolean } }>(
+    app.withTypeProvider<SchemaTypes>().post(
       '/hooks/emqx/authz',
       {
         config: { public: true },

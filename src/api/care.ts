@@ -7,6 +7,7 @@
 // POST …/end says the elder is back. no_water_use and missed_check do not judge the time an absence covers
 // (docs/care.md "Absences"). Who may mark: whoever sees the household and looks after elders — a paired
 // volunteer, the grid head and members, special-care staff, the residents' committee, admins.
+import type { SchemaTypes } from './typeProvider.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
 import { householdPlace, inScope, type Principal } from './scope.js';
@@ -133,7 +134,7 @@ export function careApi(engine: RuleEngine) {
       "SELECT household_id AS householdId, COUNT(*) AS n FROM alerts WHERE status <> 'resolved' AND household_id IS NOT NULL GROUP BY household_id",
     );
 
-    app.post<{ Body: { householdId: string; note?: string; at?: string | number } }>(
+    app.withTypeProvider<SchemaTypes>().post(
       '/api/care/visits',
       {
         schema: {
@@ -194,7 +195,7 @@ export function careApi(engine: RuleEngine) {
       if (until - from > MAX_ABSENCE_DAYS * DAY) throw new AppError('SB_ABSENCE_TOO_LONG', `an absence is at most ${MAX_ABSENCE_DAYS} days`);
     };
 
-    app.post<{ Body: { householdId: string; reason: AbsenceReason; from?: string | number; until: string | number; note?: string } }>(
+    app.withTypeProvider<SchemaTypes>().post(
       '/api/care/absences',
       {
         schema: {
@@ -241,7 +242,7 @@ export function careApi(engine: RuleEngine) {
       },
     );
 
-    app.get<{ Querystring: { householdId?: string } }>(
+    app.withTypeProvider<SchemaTypes>().get(
       '/api/care/absences',
       {
         schema: {
@@ -271,7 +272,7 @@ export function careApi(engine: RuleEngine) {
       },
     );
 
-    app.patch<{ Params: { id: number }; Body: { until: string | number } }>(
+    app.withTypeProvider<SchemaTypes>().patch(
       '/api/care/absences/:id',
       {
         schema: {
@@ -295,7 +296,7 @@ export function careApi(engine: RuleEngine) {
       },
     );
 
-    app.post<{ Params: { id: number }; Body: { note?: string } | undefined }>(
+    app.withTypeProvider<SchemaTypes>().post(
       '/api/care/absences/:id/end',
       {
         schema: {
@@ -378,7 +379,7 @@ export function careApi(engine: RuleEngine) {
       properties: { at: { type: 'string' }, hour: { type: 'integer' }, litres: { type: 'number' }, coveredMinutes: { type: 'integer' }, used: { type: 'boolean' } },
       required: ['at', 'hour', 'litres', 'coveredMinutes', 'used'],
     };
-    app.get<{ Params: { householdId: string } }>(
+    app.withTypeProvider<SchemaTypes>().get(
       '/api/care/elders/:householdId/water',
       {
         schema: {

@@ -2,6 +2,7 @@
 // A short random code (a platform's template variable is short), kept in contact_links with the alert, who it
 // was sent to (masked), an expiry in wall time, and single use. GET only shows the page — phones and chat apps
 // fetch links to preview them — the buttons POST.
+import type { SchemaTypes } from './typeProvider.js';
 import type { FastifyInstance } from 'fastify';
 import { esc, page } from './ack.js';
 import type { PhoneNotifier, LinkAnswer } from '../notify/phone/index.js';
@@ -14,7 +15,7 @@ const DONE: Record<LinkAnswer, string> = {
 
 export function contactLinksApi(phone: () => PhoneNotifier) {
   return async function contactLinkRoutes(app: FastifyInstance): Promise<void> {
-    app.get<{ Params: { code: string } }>('/c/:code', { schema: { hide: true, params: { type: 'object', properties: { code: { type: 'string', pattern: '^[A-Za-z0-9]{6,16}$' } } } } }, async (req, reply) => {
+    app.withTypeProvider<SchemaTypes>().get('/c/:code', { schema: { hide: true, params: { type: 'object', required: ['code'], properties: { code: { type: 'string', pattern: '^[A-Za-z0-9]{6,16}$' } } } } }, async (req, reply) => {
       const info = phone().linkInfo(req.params.code);
       if (!info) return page(reply, 404, '链接无效', '<h1>链接无效</h1><p>请联系社区。</p>');
       if (info.expired) return page(reply, 410, '链接已过期', '<h1>链接已过期</h1><p>请联系社区。</p>');
@@ -33,9 +34,9 @@ export function contactLinksApi(phone: () => PhoneNotifier) {
       );
     });
 
-    app.post<{ Params: { code: string; answer: LinkAnswer } }>(
+    app.withTypeProvider<SchemaTypes>().post(
       '/c/:code/:answer',
-      { schema: { hide: true, params: { type: 'object', properties: { code: { type: 'string', pattern: '^[A-Za-z0-9]{6,16}$' }, answer: { enum: ['safe', 'unreachable', 'ack'] } } } } },
+      { schema: { hide: true, params: { type: 'object', required: ['code', 'answer'], properties: { code: { type: 'string', pattern: '^[A-Za-z0-9]{6,16}$' }, answer: { enum: ['safe', 'unreachable', 'ack'] } } } } },
       async (req, reply) => {
         const r = phone().answer(req.params.code, req.params.answer);
         if (r.ok) return page(reply, 200, '已记录', `<h1>${esc(DONE[req.params.answer])}</h1><p>${esc(r.alert.title)}</p>`);

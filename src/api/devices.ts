@@ -1,4 +1,5 @@
 // Devices: provisioning (admin) and live state, scoped to the caller's grids.
+import type { SchemaTypes } from './typeProvider.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
 import { inScope, requireAdmin } from './scope.js';
@@ -57,7 +58,7 @@ export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): P
     };
   };
 
-  app.post<{ Body: { id: string; kind: string; communityId: string; format?: string; householdId?: string; spaceId?: string; gateId?: string; buildingId?: string; area?: string } }>(
+  app.withTypeProvider<SchemaTypes>().post(
     '/api/devices',
     {
       schema: {
@@ -100,7 +101,7 @@ export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): P
     },
   );
 
-  app.get<{ Querystring: { kind?: string; communityId?: string; gridId?: string; online?: boolean; status?: DeviceStatus } }>(
+  app.withTypeProvider<SchemaTypes>().get(
     '/api/devices',
     {
       schema: {
@@ -138,7 +139,7 @@ export default async function devicesApi(app: FastifyInstance, deps: ApiDeps): P
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.withTypeProvider<SchemaTypes>().get(
     '/api/devices/:id',
     {
       schema: {

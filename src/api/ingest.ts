@@ -4,6 +4,7 @@
 // secrets), and says by its type how a body names its device (src/ingest/integrations/). The body then takes
 // the MQTT path unchanged: Ingest.submit as a QoS 1 message, answered 202 only once it is in the inbox (the
 // sender retries anything else), then decoded, validated, kept as a rejection if it fails, run through the rules.
+import type { SchemaTypes } from './typeProvider.js';
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiDeps } from './index.js';
@@ -21,7 +22,7 @@ export interface IngestApiSettings {
 }
 
 /** The secret a request carries in the integration's header: `Bearer <secret>`, Basic (its password), or the value itself. */
-export function secretOf(req: FastifyRequest, header: string): string | undefined {
+export function secretOf(req: Pick<FastifyRequest, 'headers'>, header: string): string | undefined {
   const raw = req.headers[header];
   const value = Array.isArray(raw) ? raw[0] : raw;
   if (value === undefined || value === '') return undefined;
@@ -58,7 +59,7 @@ export function ingestApi(ingest: Pick<Ingest, 'submit' | 'rejectUnknown'>, sett
     /** sha256(integration id, secret) → the integration's hash it was verified against (a secret changed in the directory is checked afresh). */
     const known = new Map<string, string>();
     /** The integration whose secret the request carries, or a coded refusal; a guess is counted before it is checked. */
-    const authenticate = (req: FastifyRequest<{ Params: { integration: string } }>): IntegrationInfo => {
+    const authenticate = (req: Pick<FastifyRequest, 'headers' | 'ip' | 'log'> & { params: { integration: string } }): IntegrationInfo => {
       const integration = deps.directory.integrations.get(req.params.integration);
       const secret = secretOf(req, integration?.header ?? 'authorization');
       const key = createHash('sha256').update(req.params.integration).update('\0').update(secret ?? '').digest('base64');
@@ -86,7 +87,7 @@ export function ingestApi(ingest: Pick<Ingest, 'submit' | 'rejectUnknown'>, sett
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: settings.bodyLimit }, (_req, body, done) => done(null, body));
 
-    app.post<{ Params: { integration: string }; Body: Buffer }>(
+    app.withTypeProvider<SchemaTypes>().post(
       '/ingest/:integration',
       {
         config: { public: true },

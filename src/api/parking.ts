@@ -1,5 +1,6 @@
 // Parking: live lot counts (GET /api/parking/lots) and visitor registration (POST /api/visitors), which the
 // unregistered_vehicle and visitor_overstay rules read. Scoped to the caller's grids.
+import type { SchemaTypes } from './typeProvider.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
 import { inScope, inScopeOfCommunity } from './scope.js';
@@ -37,7 +38,7 @@ export function parkingApi(engine: RuleEngine) {
       async (req) => ({ items: engine.lots().filter((l) => inScope(req.principal, l)) }),
     );
 
-    app.post<{ Body: { plate: string; communityId: string; until: string | number } }>(
+    app.withTypeProvider<SchemaTypes>().post(
       '/api/visitors',
       {
         schema: {

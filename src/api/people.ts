@@ -3,6 +3,7 @@
 // console shows by name and dispatches to, 派单). Minimal personal data: no phone numbers, no tokens; scoped by
 // src/api/scope.ts, so a volunteer hears only of the households paired with them (and their buildings), of no
 // parking lot, and of the grid's staff but not its other volunteers.
+import type { SchemaTypes } from './typeProvider.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
 import { householdPlace, inGrids, inScope, seesPerson } from './scope.js';
@@ -106,7 +107,7 @@ export default async function peopleApi(app: FastifyInstance, deps: ApiDeps): Pr
     },
   );
 
-  app.get<{ Querystring: { gridId?: string } }>(
+  app.withTypeProvider<SchemaTypes>().get(
     '/api/people',
     {
       schema: {

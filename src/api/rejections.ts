@@ -1,6 +1,7 @@
 // Rejected payloads with their reasons, newest first: only of the devices in the caller's scope (a volunteer's:
 // the devices of their paired households). A row whose device is no longer configured is the platform's.
 import type { FastifyInstance } from 'fastify';
+import type { SchemaTypes } from './typeProvider.js';
 import type { ApiDeps } from './index.js';
 import { inScope } from './scope.js';
 import { errorSchema } from './schemas.js';
@@ -21,7 +22,7 @@ export default async function rejectionsApi(app: FastifyInstance, deps: ApiDeps)
   const newest = deps.db.prepare('SELECT * FROM rejections ORDER BY id DESC LIMIT ?');
   const byDevice = deps.db.prepare('SELECT * FROM rejections WHERE device_id = ? ORDER BY id DESC LIMIT ?');
   const ofDevices = deps.db.prepare('SELECT * FROM rejections WHERE device_id IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT ?');
-  app.get<{ Querystring: { deviceId?: string; limit?: number } }>(
+  app.withTypeProvider<SchemaTypes>().get(
     '/api/rejections',
     {
       schema: {
@@ -31,7 +32,7 @@ export default async function rejectionsApi(app: FastifyInstance, deps: ApiDeps)
           type: 'object',
           additionalProperties: false,
           properties: { deviceId: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
-        },
+        } as const,
         response: {
           200: {
             type: 'object',

@@ -1,6 +1,7 @@
 // POST /api/replay/clock {now}: move the event clock (replays, simulations, tests) and fire the deadlines it
 // passes. Only with `clock: event` (CONTRACT.md); on the wall clock it is a 409. Time never goes back. The
 // clock is everybody's, so only an admin moves it.
+import type { SchemaTypes } from './typeProvider.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
 import { errorSchema } from './schemas.js';
@@ -11,7 +12,7 @@ import type { RuleEngine } from '../alerts/engine.js';
 
 export function replayApi(engine: RuleEngine) {
   return async function replayPlugin(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-    app.post<{ Body: { now: string | number } }>(
+    app.withTypeProvider<SchemaTypes>().post(
       '/api/replay/clock',
       {
         schema: {

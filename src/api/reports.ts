@@ -2,6 +2,7 @@
 // one community. Without `date`: the 24 h up to now, as the morning digest says it. With `date` (YYYY-MM-DD,
 // local): that calendar day, 00:00 to 24:00 (up to now if it is today). For the committees, grid heads and
 // admins; other roles get 403.
+import type { SchemaTypes } from './typeProvider.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
 import { inGrids, type Principal } from './scope.js';
@@ -90,7 +91,7 @@ function mayReport(p: Principal): boolean {
 export function reportsApi(opts: { utcOffsetMinutes?: number } = {}) {
   const offset = opts.utcOffsetMinutes ?? 480;
   return async function reportsPlugin(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-    app.get<{ Querystring: { communityId: string; date?: string } }>(
+    app.withTypeProvider<SchemaTypes>().get(
       '/api/reports/daily',
       {
         schema: {

@@ -8,6 +8,7 @@
 // print) and POST /api/households/{id}/invite/revoke — for whoever runs the grid's jobs (grid head, property
 // duty, admin). The work orders themselves are alerts (kinds resident_report, resident_request): listed, worked
 // and streamed by the alert routes.
+import type { SchemaTypes } from './typeProvider.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import type { ApiDeps } from './index.js';
@@ -204,7 +205,7 @@ export function residentsApi(d: ResidentsDeps) {
       async (req) => ({ items: orders.list(req.household.id).map((a) => residentView(a)) }),
     );
 
-    app.get<{ Params: { id: number } }>(
+    app.withTypeProvider<SchemaTypes>().get(
       '/api/resident/orders/:id',
       {
         config: resident,
@@ -216,7 +217,7 @@ export function residentsApi(d: ResidentsDeps) {
       },
     );
 
-    app.post<{ Body: FileInput }>(
+    app.withTypeProvider<SchemaTypes>().post(
       '/api/resident/orders',
       {
         config: resident,
@@ -247,7 +248,7 @@ export function residentsApi(d: ResidentsDeps) {
       },
     );
 
-    app.post<{ Params: { id: number }; Body: { score: number; comment?: string } }>(
+    app.withTypeProvider<SchemaTypes>().post(
       '/api/resident/orders/:id/rate',
       {
         config: resident,
@@ -304,7 +305,7 @@ export function residentsApi(d: ResidentsDeps) {
       },
     );
 
-    app.get<{ Params: { id: string }; Querystring: { size: PhotoSize } }>(
+    app.withTypeProvider<SchemaTypes>().get(
       '/api/resident/photos/:id',
       {
         config: resident,
@@ -318,7 +319,7 @@ export function residentsApi(d: ResidentsDeps) {
       },
     );
 
-    app.get<{ Params: { id: string }; Querystring: { size: PhotoSize } }>(
+    app.withTypeProvider<SchemaTypes>().get(
       '/api/photos/:id',
       {
         schema: { summary: "A photo of an alert in the caller's view (a resident's report, a resolution)", tags: ['residents'], params: photoParams, querystring: photoQuery },
@@ -333,7 +334,7 @@ export function residentsApi(d: ResidentsDeps) {
       },
     );
 
-    app.post<{ Params: { id: number } }>(
+    app.withTypeProvider<SchemaTypes>().post(
       '/api/alerts/:id/photo',
       {
         schema: {
@@ -397,7 +398,7 @@ export function residentsApi(d: ResidentsDeps) {
       },
     } as const;
 
-    app.get<{ Querystring: { gridId?: string; buildingId?: string } }>(
+    app.withTypeProvider<SchemaTypes>().get(
       '/api/invites',
       {
         schema: {
@@ -421,7 +422,7 @@ export function residentsApi(d: ResidentsDeps) {
       },
     );
 
-    app.post<{ Params: { id: string } }>(
+    app.withTypeProvider<SchemaTypes>().post(
       '/api/households/:id/invite/revoke',
       {
         schema: {

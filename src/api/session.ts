@@ -7,6 +7,7 @@
 // person's password hash: changing a password (or removing the person) ends their sessions. Nothing is stored
 // per session. Sign-ins are throttled per account, per address and per both (LoginThrottle), and capped per
 // address by @fastify/rate-limit.
+import type { SchemaTypes } from './typeProvider.js';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -172,7 +173,7 @@ export function sessionApi(sessions: Sessions, throttle = new LoginThrottle()) {
         return Object.assign(new AppError('SB_TOO_MANY_REQUESTS', `too many sign-in requests from this address; try again in ${ctx.after}`), { retryAfterSeconds: Math.ceil(ctx.ttl / 1000) });
       },
     });
-    app.post<{ Body: { username: string; password: string } }>(
+    app.withTypeProvider<SchemaTypes>().post(
       '/api/session',
       {
         config: { public: true, rateLimit: { max: SIGN_IN_REQUESTS_PER_MINUTE, timeWindow: 60_000 } },

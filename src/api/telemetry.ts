@@ -1,5 +1,6 @@
 // History of one device from the active telemetry sink: water use per hour or day, parking occupancy,
 // battery. Scoped to the caller's grids like every device route (outside them looks absent: 404).
+import type { SchemaTypes } from './typeProvider.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './index.js';
 import { inScope } from './scope.js';
@@ -36,7 +37,7 @@ const bucketSchema = {
 export default async function telemetryApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   /** Which fields a kind has, the first being the default: its definition's `historyFields`. */
   const FIELDS = new Map(deps.kinds.map((k) => [k.kind, k.historyFields]));
-  app.get<{ Params: { id: string }; Querystring: { from?: string; to?: string; every?: string; field?: HistoryField } }>(
+  app.withTypeProvider<SchemaTypes>().get(
     '/api/devices/:id/telemetry',
     {
       schema: {

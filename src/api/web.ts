@@ -2,6 +2,7 @@
 // (preact, htm, uPlot) from node_modules at `/vendor/`. No bundler and no CDN: a duty room or a big screen on a
 // site without internet must still work. Routes registered elsewhere (/api, /docs, /metrics, /healthz) win over
 // the static wildcard; MQTT over WebSocket at /mqtt is an upgrade the broker takes before routing.
+import type { SchemaTypes } from './typeProvider.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -113,7 +114,7 @@ export default async function webApi(app: FastifyInstance, deps: ApiDeps): Promi
     return labels;
   });
 
-  app.get<{ Params: { name: string } }>('/vendor/:name', { schema: { hide: true } }, (req, reply) => {
+  app.withTypeProvider<SchemaTypes>().get('/vendor/:name', { schema: { hide: true, params: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } } }, (req, reply) => {
     const file = vendor.get(req.params.name);
     if (!file) return reply.callNotFound();
     reply.header('x-content-type-options', 'nosniff');
