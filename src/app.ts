@@ -121,7 +121,7 @@ export class App {
       failpoints,
       settings: { batchMax: s.ingest.batchMax, rejectionsMax: s.store.rejectionsMax, maxPayloadBytes: s.mqtt.maxPayloadBytes, stuckAfterSeconds: s.ingest.stuckAfterSeconds },
       publishError: (device, body) => {
-        this.broker.publishError(device, body);
+        this.broker.publish(device, 'errors', body);
         this.external?.publish(device, 'errors', body);
       },
     });

@@ -11,7 +11,7 @@ import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { Directory, DeviceInfo } from '../config/inventory.js';
 import type { DevicesRepo } from '../store/devicesRepo.js';
-import type { Ingest } from '../ingest/pipeline.js';
+import type { DeviceInbound, DeviceTransport, DeviceChannel } from '../transport/transport.js';
 import type { Metrics } from '../metrics.js';
 import { MqttAuthGuard, addressOf } from './authGuard.js';
 import { ConnectionGuard } from './connectionGuard.js';
@@ -22,7 +22,8 @@ export { OPERATOR_USERNAME } from './access.js';
 export interface BrokerDeps {
   directory: Directory;
   repo: DevicesRepo;
-  ingest: Ingest;
+  /** Where device messages go (ingest); acknowledged to the device once `submit`'s ack runs. */
+  ingest: DeviceInbound;
   log: Logger;
   metrics: Metrics;
   /** maxPacketBytes: the largest MQTT packet taken from an authenticated client (connectionGuard.ts). */
@@ -38,7 +39,8 @@ function authError(returnCode: 2 | 3 | 4 | 5, message: string): AuthenticateErro
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
-export class Broker {
+export class Broker implements DeviceTransport {
+  readonly name = 'mqtt (embedded aedes)';
   aedes!: Aedes;
   private tcp?: Server;
   private wsOwn?: WebSocketServer;
@@ -220,11 +222,12 @@ export class Broker {
     });
   }
 
-  publishError(device: DeviceInfo, body: string): void {
+  /** CONTRACT.md: a device's channels are topics under iot/<community>/<device>/ (`errors`: QoS 0). */
+  publish(device: DeviceInfo, channel: DeviceChannel, body: string): void {
     this.aedes.publish(
-      { cmd: 'publish', topic: `iot/${device.communityId}/${device.id}/errors`, payload: Buffer.from(body), qos: 0, retain: false, dup: false },
+      { cmd: 'publish', topic: `iot/${device.communityId}/${device.id}/${channel}`, payload: Buffer.from(body), qos: 0, retain: false, dup: false },
       (err) => {
-        if (err) this.deps.log.warn({ err, deviceId: device.id }, 'could not publish to errors topic');
+        if (err) this.deps.log.warn({ err, deviceId: device.id, channel }, 'could not publish to the device');
       },
     );
   }

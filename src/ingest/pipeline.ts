@@ -1,8 +1,8 @@
 // topic → device → decoder → schema → Reading | Rejection, in batches.
 //
-// Durability (DESIGN.md "Nothing acknowledged is lost"): a QoS1/2 PUBLISH reaches `submit` from aedes'
-// authorizePublish, which runs before aedes writes PUBACK. Its callback is held until the message is in the
-// inbox table; all messages that arrive in one turn of the event loop share one inbox transaction (group
+// Durability (DESIGN.md "Nothing acknowledged is lost"): a device transport (src/transport/transport.ts; the
+// embedded broker calls it before it writes PUBACK) hands each message to `submit` with an ack callback, held
+// until the message is in the inbox table; all messages that arrive in one turn of the event loop share one inbox transaction (group
 // commit). Processing then runs in a second transaction that writes the device state, the readings, the
 // rejections and every handler's work, and deletes the inbox rows. A crash between the two leaves inbox rows,
 // which `start()` processes again. QoS0 messages skip the inbox.
@@ -14,6 +14,7 @@
 // the event clock — and processed again with each message under its own savepoint; the message that throws
 // there is rolled back alone and kept as a `processing_failed` rejection with its bytes and the error, and
 // the rest commit. A busy or full store instead pauses the whole batch and retries it in order.
+import type { DeviceInbound } from '../transport/transport.js';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
@@ -59,7 +60,7 @@ export interface IngestDeps {
   states: DeviceStates;
   failpoints: Failpoints;
   settings: { batchMax: number; rejectionsMax: number; maxPayloadBytes: number; stuckAfterSeconds: number };
-  /** Publish a rejection's reason on the device's errors topic. */
+  /** Tell the device why a payload was refused (its transport's errors channel). */
   publishError(device: DeviceInfo, body: string): void;
 }
 
@@ -87,7 +88,7 @@ export interface Backlog {
   stuck: boolean;
 }
 
-export class Ingest {
+export class Ingest implements DeviceInbound {
   readonly handlers: ReadingHandler[] = [];
   private pending: Pending[] = [];
   private scheduled = false;
