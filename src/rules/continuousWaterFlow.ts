@@ -18,6 +18,12 @@
 // - longer spans (daily batches, 12 h register deltas): nothing but the `leak` alarm.
 // An uncovered gap, a span of another kind, or a longer span breaks a run; a zero span (or flowLph 0) means the
 // flow stopped and resolves the alert.
+//
+// Use is judged above the meter's steady floor (CONTRACT.md): the least litres in any of the last 24 fully
+// covered hours (as slow_leak and no_water_use see it, src/rules/lib/waterModel.ts), kept here in 24 hourly
+// buckets. A dripping toilet makes every interval non-zero; it is not a tap left running (slow_leak tells of it).
+// An interval counts as use when its litres stand clear of the floor: above floor × its length plus max(1 L/h,
+// floor / 2) of jitter. Until 12 full hours are known the floor is 0 and any use counts.
 import type { Action, Rule, RuleConfigBase } from './lib/types.js';
 import { useFromReading, type Register } from './lib/water.js';
 import { titleOf } from './lib/place.js';
@@ -35,6 +41,12 @@ export interface ContinuousFlowConfig extends RuleConfigBase {
   maxCoarseMinutes: number;
   /** Hourly data without flowLph: litres per hour that count as water left running. */
   heavyLitresPerHour: number;
+  /**
+   * A run must average at least this many litres per hour above the floor: a tap left open runs ≥ 0.5 L/min,
+   * a shower 6–9 L/min; a busy couple of hours with a little use in every quarter hour (cooking, cleaning:
+   * 10–30 L/h) is not water left running.
+   */
+  minRunLph: number;
 }
 
 type RunKind = 'fine' | 'flow' | 'volume';
@@ -48,8 +60,44 @@ export interface ContinuousFlowState {
   runLitres?: number;
   /** How the current run was shown: fine spans, hours with flow at both ends, or heavy hours. */
   runKind?: RunKind;
+  /** The current run has raised (or updated) the alert: when it ends it is not reported again as ended. */
+  runTold?: boolean;
   /** The last reading's live flow, for the start of the next hourly span. */
   lastFlow?: { at: number; lph: number };
+  /** Hourly buckets for the floor, newest last: [hour index (epoch hours), litres, covered seconds]. */
+  hb?: Array<[number, number, number]>;
+}
+
+const FLOOR_HOURS = 24;
+const FLOOR_MIN_HOURS = 12;
+const FULL_S = 3300;
+
+/** The steady floor, L/h: the least litres in any of the last 24 fully covered hours (0 until 12 are known). */
+export function floorLph(hb: ReadonlyArray<[number, number, number]> | undefined): number {
+  const full: number[] = [];
+  for (let i = (hb?.length ?? 0) - 1; i >= 0 && full.length < FLOOR_HOURS; i--) if (hb![i][2] >= FULL_S) full.push(hb![i][1]);
+  return full.length < FLOOR_MIN_HOURS ? 0 : Math.min(...full);
+}
+
+/** Add a span's litres to the hourly buckets (shared out by time), keeping the newest FLOOR_HOURS + 2. */
+function addToBuckets(hb: Array<[number, number, number]>, start: number, end: number, litres: number): Array<[number, number, number]> {
+  const out = hb.map((b) => [b[0], b[1], b[2]] as [number, number, number]);
+  for (let h = Math.floor(start / 3_600_000); h * 3_600_000 < end; h++) {
+    const a = Math.max(start, h * 3_600_000);
+    const b = Math.min(end, (h + 1) * 3_600_000);
+    if (b <= a) continue;
+    const part = (litres * (b - a)) / (end - start);
+    let bucket = out.find((x) => x[0] === h);
+    if (!bucket) {
+      if (out.length && h < out[0][0]) continue; // older than what is kept
+      bucket = [h, 0, 0];
+      out.push(bucket);
+      out.sort((x, y) => x[0] - y[0]);
+    }
+    bucket[1] = Math.round((bucket[1] + part) * 1000) / 1000;
+    bucket[2] = Math.min(3600, bucket[2] + (b - a) / 1000);
+  }
+  return out.slice(-(FLOOR_HOURS + 2));
 }
 
 const H = 3_600_000;
@@ -67,13 +115,14 @@ export const continuousWaterFlow: Rule<ContinuousFlowState, ContinuousFlowConfig
   subjectType: 'device',
   deviceKinds: ['water-meter'],
   stateful: true,
-  defaults: { enabled: true, flapHoldMinutes: 5, minHours: 2, minIntervalLitres: 0, maxIntervalMinutes: 30, maxCoarseMinutes: 90, heavyLitresPerHour: 150 },
+  defaults: { enabled: true, flapHoldMinutes: 5, minHours: 2, minIntervalLitres: 0, maxIntervalMinutes: 30, maxCoarseMinutes: 90, heavyLitresPerHour: 150, minRunLph: 30 },
   configSchema: {
     minHours: { type: 'number', exclusiveMinimum: 0, maximum: 72 },
     minIntervalLitres: { type: 'number', minimum: 0 },
     maxIntervalMinutes: { type: 'number', exclusiveMinimum: 0, maximum: 1440 },
     maxCoarseMinutes: { type: 'number', exclusiveMinimum: 0, maximum: 1440 },
     heavyLitresPerHour: { type: 'number', exclusiveMinimum: 0 },
+    minRunLph: { type: 'number', minimum: 0 },
   },
   subjects: (r) => [r.deviceId],
   evaluate(input, state, ctx) {
@@ -97,33 +146,41 @@ export const continuousWaterFlow: Rule<ContinuousFlowState, ContinuousFlowConfig
     s.reg = u.register;
     const flowNow = typeof r.payload.flowLph === 'number' ? r.payload.flowLph : undefined;
     const needMs = (kind: RunKind) => (kind === 'volume' ? c.minHours * H + H : c.minHours * H);
+    /** Long enough, and enough water above the floor, to be water left running. */
+    const isRun = (from: number, to: number, litres: number, kind: RunKind) =>
+      to - from >= needMs(kind) && (litres - (floorLph(s.hb) * (to - from)) / H) / ((to - from) / H) >= c.minRunLph;
+    const floor = floorLph(s.hb);
+    /** Litres of a span above the floor, and the jitter a drip may show on top of it. */
+    const above = (litres: number, len: number) => litres - (floor * len) / H;
+    const jitter = (len: number) => (floor > 0 ? (Math.max(1, floor / 2) * len) / H : 0);
     let stopped = false;
     /** The longest run that ended inside this data. */
     let finished: { from: number; to: number; litres: number; kind: RunKind } | undefined;
     const endRun = () => {
-      if (s.runStart !== undefined && s.runKind && s.runEnd! - s.runStart >= needMs(s.runKind))
+      if (s.runStart !== undefined && s.runKind && !s.runTold && isRun(s.runStart, s.runEnd!, s.runLitres ?? 0, s.runKind))
         if (!finished || s.runEnd! - s.runStart > finished.to - finished.from) finished = { from: s.runStart, to: s.runEnd!, litres: s.runLitres ?? 0, kind: s.runKind };
-      s.runStart = s.runEnd = s.runLitres = s.runKind = undefined;
+      s.runStart = s.runEnd = s.runLitres = s.runKind = s.runTold = undefined;
     };
     for (const [start, end, litres] of u.segments) {
       if (s.lastEnd !== undefined && end <= s.lastEnd) continue;
       s.lastEnd = end;
       const len = end - start;
+      if (len <= c.maxCoarseMinutes * MIN) s.hb = addToBuckets(s.hb ?? [], start, end, litres);
       let kind: RunKind | undefined;
       let used: boolean;
       if (len <= c.maxIntervalMinutes * MIN) {
         kind = 'fine';
-        used = litres > c.minIntervalLitres;
+        used = above(litres, len) > c.minIntervalLitres + jitter(len);
         if (!used) stopped = true;
       } else if (len <= c.maxCoarseMinutes * MIN) {
         const atStart = s.lastFlow && Math.abs(s.lastFlow.at - start) <= CONTIGUOUS_MS ? s.lastFlow.lph : undefined;
         const atEnd = flowNow !== undefined && Math.abs(r.ts - end) <= CONTIGUOUS_MS ? flowNow : undefined;
         if (atStart !== undefined && atEnd !== undefined) {
           kind = 'flow';
-          used = atStart > 0 && atEnd > 0 && litres >= FLOW_MATCH * ((atStart + atEnd) / 2) * (len / H);
+          used = atStart > floor && atEnd > floor && above(litres, len) >= FLOW_MATCH * ((atStart + atEnd) / 2 - floor) * (len / H);
         } else {
           kind = 'volume';
-          used = litres >= c.heavyLitresPerHour * (len / H);
+          used = above(litres, len) >= c.heavyLitresPerHour * (len / H);
         }
         if (litres === 0 || atEnd === 0) stopped = true;
       } else {
@@ -151,11 +208,9 @@ export const continuousWaterFlow: Rule<ContinuousFlowState, ContinuousFlowConfig
       stopped = true;
       endRun();
     }
-    actions.push({ type: 'state', state: s });
-
     const alertOpen = ctx.alert !== undefined || actions.some((a) => a.type === 'open');
     if (stopped && ctx.alert) {
-      actions.push({ type: 'resolve', reason: '用水已停止' });
+      actions.push({ type: 'state', state: s }, { type: 'resolve', reason: '用水已停止' });
       return actions;
     }
     const details = (from: number, to: number, litres: number, kind: RunKind) => ({
@@ -166,10 +221,11 @@ export const continuousWaterFlow: Rule<ContinuousFlowState, ContinuousFlowConfig
       hours: round1((to - from) / H),
       litres: round1(litres),
     });
-    if (s.runStart !== undefined && s.runKind && s.runEnd! - s.runStart >= needMs(s.runKind)) {
+    if (s.runStart !== undefined && s.runKind && isRun(s.runStart, s.runEnd!, s.runLitres ?? 0, s.runKind)) {
       const d = details(s.runStart, s.runEnd!, s.runLitres!, s.runKind);
       if (!alertOpen) actions.push({ type: 'open', severity, title: titleOf(ctx.where, `持续用水超过${c.minHours}小时`), details: d });
       else if (ctx.alert?.details.source === 'intervals') actions.push({ type: 'update', details: d });
+      s.runTold = true;
     } else if (finished && !alertOpen) {
       // A run the data shows already over (an NB batch uploaded after the tap was turned off): on record, and
       // the carers told, then resolved — the water is not running now.
@@ -177,6 +233,7 @@ export const continuousWaterFlow: Rule<ContinuousFlowState, ContinuousFlowConfig
       actions.push({ type: 'open', severity, title: titleOf(ctx.where, `持续用水${d.hours}小时（已停止）`), details: d });
       actions.push({ type: 'resolve', reason: '用水已停止（批量数据中已结束）' });
     }
+    actions.unshift({ type: 'state', state: s });
     return actions;
   },
 };

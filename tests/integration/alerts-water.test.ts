@@ -42,10 +42,10 @@ describe('water alerts over MQTT', () => {
   it('continuous_water_flow: use in every interval for 2 h alerts; a dry interval resolves', async () => {
     const wm = await env.device('gh-wm-5-402'); // 周嬢嬢, 5-402
     const start = T0 + 60 * HOUR;
-    const flowing = Array.from({ length: 8 }, (_, i) => ({ start: at(start + i * 15 * MIN), end: at(start + (i + 1) * 15 * MIN), litres: 6 }));
+    const flowing = Array.from({ length: 8 }, (_, i) => ({ start: at(start + i * 15 * MIN), end: at(start + (i + 1) * 15 * MIN), litres: 10 }));
     await wm.send({ type: 'reading', ts: at(start + 2 * HOUR), totalM3: 40.048, intervals: flowing });
     const a = await env.waitAlert({ kind: 'continuous_water_flow', deviceId: 'gh-wm-5-402' });
-    expect(a).toMatchObject({ severity: 'major', title: '5号楼402 持续用水超过2小时', details: { hours: 2, litres: 48 } });
+    expect(a).toMatchObject({ severity: 'major', title: '5号楼402 持续用水超过2小时', details: { hours: 2, litres: 80 } });
     await wm.send({
       type: 'reading',
       ts: at(start + 2 * HOUR + 15 * MIN),
@@ -60,10 +60,10 @@ describe('water alerts over MQTT', () => {
     const start = T0 + 80 * HOUR;
     const q = (i: number, litres: number) => ({ start: at(start + i * 15 * MIN), end: at(start + (i + 1) * 15 * MIN), litres });
     // A bath (6 × 15 min), a pause, then a tap left open 3 h and closed, all in one upload.
-    const litres = [0, 20, 20, 20, 20, 20, 20, 0, 0, ...Array(12).fill(5), 0, 0, 0];
+    const litres = [0, 20, 20, 20, 20, 20, 20, 0, 0, ...Array(12).fill(10), 0, 0, 0];
     await wm.send({ type: 'reading', ts: at(start + litres.length * 15 * MIN), totalM3: 50.18, intervals: litres.map((l, i) => q(i, l)) });
     const a = await env.waitAlert({ kind: 'continuous_water_flow', deviceId: 'gh-wm-5-303' });
-    expect(a).toMatchObject({ title: '5号楼303 持续用水3小时（已停止）', details: { ended: true, hours: 3, litres: 60, runFrom: at(start + 9 * 15 * MIN) } });
+    expect(a).toMatchObject({ title: '5号楼303 持续用水3小时（已停止）', details: { ended: true, hours: 3, litres: 120, runFrom: at(start + 9 * 15 * MIN) } });
     expect((await env.waitStatus(a.id, 'resolved')).resolution).toBe('用水已停止（批量数据中已结束）');
     expect((await env.alerts({ kind: 'continuous_water_flow' })).filter((x) => x.deviceId === 'gh-wm-5-303')).toHaveLength(1); // not the bath
   });

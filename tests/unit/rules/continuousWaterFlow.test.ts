@@ -13,23 +13,23 @@ function batch(from: number, litres: number[]) {
 describe('continuous_water_flow', () => {
   it('alerts when every interval for 2 h shows use (major for a lone elder)', () => {
     const h = new Harness(continuousWaterFlow, { device: wm, household: elder });
-    h.read(batch(T0, [3, 3, 3, 3, 3, 3, 3])); // 1 h 45 min
+    h.read(batch(T0, [8, 8, 8, 8, 8, 8, 8])); // 1 h 45 min of a tap at 32 L/h
     expect(h.alert).toBeUndefined();
-    h.read(batch(T0 + 105 * MIN, [3]));
-    expect(h.actionsOf('open')[0]).toMatchObject({ severity: 'major', title: '6号楼302 持续用水超过2小时', details: { hours: 2, litres: 24 } });
+    h.read(batch(T0 + 105 * MIN, [8]));
+    expect(h.actionsOf('open')[0]).toMatchObject({ severity: 'major', title: '6号楼302 持续用水超过2小时', details: { hours: 2, litres: 64 } });
   });
 
   it('is minor for other households and updates the running alert', () => {
     const h = new Harness(continuousWaterFlow, { device: wm, household: family });
-    h.read(batch(T0, Array(8).fill(2)));
-    h.read(batch(T0 + 2 * HOUR, [2, 2]));
+    h.read(batch(T0, Array(8).fill(8)));
+    h.read(batch(T0 + 2 * HOUR, [8, 8]));
     expect(h.actionsOf('open')[0]).toMatchObject({ severity: 'minor' });
     expect(h.actionsOf('update')[0]).toMatchObject({ details: { hours: 2.5 } });
   });
 
   it('resolves when the flow stops', () => {
     const h = new Harness(continuousWaterFlow, { device: wm, household: elder });
-    h.read(batch(T0, Array(8).fill(2)));
+    h.read(batch(T0, Array(8).fill(8)));
     expect(h.alert).toBeDefined();
     h.read(batch(T0 + 2 * HOUR, [0]));
     expect(h.alert).toBeUndefined();
@@ -73,6 +73,12 @@ describe('continuous_water_flow', () => {
     expect(h.opened).toBe(0);
   });
 
+  it('a busy couple of hours (a little use in every quarter hour, ~12 L/h) is not water left running', () => {
+    const h = new Harness(continuousWaterFlow, { device: wm, household: elder });
+    h.read(batch(T0, [0, ...Array(10).fill(3), 0]));
+    expect(h.opened).toBe(0);
+  });
+
   describe('anywhere in a batch, and on hourly data', () => {
     /** Hourly readings: each with the register and, when given, the live flow at that moment. */
     function hourlyReadings(h: Harness<unknown, never>, from: number, litres: number[], flows?: number[]) {
@@ -87,11 +93,11 @@ describe('continuous_water_flow', () => {
 
     it('reports a 3.5 h run that already ended inside one NB batch, marked ended and resolved', () => {
       const h = harness();
-      h.read(batch(T0, [0, 0, ...Array(14).fill(4), 0, 0, 0, 0])); // 14 × 15 min of use, then the tap was closed
+      h.read(batch(T0, [0, 0, ...Array(14).fill(10), 0, 0, 0, 0])); // 14 × 15 min of a tap at 40 L/h, then closed
       expect(h.actionsOf('open')[0]).toMatchObject({
         severity: 'major',
         title: '6号楼302 持续用水3.5小时（已停止）',
-        details: { ended: true, judgedBy: 'intervals', hours: 3.5, litres: 56, runFrom: new Date(T0 + 30 * MIN).toISOString() },
+        details: { ended: true, judgedBy: 'intervals', hours: 3.5, litres: 140, runFrom: new Date(T0 + 30 * MIN).toISOString() },
       });
       expect(h.actionsOf('resolve')[0]).toMatchObject({ reason: '用水已停止（批量数据中已结束）' });
       expect(h.alert).toBeUndefined();
@@ -137,5 +143,18 @@ describe('continuous_water_flow', () => {
       expect(h.actionsOf('open')[0]).toMatchObject({ title: '6号楼302 持续用水4小时（已停止）', details: { judgedBy: 'hourly_volume', ended: true } });
       expect(h.alert).toBeUndefined();
     });
+  });
+
+  it('judges use above the steady floor: a dripping toilet is not a tap left running, a tap on top of it is', () => {
+    const h = new Harness(continuousWaterFlow, { device: wm, household: elder });
+    const drip = (from: number, quarters: number, extra: (i: number) => number = () => 0) =>
+      batch(from, Array.from({ length: quarters }, (_, i) => 0.5 + extra(i)));
+    h.read(drip(T0, 96)); // a day of a 2 L/h drip: the floor is learnt (its first hours count as use: cold start)
+    const opened = h.opened;
+    if (h.alert) h.personResolves();
+    h.read(drip(T0 + 24 * HOUR, 32)); // 8 more hours of drip
+    expect(h.opened).toBe(opened);
+    h.read(drip(T0 + 32 * HOUR, 10, () => 25)); // a tap at 100 L/h on top of it, 2 h 30 min
+    expect(h.opened).toBe(opened + 1);
   });
 });
