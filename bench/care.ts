@@ -92,11 +92,24 @@ export async function runCare(pop: Population, settings: Record<string, unknown>
   try {
     await connectAll(pop.devices.values(), `mqtt://127.0.0.1:${app.ports.mqtt}`, secrets);
     const api = new ApiClient(`http://127.0.0.1:${app.ports.http}`, 'care-bench-admin-token-0123456789abcdef');
-    await play(
-      pop.messages.map((m) => ({ type: 'mqtt' as const, ...m })),
-      pop.devices,
-      { mqttUrl: '', secrets, speed: Infinity, api, maxInFlight: 256 },
+    // Stays the family or the volunteer told about (half the overnight and hospital stays) are marked away through
+    // the API when they begin (POST /api/care/absences), expected back a couple of hours after they really end —
+    // the elder's water use at home ends the absence, as it would in life.
+    const absences = pop.elders.flatMap((e) =>
+      e.absences
+        .filter((ab) => ab.registered)
+        .map((ab) => ({
+          type: 'api' as const,
+          t: ab.from,
+          method: 'POST' as const,
+          path: '/api/care/absences',
+          body: { householdId: e.householdId, reason: ab.kind === 'hospital' ? 'hospital' : 'family', from: new Date(ab.from).toISOString(), until: new Date(ab.to + 2 * HOUR).toISOString() },
+          what: `absence ${e.householdId}`,
+        })),
     );
+    const events = [...pop.messages.map((m) => ({ type: 'mqtt' as const, ...m })), ...absences].sort((x, y) => x.t - y.t);
+    const stats = await play(events, pop.devices, { mqttUrl: '', secrets, speed: Infinity, api, maxInFlight: 256 });
+    if (stats.apiFailed) console.warn(`[care bench] ${stats.apiFailed} of ${absences.length} absences were refused`);
     await api.advanceClock(pop.end + DAY);
     await disconnectAll(pop.devices.values());
   } finally {
@@ -273,7 +286,7 @@ export function judge(pop: Population, seen: Map<number, Seen>, wallMs: number):
 const CARE_INTRO = [
   '`npm run bench:care` (bench/care.ts, population in bench/carePopulation.ts): a labelled month of lone elders —',
   'frugal (3–55 L/day), low, normal and heavy (70–200 L/day) users; days out, overnight and hospital stays (half of',
-  'them registered, which the service cannot yet be told); a fifth of the flats with a dripping toilet (1–3 L/h)',
+  'them registered: marked away through POST /api/care/absences as they begin, until 2 h after they end); a fifth of the flats with a dripping toilet (1–3 L/h)',
   'and a tenth starting one during the run; hourly meters (15- or 60-minute intervals) and NB meters uploading 2–4',
   'batches a day, 3–5 % failed uploads carried to the next, 8 % of NB batches hours late, 4 % sent twice, a third of',
   'the clocks off by up to 10 min, a third of the meters with one 6–30 h outage (half keep their backlog) — and 36',
