@@ -24,7 +24,7 @@ export interface Absence {
   kind: AbsenceKind;
   from: number;
   to: number;
-  /** Told to the service (a volunteer marked it) — the bench posts it only if the service has a way. */
+  /** Told to the service: bench/care.ts posts it to POST /api/care/absences as a grid member would. */
   registered: boolean;
 }
 
