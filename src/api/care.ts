@@ -104,8 +104,6 @@ const absenceSchema = {
   required: ['id', 'householdId', 'reason', 'reasonLabel', 'note', 'from', 'until', 'status', 'promptedAt', 'endedAt', 'endedBy', 'endNote', 'createdBy', 'createdAt'],
 } as const;
 
-const timeField = (description: string) => timeSchema(description);
-
 const elderSchema = {
   type: 'object',
   properties: {
@@ -208,8 +206,8 @@ export function careApi(engine: RuleEngine) {
             properties: {
               householdId: { type: 'string', minLength: 1, maxLength: 64 },
               reason: { type: 'string', enum: [...ABSENCE_REASONS], description: 'outing 外出, hospital 住院, family 子女家, other 其他' },
-              from: timeField('when the household left; default now; at most 7 days back'),
-              until: timeField('when it is expected back: after from and now, at most 90 days after from'),
+              from: timeSchema('when the household left; default now; at most 7 days back'),
+              until: timeSchema('when it is expected back: after from and now, at most 90 days after from'),
               note: { type: 'string', maxLength: 500 },
             },
           },
@@ -279,7 +277,7 @@ export function careApi(engine: RuleEngine) {
           summary: 'Move the end of an absence (a hospital stay runs longer, a trip is cut short)',
           tags: ['care'],
           params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] },
-          body: { type: 'object', additionalProperties: false, required: ['until'], properties: { until: timeField('the new expected return') } },
+          body: { type: 'object', additionalProperties: false, required: ['until'], properties: { until: timeSchema('the new expected return') } },
           response: { 200: absenceSchema, '4xx': errorSchema },
         },
       },
