@@ -19,13 +19,13 @@ const CONTEXT = '.context.json';
 function examples(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((f) => /\.(json|hex|bin)$/.test(f) && !f.endsWith(EXPECTED) && !f.endsWith(CONTEXT))
+    .filter((f) => /\.(json|hex|bin|xml)$/.test(f) && !f.endsWith(EXPECTED) && !f.endsWith(CONTEXT))
     .sort();
 }
 
 /** The decode context of an example: the shared one, plus its sibling `.context.json` when there is one. */
 function contextOf(dir: string, file: string): DecodeContext {
-  const path = join(dir, file.replace(/\.(json|hex|bin)$/, CONTEXT));
+  const path = join(dir, file.replace(/\.(json|hex|bin|xml)$/, CONTEXT));
   return existsSync(path) ? { ...ctx, ...(JSON.parse(readFileSync(path, 'utf8')) as Partial<DecodeContext>) } : ctx;
 }
 
@@ -88,7 +88,7 @@ for (const def of deviceKinds) {
           if (!result.ok) expect.fail(`${result.error}: ${result.message}`);
           expect(validate(result.payload)).toEqual({ ok: true });
 
-          const expectedFile = join(base, 'valid', file.replace(/\.(json|hex|bin)$/, EXPECTED));
+          const expectedFile = join(base, 'valid', file.replace(/\.(json|hex|bin|xml)$/, EXPECTED));
           if (existsSync(expectedFile)) {
             expect(result.payload).toEqual(JSON.parse(readFileSync(expectedFile, 'utf8')));
           } else if (decoder.format === 'canonical') {

@@ -435,6 +435,8 @@ function chunjiang(creds: Credentials): InventoryFile {
       },
     ],
     devices,
+    // AI cameras (devices/ai-camera) push Hikvision ISAPI events to POST /ingest/cj-cams?device=<id>&key=<secret>.
+    integrations: [{ id: 'cj-cams', type: 'hikvision-isapi', secretHash: creds.issue('integrations', 'cj-cams') }],
     people,
   };
 }

@@ -34,6 +34,10 @@ import { findDevice } from './broker/access.js';
 import { contactLinksApi } from './api/contactLinks.js';
 import type { Server as TlsServer } from 'node:tls';
 import { readTls, secureOptions } from './tls.js';
+import { join } from 'node:path';
+import { Snapshots } from './residents/snapshots.js';
+import { FilePhotoStore } from './residents/photos.js';
+import { PhotosRepo } from './store/photosRepo.js';
 
 export interface AppOptions {
   log?: Logger;
@@ -61,6 +65,8 @@ export class App {
   telemetry!: TelemetrySink;
   rules!: RuleEngine;
   notifier!: Notifier;
+  /** Camera snapshots waiting to be stored (src/residents/snapshots.ts). */
+  snapshots!: Snapshots;
   jobs?: Jobs;
   private started = false;
   /** SHA-256 fingerprint of the certificate served, when TLS is on. */
@@ -174,6 +180,14 @@ export class App {
     this.notifier.start();
     this.rules.start();
     this.ingest.handlers.push(this.rules.handler);
+    // Camera snapshots: stored through the photo store after each batch commits, attached to the alert they show.
+    this.snapshots = new Snapshots({
+      engine: this.rules,
+      store: new FilePhotoStore(join(s.dataDir, 'photos')),
+      photos: new PhotosRepo(this.db),
+      log: this.log.child({ component: 'snapshots' }),
+    });
+    this.ingest.handlers.push(this.snapshots.handler);
     this.ingest.start();
     await this.broker.start();
     if (s.externalBroker) {

@@ -4,7 +4,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 
 // The alert vocabulary is the service's own (CONTRACT.md "Alert kinds", "Alert"): one list, not two.
 import { ALERT_KINDS, SEVERITIES, STATUSES } from '../../src/alerts/types.js';
-import { ROLES } from '../../src/config/schema.js';
+import { ROLES, DEVICE_KINDS } from '../../src/config/schema.js';
 export { ALERT_KINDS, SEVERITIES, STATUSES, ROLES };
 export const CHAT_CHANNELS = ['wecom', 'dingtalk', 'feishu', 'webhook'] as const;
 /** Texts and calls (src/notify/phone): checked per phone number against a local SMS/voice receiver. */
@@ -33,7 +33,7 @@ const selector = {
   additionalProperties: false,
   minProperties: 1,
   properties: {
-    kind: { enum: ['smoke-detector', 'water-meter', 'parking-sensor', 'smart-gate'] },
+    kind: { enum: DEVICE_KINDS },
     communityId: { type: 'string' },
     format: { type: 'string' },
     ids: oneOrMany,
@@ -198,7 +198,7 @@ export const scenarioSchema = {
         required: ['id', 'kind', 'communityId'],
         properties: {
           id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' },
-          kind: { enum: ['smoke-detector', 'water-meter', 'parking-sensor', 'smart-gate'] },
+          kind: { enum: DEVICE_KINDS },
           communityId: { type: 'string' },
           format: { type: 'string' },
           householdId: { type: 'string' },

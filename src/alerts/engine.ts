@@ -17,7 +17,7 @@ import type { ReadingHandler } from '../ingest/pipeline.js';
 import { Scheduler, sqliteDeadlineStore, type Deadline } from '../clock/scheduler.js';
 import { rules as allRules } from '../rules/index.js';
 import { RuleSettings } from '../rules/lib/config.js';
-import { kindsOfRule, normalisePlate, type Action, type Rule, type RuleConfigBase, type RuleContext, type RuleInput } from '../rules/lib/types.js';
+import { kindsOfRule, normalisePlate, type Action, type Rule, type RuleConfigBase, type RuleContext, type RuleInput, type OpenAlert } from '../rules/lib/types.js';
 import type { LotState } from '../rules/lotFull.js';
 import { plateSubject } from '../rules/unregisteredVehicle.js';
 import { AlertStore, type OpenRequest } from './store.js';
@@ -225,6 +225,24 @@ export class RuleEngine {
       for (const subject of rule.subjects(r, lookup)) this.run(rule, subject, { type: 'reading', reading: r }, fx, r, places);
     }
     return fx;
+  }
+
+  /** The open alerts a reading concerns (its rules' subjects), e.g. to attach a camera's snapshot once stored. */
+  openAlertsOf(r: Reading): OpenAlert[] {
+    const device = this.deps.directory.devices.get(r.deviceId);
+    if (!device) return [];
+    const lookup = {
+      device,
+      space: device.spaceId ? this.deps.directory.spaces.get(device.spaceId) : undefined,
+      household: device.householdId ? this.deps.directory.households.get(device.householdId) : undefined,
+    };
+    const out: OpenAlert[] = [];
+    for (const rule of this.byKind.get(r.kind) ?? [])
+      for (const subject of rule.subjects(r, lookup)) {
+        const a = this.alerts.openFor(rule.name, subject);
+        if (a) out.push(a);
+      }
+    return out;
   }
 
   /** After the batch committed: publish what its readings changed, in order. */

@@ -93,6 +93,44 @@ export const ALERT_KIND_DEFS = {
     route: { roles: ['property_duty'], careContacts: true },
     rule: 'slow_leak',
   },
+  // AI cameras (devices/ai-camera): one open alert per camera and kind, a burst counted on it; the snapshot is
+  // attached after it is stored (src/residents/snapshots.ts) and linked from chat messages.
+  camera_fire: {
+    label: '烟火报警',
+    severity: 'critical',
+    // Smoke or fire seen in the e-bike shed: routed, escalated and called like a smoke detector's alarm.
+    route: { roles: ['property_duty', 'emergency', 'residents_committee'], careContacts: false },
+    escalation: [
+      { afterMinutes: 3, roles: ['grid_head', 'residents_committee'], streetOps: false },
+      { afterMinutes: 10, roles: [], streetOps: true },
+    ],
+    phone: [{ afterMinutes: 3, to: ['duty'], by: 'call', ask: false }],
+    rule: 'camera_fire',
+  },
+  ebike_in_lift: {
+    label: '电动车进电梯',
+    severity: 'major',
+    // The lift must be stopped before it goes up: property duty in the chat and, at once, a text to the duty phone
+    // (chat notices of a major alert wait out a person's quiet hours; a text does not).
+    route: { roles: ['property_duty'], careContacts: false },
+    phone: [{ afterMinutes: 0, to: ['duty'], by: 'sms', ask: false }],
+    rule: 'ebike_in_lift',
+  },
+  ebike_indoor: {
+    label: '电动车违规停放',
+    severity: 'minor',
+    route: { roles: ['property_duty'], careContacts: false },
+    escalation: [{ afterMinutes: 60, roles: ['grid_member'], streetOps: false }],
+    rule: 'ebike_indoor',
+  },
+  object_thrown: {
+    label: '高空抛物',
+    severity: 'major',
+    // Property finds the flat from the snapshot; the residents' committee follows it up with the household.
+    route: { roles: ['property_duty', 'residents_committee'], careContacts: false },
+    rule: 'object_thrown',
+  },
+  garbage_overflow: { label: '垃圾满溢', severity: 'minor', route: { roles: ['property_duty'], careContacts: false }, rule: 'garbage_overflow' },
   // Filed by a resident from the phone page (src/residents): 随手拍 and 居民点单, worked like any alert.
   resident_report: {
     label: '居民随手拍',

@@ -1,5 +1,5 @@
 // Device messages over HTTP: `POST /ingest/{integration}`, for senders that cannot speak MQTT as the device —
-// a LoRaWAN network server's webhook (The Things Stack v3) now, camera pushes later. Each integration is one
+// a LoRaWAN network server's webhook (The Things Stack v3), a camera's HTTP push (Hikvision ISAPI). Each integration is one
 // community's (inventory `integrations:`), authenticates with its own secret (stored hashed, like device
 // secrets), and says by its type how a body names its device (src/ingest/integrations/). The body then takes
 // the MQTT path unchanged: Ingest.submit as a QoS 1 message, answered 202 only once it is in the inbox (the
@@ -59,9 +59,10 @@ export function ingestApi(ingest: Pick<Ingest, 'submit' | 'rejectUnknown'>, sett
     /** sha256(integration id, secret) → the integration's hash it was verified against (a secret changed in the directory is checked afresh). */
     const known = new Map<string, string>();
     /** The integration whose secret the request carries, or a coded refusal; a guess is counted before it is checked. */
-    const authenticate = (req: Pick<FastifyRequest, 'headers' | 'ip' | 'log'> & { params: { integration: string } }): IntegrationInfo => {
+    const authenticate = (req: Pick<FastifyRequest, 'headers' | 'ip' | 'log'> & { params: { integration: string }; query: { key?: string } }): IntegrationInfo => {
       const integration = deps.directory.integrations.get(req.params.integration);
-      const secret = secretOf(req, integration?.header ?? 'authorization');
+      const inQuery = integration && integrationAdapters[integration.type].secretInQuery ? req.query.key : undefined;
+      const secret = secretOf(req, integration?.header ?? 'authorization') ?? (inQuery || undefined);
       const key = createHash('sha256').update(req.params.integration).update('\0').update(secret ?? '').digest('base64');
       if (integration && secret !== undefined && known.get(key) === integration.secretHash) return integration;
       const wait = throttle.wait(req.ip);
@@ -93,7 +94,7 @@ export function ingestApi(ingest: Pick<Ingest, 'submit' | 'rejectUnknown'>, sett
         config: { public: true },
         schema: {
           tags: ['ingest'],
-          summary: 'A device message from an HTTP integration (The Things Stack v3 webhook)',
+          summary: 'A device message from an HTTP integration (The Things Stack v3 webhook, a Hikvision camera push)',
           description:
             "The integration's secret goes in its configured header (default `Authorization: Bearer <secret>`). The body is " +
             'the sender\'s own message, e.g. a The Things Stack v3 uplink message; it is stored in the inbox and answered 202, ' +
@@ -103,6 +104,13 @@ export function ingestApi(ingest: Pick<Ingest, 'submit' | 'rejectUnknown'>, sett
               .join('; '),
           security: [{ integrationSecret: [] }],
           params: { type: 'object', required: ['integration'], properties: { integration: { type: 'string', maxLength: 64 } } },
+          querystring: {
+            type: 'object',
+            properties: {
+              device: { type: 'string', maxLength: 64, description: 'hikvision-isapi: the camera this URL is set on (its device id)' },
+              key: { type: 'string', maxLength: 256, description: 'hikvision-isapi only: the integration secret, for cameras that cannot send a header' },
+            },
+          },
           response: {
             202: {
               description: 'stored in the inbox; processed next',
@@ -124,7 +132,7 @@ export function ingestApi(ingest: Pick<Ingest, 'submit' | 'rejectUnknown'>, sett
       async (req, reply) => {
         const integration = authenticate(req);
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        const seen = integrationAdapters[integration.type].identify(body);
+        const seen = integrationAdapters[integration.type].identify(body, { device: req.query.device });
         if (seen.kind === 'invalid') throw new AppError('SB_BAD_REQUEST', seen.reason);
         if (seen.kind === 'ignored') return reply.code(200).send({ status: 'ignored', reason: seen.reason });
         const device = deviceOf(deps, integration, seen.ref);

@@ -25,8 +25,9 @@ export const ROLES = [
 /** The registered device kinds (devices/<kind>/): a kind's folder is all it takes to be known here. */
 export const DEVICE_KINDS: readonly string[] = deviceKinds.map((k) => k.kind);
 export const ZONES = ['resident', 'visitor', 'no_parking', 'fire_lane'] as const;
-/** Senders that post device messages over HTTP (src/ingest/integrations/): tts-v3 = The Things Stack v3 webhooks. */
-export const INTEGRATION_TYPES = ['tts-v3'] as const;
+/** Senders that post device messages over HTTP (src/ingest/integrations/): tts-v3 = The Things Stack v3 webhooks,
+ *  hikvision-isapi = Hikvision cameras' HTTP listening pushes. */
+export const INTEGRATION_TYPES = ['tts-v3', 'hikvision-isapi'] as const;
 
 export const settingsSchema = {
   $id: 'shaobing/settings',

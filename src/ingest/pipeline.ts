@@ -96,6 +96,8 @@ export class Ingest implements DeviceInbound {
   private rejectionsSincePrune = 0;
   private decoders = new Map<string, Decoder>();
   private urgentKinds = new Set<string>();
+  /** Kinds whose messages may be larger than the settings' limit (DeviceKindDef.maxPayloadBytes). */
+  private payloadLimits = new Map<string, number>();
   private validators = new Map<string, PayloadValidator>();
   private stmts!: {
     inboxInsert: import('better-sqlite3').Statement;
@@ -123,6 +125,7 @@ export class Ingest implements DeviceInbound {
     const { db, kinds } = this.deps;
     for (const def of kinds) for (const d of def.decoders) this.decoders.set(`${def.kind}/${d.format}`, d);
     for (const def of kinds) if (def.urgent) this.urgentKinds.add(def.kind);
+    for (const def of kinds) if (def.maxPayloadBytes) this.payloadLimits.set(def.kind, Math.max(def.maxPayloadBytes, this.deps.settings.maxPayloadBytes));
     this.validators = compileValidators(kinds);
     this.stmts = {
       inboxInsert: db.prepare('INSERT INTO inbox (device_id, topic, payload, received_at) VALUES (?, ?, ?, ?)'),
@@ -490,11 +493,11 @@ export class Ingest implements DeviceInbound {
   // Hot path: no closures created per message (tsx's keepNames wraps each one).
   private decide(m: Pending): Outcome {
     const { device, payload, receivedAt } = m;
-    if (payload.length > this.deps.settings.maxPayloadBytes)
-      return this.reject(m, 'payload_too_large', `payload is ${payload.length} bytes; the limit is ${this.deps.settings.maxPayloadBytes}`);
+    const limit = this.payloadLimits.get(device.kind) ?? this.deps.settings.maxPayloadBytes;
+    if (payload.length > limit) return this.reject(m, 'payload_too_large', `payload is ${payload.length} bytes; the limit is ${limit}`);
     const decoder = this.decoders.get(`${device.kind}/${device.format}`);
     if (!decoder) return this.reject(m, 'unknown_format', `no decoder '${device.format}' for kind ${device.kind}`);
-    const res = decoder.decode(payload, { deviceId: device.id, receivedAt, lane: device.lane });
+    const res = decoder.decode(payload, { deviceId: device.id, receivedAt, lane: device.lane, area: device.area });
     if (!res.ok) return this.reject(m, res.error, res.message);
     const problem = plainJsonProblem(res.payload);
     if (problem) return this.reject(m, 'invalid_payload', problem);
@@ -515,6 +518,7 @@ export class Ingest implements DeviceInbound {
         ts,
         receivedAt,
         payload: res.payload,
+        picture: res.picture,
       },
     };
   }

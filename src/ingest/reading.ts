@@ -13,6 +13,8 @@ export interface Reading {
   /** When the broker received it, epoch ms (from the clock). */
   receivedAt: number;
   payload: CanonicalPayload;
+  /** An image the message carried (DecodeResult.picture); in memory only, never written with the reading. */
+  picture?: Buffer;
 }
 
 export interface Rejection {

@@ -27,10 +27,15 @@ export interface DecodeContext {
   receivedAt: number;
   /** A gate camera's configured lane (src/config/inventory.ts laneOfCamera): the way cars go through it. */
   lane?: { name?: string; direction: 'in' | 'out' };
+  /** The device's configured common area (inventory `area`, e.g. 3号楼 1号电梯): where a camera looks. */
+  area?: string;
 }
 
 export type DecodeResult =
-  | { ok: true; payload: CanonicalPayload }
+  /** `picture`: an image the message carried beside its data (a camera's snapshot: the JPEG part of a multipart
+   *  push, a base64 field), taken out of the payload. It is never stored with the reading; the snapshot handler
+   *  (src/residents/snapshots.ts) checks, re-encodes and keeps it in the photo store after the batch commits. */
+  | { ok: true; payload: CanonicalPayload; picture?: Buffer }
   | { ok: false; error: RejectCode; message: string };
 
 /** A decoder is pure: bytes in, canonical payload (or a coded reason) out. It never throws. */
@@ -73,6 +78,9 @@ export interface DeviceKindDef {
   periodic?: boolean;
   /** Its messages may carry a life-safety alarm: processed at once, ahead of bulk readings (the fast lane). */
   urgent?: boolean;
+  /** Largest message of this kind taken in, bytes, when above `mqtt.maxPayloadBytes` (a camera's push with its
+   *  snapshot: ~100–500 KB); the smaller settings limit applies to every other kind. */
+  maxPayloadBytes?: number;
   /** The canonical payload's JSON Schema (devices/<kind>/schema.json). */
   schema: Record<string, unknown>;
   /** `canonical` first; one entry per vendor format. */

@@ -14,6 +14,11 @@ import { deviceTamper } from './deviceTamper.js';
 import { deviceFault } from './deviceFault.js';
 import { missedCheck } from './missedCheck.js';
 import { slowLeak } from './slowLeak.js';
+import { cameraFire } from './cameraFire.js';
+import { ebikeInLift } from './ebikeInLift.js';
+import { ebikeIndoor } from './ebikeIndoor.js';
+import { objectThrown } from './objectThrown.js';
+import { garbageOverflow } from './garbageOverflow.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each rule has its own state and settings types
 export const rules: readonly Rule<any, any>[] = Object.freeze([
@@ -30,4 +35,9 @@ export const rules: readonly Rule<any, any>[] = Object.freeze([
   deviceFault,
   missedCheck,
   slowLeak,
+  cameraFire,
+  ebikeInLift,
+  ebikeIndoor,
+  objectThrown,
+  garbageOverflow,
 ]);

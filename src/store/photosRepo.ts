@@ -5,8 +5,11 @@ export interface PhotoRow {
   photo: string;
   householdId: string | null;
   alertId: number | null;
-  role: 'report' | 'resolution';
+  role: PhotoRole;
 }
+
+/** A resident's report photo, the photo of a fix, or a camera's snapshot of the event (src/residents/snapshots.ts). */
+export type PhotoRole = 'report' | 'resolution' | 'snapshot';
 
 export class PhotosRepo {
   private readonly s;
@@ -26,7 +29,7 @@ export class PhotosRepo {
     };
   }
 
-  add(r: { photo: string; householdId?: string; uploadedBy: string; alertId?: number; role: 'report' | 'resolution'; width: number; height: number; bytes: number; at: number }): void {
+  add(r: { photo: string; householdId?: string; uploadedBy: string; alertId?: number; role: PhotoRole; width: number; height: number; bytes: number; at: number }): void {
     this.s.insert.run(r.photo, r.householdId ?? null, r.uploadedBy, r.alertId ?? null, r.role, r.width, r.height, r.bytes, r.at);
   }
 
@@ -46,7 +49,7 @@ export class PhotosRepo {
     return this.s.rows.all(photo) as PhotoRow[];
   }
 
-  countOn(alertId: number, role: 'report' | 'resolution'): number {
+  countOn(alertId: number, role: PhotoRole): number {
     return this.s.ofAlert.get(alertId, role) as number;
   }
 

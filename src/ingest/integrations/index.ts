@@ -1,9 +1,10 @@
-// Senders that post device messages over HTTP, `POST /ingest/{integration}` (src/api/ingest.ts). An integration
+// Senders that post device messages over HTTP (The Things Stack webhooks, Hikvision camera pushes), `POST /ingest/{integration}` (src/api/ingest.ts). An integration
 // is configured per community (inventory `integrations:`) with its type and a hashed secret; its type says how
 // to tell, from a body, which device it is about. The body itself then goes to that device's decoder unchanged,
 // exactly like an MQTT payload: inbox → decode → validate → rules.
 import type { IntegrationType } from '../../config/schema.js';
 import { tts } from './tts.js';
+import { hikvision } from './hikvision.js';
 
 /** How a sender names the device: by LoRaWAN DevEUI and/or by an id that should equal shaobing's device id. */
 export interface DeviceRef {
@@ -22,7 +23,10 @@ export interface IntegrationAdapter {
   type: IntegrationType;
   /** One line for the README and the OpenAPI description. */
   description: string;
-  identify(body: Buffer): Identified;
+  /** The sender cannot set a header (a camera): the secret may come as `?key=` in the URL. */
+  secretInQuery?: boolean;
+  /** Which device a body is about; `query`: the request URL's query parameters (a camera's URL names it). */
+  identify(body: Buffer, query: Record<string, unknown>): Identified;
 }
 
-export const integrationAdapters: Readonly<Record<IntegrationType, IntegrationAdapter>> = Object.freeze({ 'tts-v3': tts });
+export const integrationAdapters: Readonly<Record<IntegrationType, IntegrationAdapter>> = Object.freeze({ 'tts-v3': tts, 'hikvision-isapi': hikvision });
