@@ -4,9 +4,10 @@ import { SmokeDetectorSim } from './smoke-detector.js';
 import { WaterMeterSim } from './water-meter.js';
 import { ParkingSensorSim } from './parking-sensor.js';
 import { SmartGateSim } from './smart-gate.js';
+import { AiCameraSim } from './ai-camera.js';
 
 export { DeviceClient, SimulatedDevice, uplinkTopic, type DeviceIdentity, type SimMessage, type Helper, type HelperArgs } from './device.js';
-export { SmokeDetectorSim, WaterMeterSim, ParkingSensorSim, SmartGateSim };
+export { SmokeDetectorSim, WaterMeterSim, ParkingSensorSim, SmartGateSim, AiCameraSim };
 export { encoders, findEncoder } from './encoders/index.js';
 
 const KINDS: Record<string, new (info: DeviceIdentity) => SimulatedDevice> = {
@@ -14,6 +15,7 @@ const KINDS: Record<string, new (info: DeviceIdentity) => SimulatedDevice> = {
   'water-meter': WaterMeterSim,
   'parking-sensor': ParkingSensorSim,
   'smart-gate': SmartGateSim,
+  'ai-camera': AiCameraSim,
 };
 
 export function createDevice(info: DeviceIdentity): SimulatedDevice {

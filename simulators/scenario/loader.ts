@@ -85,6 +85,7 @@ export interface PhonesSpec {
 export type Action =
   | { type: 'visitor'; plate: string; communityId: string; until: number }
   | { type: 'api'; method: string; path: string; body?: unknown }
+  | { type: 'resident'; householdId: string; buildingId: string; file: { type: 'report' | 'request'; category: string; text: string; placeId?: string } }
   | { type: 'message'; deviceIds: string[]; payload?: CanonicalPayload; helper?: string; args: Record<string, unknown>; raw?: Buffer; qos: 0 | 1 }
   | { type: 'disconnect'; deviceIds: string[] }
   | { type: 'clock' }
@@ -348,6 +349,11 @@ function normalise(
       actions.push({ type: 'visitor', plate: s.visitor.plate, communityId: communityId ?? '', until: start + at + ms(s.visitor.for, [...path, 'visitor', 'for']) });
     }
     if (s.api) actions.push({ type: 'api', method: s.api.method, path: s.api.path, body: s.api.body });
+    if (s.resident) {
+      const h = communities.flatMap((c) => c.buildings.flatMap((b) => b.households.map((x) => ({ id: x.id, buildingId: b.id })))).find((x) => x.id === s.resident!.household);
+      if (!h) errors.push(`${where([...path, 'resident', 'household'])}: no household '${s.resident.household}'`);
+      else actions.push({ type: 'resident', householdId: h.id, buildingId: h.buildingId, file: s.resident.file });
+    }
     if (kinds) {
       if (s.helper) {
         for (const id of ids) {

@@ -13,7 +13,7 @@
 // are timed from the step that opened it. Against a running service (--url) they are reported as not checked.
 import type { Scenario, Expectation, Subject, Step, Action } from './loader.js';
 import type { Target } from './target.js';
-import { ApiError, type Alert } from '../lib/api.js';
+import { ApiClient, ApiError, type Alert } from '../lib/api.js';
 import { createDevice, type SimulatedDevice } from '../devices/index.js';
 import { isoCst, formatDuration } from '../lib/time.js';
 import { checkNotifications } from './notifications.js';
@@ -278,6 +278,16 @@ export async function runScenario(s: Scenario, target: Target, opts: RunOptions 
       case 'api':
         await target.api.request(a.method, a.path, template(a.body, s));
         return;
+      case 'resident': {
+        // Filed at its step's time (the alert opens at the service's clock).
+        await clock(t);
+        // The household's own invite (as its grid would print it), then a filing with that token, like the phone page.
+        const invites = await target.api.request<{ items: Array<{ householdId: string; path: string }> }>('GET', `/api/invites?buildingId=${encodeURIComponent(a.buildingId)}`);
+        const invite = invites.items.find((i) => i.householdId === a.householdId);
+        if (!invite) throw new Error(`resident: no invite for household ${a.householdId}`);
+        await new ApiClient(target.api.baseUrl, invite.path.slice(invite.path.indexOf('#') + 1)).request('POST', '/api/resident/orders', a.file);
+        return;
+      }
       case 'clock':
         await clock(t);
         return;

@@ -155,6 +155,29 @@ const step = {
       required: ['method', 'path'],
       properties: { method: { enum: ['GET', 'POST', 'PUT', 'DELETE'] }, path: { type: 'string', pattern: '^/' }, body: {} },
     },
+    /**
+     * A household files from its phone page (随手拍 report or 居民点单 request): the invite is read as the admin
+     * (GET /api/invites), then POST /api/resident/orders with the household's own invite token.
+     */
+    resident: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['household', 'file'],
+      properties: {
+        household: { type: 'string', minLength: 1 },
+        file: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type', 'category', 'text'],
+          properties: {
+            type: { enum: ['report', 'request'] },
+            category: { type: 'string', minLength: 1 },
+            text: { type: 'string', minLength: 1, maxLength: 200 },
+            placeId: { type: 'string', minLength: 1 },
+          },
+        },
+      },
+    },
     /** A person taps a button on the page they were texted (the last text to `phone`): 已联系上，平安 / 联系不上 / 确认接警. */
     tap: {
       type: 'object',

@@ -10,6 +10,8 @@ import { encoder as parkingCanonical } from './parking-sensor/canonical.js';
 import { encoder as parkingNwave } from './parking-sensor/nwave.js';
 import { encoder as gateCanonical } from './smart-gate/canonical.js';
 import { encoder as gateVzenith } from './smart-gate/vzenith.js';
+import { encoder as cameraCanonical } from './ai-camera/canonical.js';
+import { encoder as cameraHikvision } from './ai-camera/hikvision-isapi.js';
 
 export type { Encoder, EncodeContext } from './types.js';
 export { EncodeError } from './types.js';
@@ -24,6 +26,8 @@ export const encoders: readonly Encoder[] = Object.freeze([
   parkingNwave,
   gateCanonical,
   gateVzenith,
+  cameraCanonical,
+  cameraHikvision,
 ]);
 
 const byKey = new Map(encoders.map((e) => [`${e.kind}/${e.format}`, e]));
