@@ -36,6 +36,7 @@ import type { Server as TlsServer } from 'node:tls';
 import { readTls, secureOptions } from './tls.js';
 import { join } from 'node:path';
 import { Snapshots } from './residents/snapshots.js';
+import { snapshotLinksApi } from './api/snapshotLinks.js';
 import { FilePhotoStore } from './residents/photos.js';
 import { PhotosRepo } from './store/photosRepo.js';
 
@@ -181,9 +182,10 @@ export class App {
     this.rules.start();
     this.ingest.handlers.push(this.rules.handler);
     // Camera snapshots: stored through the photo store after each batch commits, attached to the alert they show.
+    const photoStore = new FilePhotoStore(join(s.dataDir, 'photos'));
     this.snapshots = new Snapshots({
       engine: this.rules,
-      store: new FilePhotoStore(join(s.dataDir, 'photos')),
+      store: photoStore,
       photos: new PhotosRepo(this.db),
       log: this.log.child({ component: 'snapshots' }),
     });
@@ -232,6 +234,12 @@ export class App {
     }, [
       ackApi(this.rules, () => this.notifier.signingKey),
       contactLinksApi(() => this.notifier.phone),
+      snapshotLinksApi({
+        engine: this.rules,
+        store: photoStore,
+        signingKey: () => this.notifier.signingKey,
+        reachesGridStaff: (dest, alert) => this.notifier.reachesGridStaff(dest, alert),
+      }),
       ingestApi(this.ingest, { bodyLimit: 2 * 1048576 }),
       // EMQX 5 authentication/authorization hooks, only where configured (README "Running on EMQX").
       ...(s.brokerHooks ? [brokerHooksApi(s.brokerHooks, this.broker.guard)] : []),

@@ -20,6 +20,7 @@ import { recipients, type Route } from './routing.js';
 import { deliverAt } from './quietHours.js';
 import { noticeFor, type NoticeReason } from './wording.js';
 import { newAckKey, signAck } from './ackLinks.js';
+import { signSnapshot } from './snapshotLinks.js';
 import type { Destination, Notice } from './channels/index.js';
 import { PhoneNotifier } from './phone/index.js';
 import type { PhoneCredentials } from './phone/config.js';
@@ -205,6 +206,7 @@ export class Notifier implements AlertHooks {
         reason: reason === 'created' ? 'opened' : reason,
         mentionMobiles: mobiles(group),
         ackUrl: this.ackUrl(alert.id, dest, now),
+        snapshotUrl: this.snapshotUrl(alert, dest),
         minutesUnacknowledged: minutes,
         utcOffsetMinutes: this.deps.settings.utcOffsetMinutes,
       });
@@ -244,6 +246,26 @@ export class Notifier implements AlertHooks {
     // Expiry is wall time, whatever clock the alerts run on: a link is used by a person, in real time.
     const token = signAck(this.ackKey, { alertId, personId: `link:${destination}`, exp: Date.now() + this.deps.settings.ackLinkTtlMinutes * 60_000 });
     return `${this.deps.publicUrl.replace(/\/$/, '')}/ack/${token}`;
+  }
+
+  /** A link to a camera alert's snapshot for this destination, when the alert has (or awaits) one and the
+   *  destination reaches the staff of its grid. */
+  private snapshotUrl(alert: AlertView, destination: string): string | undefined {
+    if (!alert.details.snapshot && alert.details.snapshotPending !== true) return undefined;
+    if (!this.reachesGridStaff(destination, alert)) return undefined;
+    const token = signSnapshot(this.ackKey, alert.id, destination, Date.now() + this.deps.settings.ackLinkTtlMinutes * 60_000);
+    return `${this.deps.publicUrl.replace(/\/$/, '')}/snapshot/${token}`;
+  }
+
+  /** Whether a destination reaches at least one staff member who serves the alert's grid (not a volunteer). */
+  reachesGridStaff(destination: string, alert: Pick<AlertView, 'communityId' | 'gridId'>): boolean {
+    for (const p of this.deps.directory.people.values()) {
+      if (p.communityId !== alert.communityId) continue;
+      const staff = p.roles.some((r) => r !== 'volunteer');
+      const serves = p.grids.includes(alert.gridId) || (p.grids.length === 0 && p.roles.includes('admin'));
+      if (staff && serves && this.destinationsOf(p).has(destination)) return true;
+    }
+    return false;
   }
 
   private cancelFollowUps(alertId: number): void {

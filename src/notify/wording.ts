@@ -19,7 +19,7 @@ const REASON_PREFIX: Record<NoticeReason, string> = { opened: '', reopened: '再
 export function noticeFor(
   alert: AlertView,
   directory: Directory,
-  opts: { reason: NoticeReason; mentionMobiles: string[]; ackUrl?: string; minutesUnacknowledged?: number; utcOffsetMinutes?: number },
+  opts: { reason: NoticeReason; mentionMobiles: string[]; ackUrl?: string; snapshotUrl?: string; minutesUnacknowledged?: number; utcOffsetMinutes?: number },
 ): Notice {
   const community = directory.communities.get(alert.communityId)?.name ?? alert.communityId;
   const grid = directory.communities.get(alert.communityId)?.grids.find((g) => g.id === alert.gridId)?.name;
@@ -38,6 +38,7 @@ export function noticeFor(
     severity: alert.severity,
     mentionMobiles: opts.mentionMobiles,
     ackUrl: opts.ackUrl,
+    ...(opts.snapshotUrl ? { snapshotUrl: opts.snapshotUrl } : {}),
     alertId: alert.id,
     data: {
       id: alert.id,

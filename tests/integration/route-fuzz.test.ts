@@ -144,7 +144,7 @@ function judge(route: RegisteredRoute, what: string, res: LightMyRequestResponse
   if (res.statusCode < 400) return;
   if (!String(res.headers['content-type'] ?? '').includes('application/json')) {
     // The one-tap pages answer people with a Chinese page (and the code in it), never JSON.
-    expect(route.url, where).toMatch(/^\/(ack|c)\//);
+    expect(route.url, where).toMatch(/^\/(ack|c|snapshot)\//);
     return;
   }
   const body = res.json() as { statusCode?: number; code?: string };

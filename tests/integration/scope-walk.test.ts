@@ -332,6 +332,10 @@ function routeCases(v: View): Record<string, Case[] | 'stream' | { public: strin
     },
     'GET /ack/:token': { public: 'one-tap link: the signed token is the capability', cases: [{ req: get('/ack/not-a-token'), kind: 'plain' }] },
     'POST /ack/:token': { public: 'one-tap link', cases: [{ req: post('/ack/not-a-token', {}), kind: 'plain' }] },
+    'GET /snapshot/:token': {
+      public: "a chat message's snapshot link: the signed token is the capability, and its destination must still reach the grid's staff",
+      cases: [{ req: get('/snapshot/not-a-token'), kind: 'plain' }],
+    },
     'GET /c/:code': { public: 'texted one-tap page: the random code is the capability', cases: [{ req: get('/c/abcdef123'), kind: 'plain' }] },
     'POST /c/:code/:answer': { public: 'texted one-tap page', cases: [{ req: post('/c/abcdef123/safe', {}), kind: 'plain' }] },
     // Device messages over HTTP: each integration authenticates with its own secret, never a person's token.

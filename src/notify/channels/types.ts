@@ -15,6 +15,8 @@ export interface Notice {
   mentionMobiles: string[];
   /** One-tap acknowledge link (signed, expiring, single use). */
   ackUrl?: string;
+  /** A camera alert's snapshot (signed, expiring, for the grid's staff only: src/notify/snapshotLinks.ts). */
+  snapshotUrl?: string;
   alertId?: number;
   /** Machine-readable alert for generic webhooks. */
   data?: Record<string, unknown>;
@@ -50,7 +52,7 @@ export const SEVERITY_ZH: Record<Severity, string> = { critical: '紧急', major
 
 /** Plain text of one notice: title, lines, the link. */
 export function noticeText(n: Notice): string {
-  return [n.title, ...n.lines, ...(n.ackUrl ? [`一键确认：${n.ackUrl}`] : [])].join('\n');
+  return [n.title, ...n.lines, ...(n.snapshotUrl ? [`抓拍照片：${n.snapshotUrl}`] : []), ...(n.ackUrl ? [`一键确认：${n.ackUrl}`] : [])].join('\n');
 }
 
 /** HTTP status → retry or not: 429 and 5xx are worth another try; other 4xx are not. */

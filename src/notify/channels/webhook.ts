@@ -16,7 +16,7 @@ export const webhook: Channel = {
     const body = JSON.stringify({
       source: 'shaobing',
       sentAt: new Date(now).toISOString(),
-      notifications: notices.map((n) => ({ title: n.title, lines: n.lines, severity: n.severity, alertId: n.alertId, ackUrl: n.ackUrl, alert: n.data })),
+      notifications: notices.map((n) => ({ title: n.title, lines: n.lines, severity: n.severity, alertId: n.alertId, ackUrl: n.ackUrl, snapshotUrl: n.snapshotUrl, alert: n.data })),
     });
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-shaobing-timestamp': String(now) };
     if (dest.secret) headers['x-shaobing-signature'] = webhookSignature(dest.secret, now, body);

@@ -23,6 +23,7 @@ export function buildPlaces(me, people) {
       if (id === 'admin') return '管理员';
       if (id === me?.id) return me.displayName;
       // A resident's own step (filing, 评单): the household, as staff know it.
+      if (id.startsWith('device:')) return `设备 ${id.slice(7)}`;
       if (id.startsWith('resident:')) return `居民（${placesObj.household(id.slice(9))?.label ?? '住户'}）`;
       return persons.get(id)?.displayName ?? id;
     },

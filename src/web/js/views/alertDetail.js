@@ -103,8 +103,15 @@ function Photo({ id, label }) {
 function Photos({ a }) {
   const report = a.details?.photos ?? [];
   const fix = a.details?.resolutionPhoto;
-  if (!report.length && !fix) return null;
+  // An AI camera's snapshots (newest last): shown newest first.
+  const snaps = [...(a.details?.snapshots ?? (a.details?.snapshot ? [a.details.snapshot] : []))].reverse();
+  const pending = a.details?.snapshotPending === true;
+  const refused = a.details?.snapshotError;
+  if (!report.length && !fix && !snaps.length && !pending && !refused) return null;
   return html`<div class="photos" data-testid="photos">
+    ${snaps.map((id, i) => html`<${Photo} id=${id} label=${i === 0 ? '抓拍照片' : `抓拍照片（之前第 ${i} 张）`} />`)}
+    ${pending && !snaps.length && html`<p class="muted" data-testid="snapshot-pending">抓拍照片处理中…</p>`}
+    ${refused && !snaps.length && html`<p class="muted" data-testid="snapshot-error">抓拍照片未能保存：${refused}</p>`}
     ${report.map((id, i) => html`<${Photo} id=${id} label=${`现场照片 ${i + 1}`} />`)}
     ${fix && html`<${Photo} id=${fix} label="办结照片" />`}
   </div>`;
@@ -121,6 +128,8 @@ function timelineText(e, places) {
     return `${d.channel === 'call' ? '电话' : '短信'} ${PHONE_TO[d.to] ?? d.to ?? ''} ${d.number ?? ''}：${PHONE_OUTCOME[d.outcome] ?? d.outcome}${d.retrying ? '，稍后重试' : ''}`;
   if (e.type === 'contact_answer') return `家属回复：${d.answer === 'safe' ? '已联系上，平安' : '联系不上'}`;
   if (e.type === 'photo') return '上传办结照片';
+  if (e.type === 'snapshot') return '摄像机抓拍照片已保存';
+  if (e.type === 'snapshot_refused') return `抓拍照片未能保存：${d.reason ?? ''}`;
   if (e.type === 'work_order') return `派单上门查看（${d.reason === 'unreachable' ? '家属联系不上' : '无人确认平安'}）`;
   return TIMELINE[e.type] ?? '状态更新';
 }
