@@ -81,6 +81,11 @@ const digestSchema = {
         rating: { type: 'object', properties: { count: { type: 'integer' }, average: { type: ['number', 'null'] } } },
       },
     },
+    cameras: {
+      type: 'object',
+      description: 'AI-camera alerts opened in the window, by kind (camera_fire, ebike_in_lift, …; a burst on one camera is one)',
+      additionalProperties: { type: 'integer' },
+    },
   },
 } as const;
 
@@ -95,7 +100,7 @@ export function reportsApi(opts: { utcOffsetMinutes?: number } = {}) {
       '/api/reports/daily',
       {
         schema: {
-          summary: "The committee's daily digest: open alerts by kind, response times per grid, offline devices, low batteries",
+          summary: "The committee's daily digest: open alerts by kind, response times per grid, offline devices, low batteries, residents' orders, camera events",
           tags: ['reports'],
           querystring: {
             type: 'object',

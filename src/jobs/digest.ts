@@ -7,6 +7,7 @@ import type { AlertKind } from '../alerts/types.js';
 import { byAlertKind } from '../alerts/kinds.js';
 import type { Notice } from '../notify/channels/types.js';
 import { localTime } from '../notify/wording.js';
+import { rules as allRules } from '../rules/index.js';
 
 export interface DigestAlert {
   id: number;
@@ -106,6 +107,8 @@ export interface Digest {
     /** 评单 given within the window by the filing households: how many, and their average (1–5, one decimal). */
     rating: { count: number; average: number | null };
   };
+  /** AI-camera alerts (devices/ai-camera) opened within the window, by kind (a burst on one camera is one). */
+  cameras: Partial<Record<AlertKind, number>>;
 }
 
 /** Each alert kind's label (src/alerts/kinds.ts): the same words as the console's. */
@@ -113,6 +116,9 @@ export const KIND_ZH = byAlertKind('label') as Record<AlertKind, string>;
 
 const RESPONSES = new Set(['acknowledged', 'dispatched', 'accepted', 'resolved']);
 const RESIDENT = new Set<AlertKind>(['resident_report', 'resident_request']);
+/** The alert kinds AI cameras raise (the rules that read ai-camera events), in declaration order. */
+export const CAMERA_KINDS: readonly AlertKind[] = allRules.filter((r) => r.deviceKinds.includes('ai-camera')).map((r) => r.name);
+const CAMERA = new Set<AlertKind>(CAMERA_KINDS);
 /** Category codes in words (src/residents/workOrders.ts). */
 const CATEGORY_ZH: Record<'report' | 'request', Record<string, string>> = {
   report: { parking: '乱停放', garbage: '垃圾堆放', facility: '设施损坏', safety: '安全隐患', noise: '噪音扰民', other: '其他' },
@@ -156,12 +162,14 @@ export function buildDigest(input: DigestInput): Digest {
   const residentGrids = new Map(input.grids.map((g) => [g.id, { gridId: g.id, gridName: g.name, filed: 0, first: [] as number[], res: [] as number[] }]));
   const filed = { report: {} as Record<string, number>, request: {} as Record<string, number> };
   const ratings: number[] = [];
+  const cameras: Partial<Record<AlertKind, number>> = {};
 
   for (const a of input.alerts) {
     const g = grids.get(a.gridId);
     if (!g || a.openedAt > to) continue;
     const list = (events.get(a.id) ?? []).sort((x, y) => x.at - y.at);
     if (RESIDENT.has(a.kind)) residentOrder(a, list);
+    if (CAMERA.has(a.kind) && list.some((e) => e.type === 'opened' && inWindow(e.at))) cameras[a.kind] = (cameras[a.kind] ?? 0) + 1;
     // Walk the trail: each opening (first or re-open) starts a clock that the first response stops.
     let openSince: number | undefined;
     let responded = false;
@@ -252,7 +260,13 @@ export function buildDigest(input: DigestInput): Digest {
       })),
       rating: { count: ratings.length, average: ratings.length ? Math.round((ratings.reduce((x, y) => x + y, 0) / ratings.length) * 10) / 10 : null },
     },
+    cameras,
   };
+}
+
+function cameraLine(d: Digest): string {
+  const kinds = CAMERA_KINDS.filter((k) => d.cameras[k]).map((k) => `${KIND_ZH[k]}${d.cameras[k]}起`);
+  return kinds.length ? `摄像机事件：${kinds.join('，')}` : '摄像机事件：无';
 }
 
 const LISTED = 5;
@@ -299,6 +313,7 @@ export function digestNotice(d: Digest, utcOffsetMinutes: number): Notice {
     devices('离线设备', d.offlineDevices),
     devices('电量低', d.lowBatteries),
     ...residentLines(d),
+    cameraLine(d),
   ];
   return {
     title: `【提示】${d.communityName} 每日简报（${Number(d.date.slice(5, 7))}月${Number(d.date.slice(8, 10))}日）`,

@@ -111,8 +111,25 @@ describe('daily digest', () => {
       '离线设备1台：6号楼302 水表离线',
       '电量低：无',
       '居民随手拍/点单：无',
+      '摄像机事件：无',
     ]);
     expect(n.data).toMatchObject({ type: 'daily_digest', communityId: 'c1' });
+  });
+
+  it('counts AI-camera alerts opened in the window by kind (a burst on one camera is one), in words', () => {
+    const d = buildDigest(
+      input([
+        alert({ kind: 'ebike_in_lift', gridId: 'g1', openedAt: TO - 5 * HOUR, deviceId: 'cam-1' }, [[3, 'resolved']]),
+        alert({ kind: 'ebike_in_lift', gridId: 'g1', openedAt: TO - 2 * HOUR, deviceId: 'cam-1' }),
+        alert({ kind: 'camera_fire', gridId: 'g2', openedAt: TO - HOUR, deviceId: 'cam-2' }),
+        // Opened the day before: not this window's.
+        alert({ kind: 'garbage_overflow', gridId: 'g1', openedAt: TO - 30 * HOUR, deviceId: 'cam-3' }),
+        alert({ kind: 'smoke', gridId: 'g1', openedAt: TO - HOUR }),
+      ]),
+    );
+    expect(d.cameras).toEqual({ ebike_in_lift: 2, camera_fire: 1 });
+    expect(digestNotice(d, 480).lines).toContain('摄像机事件：烟火报警1起，电动车进电梯2起');
+    expect(buildDigest(input([])).cameras).toEqual({});
   });
 
   it('an empty day is still a digest', () => {
