@@ -137,4 +137,14 @@ describe('POST /ingest/{integration} with Hikvision ISAPI pushes', () => {
     expect(await push(body, `key=${KEY}`)).toMatchObject({ status: 400, body: { code: 'SB_BAD_REQUEST' } });
     expect(await push(body, `device=gh-sd-6-302&key=${KEY}`)).toMatchObject({ status: 404, body: { code: 'SB_UNKNOWN_DEVICE' } });
   });
+
+  it('is in the OpenAPI document: the camera push, its ?device= and ?key=, and camera events in the digest', async () => {
+    const doc = (await t.app.api.inject({ url: '/docs/json' })).json();
+    const op = doc.paths['/ingest/{integration}'].post;
+    expect(op.summary).toContain('Hikvision');
+    expect(op.description).toContain('hikvision-isapi');
+    expect(op.parameters.filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name).sort()).toEqual(['device', 'key']);
+    const daily = doc.paths['/api/reports/daily'].get.responses['200'].content['application/json'].schema;
+    expect(daily.properties.cameras.description).toContain('camera_fire');
+  });
 });

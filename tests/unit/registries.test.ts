@@ -75,6 +75,21 @@ describe('device kinds', () => {
     }
   });
 
+  it('ai-camera: registered from its folder alone, watched for offline only, its events raising the camera alert kinds', () => {
+    const cam = deviceKinds.find((k) => k.kind === 'ai-camera')!;
+    expect(cam.decoders.map((d) => d.format)).toEqual(['canonical', 'hikvision-isapi']);
+    expect(cam.maxPayloadBytes).toBeGreaterThan(65536);
+    expect(kindsOfRule(rule('device_offline'), deviceKinds)).toContain('ai-camera');
+    expect(kindsOfRule(rule('low_battery'), deviceKinds)).not.toContain('ai-camera');
+    const byEvent = { fire_smoke: 'camera_fire', ebike_in_lift: 'ebike_in_lift', ebike_indoor: 'ebike_indoor', object_thrown: 'object_thrown', garbage_overflow: 'garbage_overflow' };
+    for (const [event, kind] of Object.entries(byEvent)) {
+      const raising = allRules.filter((r) => !r.health && kindsOfRule(r, deviceKinds).includes('ai-camera') && r.subjects(reading('ai-camera', event), { device: { id: 'x' } as never }).length);
+      expect(raising.map((r) => r.name), event).toEqual([kind]);
+    }
+    expect(isRoutine(reading('ai-camera', 'heartbeat'), cam)).toBe(true);
+    expect(isRoutine(reading('ai-camera', 'fire_smoke'), cam)).toBe(false);
+  });
+
   it('a routine report is routine for its own kind only', () => {
     const gate = deviceKinds.find((k) => k.kind === 'smart-gate')!;
     const smoke = deviceKinds.find((k) => k.kind === 'smoke-detector')!;
