@@ -7,13 +7,23 @@
 // Rules are pure and never change a state object they were given, so a cached object can be handed out as is.
 import type { Db } from '../store/db.js';
 
+/** One rule's subject in memory: its state (undefined = none) and, when changed in the current transaction, the time. */
+interface Entry {
+  state: unknown;
+  /** Changed in the current transaction and not yet written (null/undefined state = delete the row). */
+  dirty: boolean;
+  now: number;
+}
+
 export class RuleStates {
   private readonly s;
-  private readonly cache = new Map<string, unknown>();
-  /** Changed in the current transaction, not yet written: key → [rule, subject, state (null = delete), now]. */
-  private readonly dirty = new Map<string, [string, string, unknown, number]>();
-  /** Undo log since the last mark(): key, the dirty entry and the cached state before the put. */
-  private journal: Array<[string, [string, string, unknown, number] | undefined, unknown, boolean]> = [];
+  /** rule → subject → entry, most recently put last in each map (a map per rule: no key string per lookup). */
+  private readonly cache = new Map<string, Map<string, Entry>>();
+  private size = 0;
+  /** Changed in the current transaction, not yet written, in the order of their first change. */
+  private dirty: Array<[string, string, Entry]> = [];
+  /** Undo log since the last mark(): the rule's map, the subject, and the entry (or its absence) before the put. */
+  private journal: Array<[Map<string, Entry>, string, Entry | undefined]> = [];
 
   constructor(
     db: Db,
@@ -30,62 +40,101 @@ export class RuleStates {
     };
   }
 
+  private mapOf(rule: string): Map<string, Entry> {
+    let m = this.cache.get(rule);
+    if (!m) this.cache.set(rule, (m = new Map()));
+    return m;
+  }
+
   get<S>(rule: string, subject: string): S | undefined {
-    const key = `${rule}\u0000${subject}`;
-    if (this.cache.has(key)) return this.cache.get(key) as S | undefined;
-    const pending = this.dirty.get(key);
-    if (pending) return (pending[2] ?? undefined) as S | undefined;
+    const m = this.mapOf(rule);
+    const e = m.get(subject);
+    if (e) return (e.state ?? undefined) as S | undefined;
     const json = this.s.get.get(rule, subject) as string | undefined;
     const state = json === undefined ? undefined : (JSON.parse(json) as S);
-    this.remember(key, state);
+    this.add(m, subject, { state, dirty: false, now: 0 });
     return state;
   }
 
   put(rule: string, subject: string, state: unknown, now: number): void {
-    const key = `${rule}\u0000${subject}`;
-    this.journal.push([key, this.dirty.get(key), this.cache.get(key), this.cache.has(key)]);
-    this.dirty.set(key, [rule, subject, state, now]);
-    this.remember(key, state ?? undefined);
+    const m = this.mapOf(rule);
+    const before = m.get(subject);
+    this.journal.push([m, subject, before && { ...before }]);
+    if (before && before.dirty) {
+      // Changed again in this transaction: the same dirty entry, newest state (its place in the write order kept).
+      before.state = state;
+      before.now = now;
+      return;
+    }
+    const e: Entry = { state, dirty: true, now };
+    if (before) m.delete(subject);
+    else this.size++;
+    m.set(subject, e);
+    this.dirty.push([rule, subject, e]);
+    this.evict(m);
   }
 
   /** Start of a unit that may be undone alone (one reading's or one deadline's rule work, a savepoint). */
   mark(): void {
-    this.journal = [];
+    this.journal.length = 0;
   }
 
   /** That unit's savepoint rolled back: put back what it changed, newest first. */
   undo(): void {
     for (let i = this.journal.length - 1; i >= 0; i--) {
-      const [key, dirty, cached, wasCached] = this.journal[i];
-      if (dirty) this.dirty.set(key, dirty);
-      else this.dirty.delete(key);
-      if (wasCached) this.cache.set(key, cached);
-      else this.cache.delete(key);
+      const [m, subject, before] = this.journal[i];
+      const cur = m.get(subject);
+      if (before) {
+        if (cur) Object.assign(cur, before);
+        else {
+          m.set(subject, before);
+          this.size++;
+        }
+      } else if (cur) {
+        m.delete(subject);
+        this.size--;
+      }
     }
-    this.journal = [];
+    // Entries no longer dirty (or gone) leave the write list.
+    this.dirty = this.dirty.filter(([rule, subject, e]) => e.dirty && this.cache.get(rule)?.get(subject) === e);
+    this.journal.length = 0;
   }
 
   /** Write every changed state; call at the end of the transaction that changed them. */
   flush(): void {
-    for (const [rule, subject, state, now] of this.dirty.values()) {
-      if (state === null || state === undefined) this.s.del.run(rule, subject);
-      else this.s.put.run(rule, subject, JSON.stringify(state), now);
+    for (const [rule, subject, e] of this.dirty) {
+      if (!e.dirty) continue;
+      if (e.state === null || e.state === undefined) this.s.del.run(rule, subject);
+      else this.s.put.run(rule, subject, JSON.stringify(e.state), e.now);
+      e.dirty = false;
     }
-    this.dirty.clear();
-    this.journal = [];
+    this.dirty = [];
+    this.journal.length = 0;
   }
 
   /** Drop what memory holds (after a rolled-back transaction). */
   forget(): void {
     this.cache.clear();
-    this.dirty.clear();
-    this.journal = [];
+    this.size = 0;
+    this.dirty = [];
+    this.journal.length = 0;
   }
 
-  private remember(key: string, state: unknown): void {
-    this.cache.delete(key); // re-insert: Map order is the eviction order, oldest use first
-    this.cache.set(key, state);
-    if (this.cache.size > this.cacheMax) this.cache.delete(this.cache.keys().next().value!);
+  private add(m: Map<string, Entry>, subject: string, e: Entry): void {
+    m.set(subject, e);
+    this.size++;
+    this.evict(m);
+  }
+
+  /** Over the limit: the rule's oldest clean entries go (what is dirty must stay until it is written). */
+  private evict(m: Map<string, Entry>): void {
+    if (this.size <= this.cacheMax) return;
+    for (const [subject, e] of m) {
+      if (this.size <= this.cacheMax) break;
+      if (e.dirty) continue;
+      m.delete(subject);
+      this.size--;
+    }
   }
 
   all<S>(rule: string): Array<{ subject: string; state: S }> {

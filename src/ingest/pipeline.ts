@@ -334,11 +334,19 @@ export class Ingest implements DeviceInbound {
     const { metrics, bus } = this.deps;
     const accepted: Reading[] = [];
     const t1 = performance.now();
+    // Accepted messages counted once per run of one kind (a batch is mostly one kind), not one inc() each.
+    let runKind: string | null = null;
+    let run = 0;
     for (let i = 0; i < outcomes.length; i++) {
       const o = outcomes[i];
       metrics.processing.observe((t1 - batch[i].t0) / 1000);
       if ('reading' in o) {
-        this.counter(o.reading.kind, 'accepted').inc();
+        if (o.reading.kind !== runKind) {
+          if (run) this.counter(runKind!, 'accepted').inc(run);
+          runKind = o.reading.kind;
+          run = 0;
+        }
+        run++;
         bus.emit('reading', o.reading);
         accepted.push(o.reading);
       } else {
@@ -355,6 +363,7 @@ export class Ingest implements DeviceInbound {
           );
       }
     }
+    if (run) this.counter(runKind!, 'accepted').inc(run);
     for (const h of this.handlers) h.committed?.(accepted);
     for (const s of this.stateChanges) bus.emit('deviceState', s);
     this.stateChanges = [];
@@ -456,7 +465,7 @@ export class Ingest implements DeviceInbound {
   }
 
   /** Labelled counter children, cached: prom-client hashes the label set on every inc() otherwise. */
-  private readonly counters = new Map<string, { inc(): void }>();
+  private readonly counters = new Map<string, { inc(n?: number): void }>();
   /**
    * A message that came for no device we know — an HTTP integration's body naming a device that is not in its
    * community (POST /ingest/{integration} answers 404): kept as an `unknown_device` rejection with its bytes, so
@@ -474,7 +483,7 @@ export class Ingest implements DeviceInbound {
     return rejection;
   }
 
-  private counter(kind: string, result: 'accepted' | 'rejected'): { inc(): void } {
+  private counter(kind: string, result: 'accepted' | 'rejected'): { inc(n?: number): void } {
     const key = `${kind}|${result}`;
     let c = this.counters.get(key);
     if (!c) this.counters.set(key, (c = this.deps.metrics.messages.labels(kind, result)));

@@ -87,8 +87,52 @@ export function compileValidators(kinds: readonly DeviceKindDef[]): Map<string, 
 /**
  * What a decoder produced, whatever its shape: the path of a non-finite number or of nesting deeper than
  * MAX_JSON_DEPTH, else null. Iterative, so it cannot overflow the stack on what it is meant to catch.
+ * Hot path (every message): the walk allocates nothing per value; a path is built only for a problem found.
  */
 export function plainJsonProblem(value: unknown): string | null {
+  return typeof value === 'object' && value !== null && !plainJsonOk(value) ? plainJsonPath(value) : typeof value === 'number' && !Number.isFinite(value) ? `/: ${value} is not a finite number` : null;
+}
+
+const walkValues: unknown[] = [];
+const walkDepths: number[] = [];
+
+/** Whether every number under `root` is finite and nothing nests deeper than MAX_JSON_DEPTH (two reused stacks). */
+function plainJsonOk(root: object): boolean {
+  const values = walkValues;
+  const depths = walkDepths;
+  let n = 0;
+  let hi = 1;
+  values[n] = root;
+  depths[n++] = 0;
+  try {
+    while (n > 0) {
+      if (n > hi) hi = n;
+      const v = values[--n];
+      const depth = depths[n];
+      if (typeof v === 'number') {
+        if (!Number.isFinite(v)) return false;
+      } else if (typeof v === 'object' && v !== null) {
+        if (depth >= MAX_JSON_DEPTH) return false;
+        if (Array.isArray(v))
+          for (let i = 0; i < v.length; i++) {
+            values[n] = v[i];
+            depths[n++] = depth + 1;
+          }
+        else
+          for (const k in v) {
+            values[n] = (v as Record<string, unknown>)[k];
+            depths[n++] = depth + 1;
+          }
+      }
+    }
+    return true;
+  } finally {
+    for (let i = 0; i < hi + 1 && i < values.length; i++) values[i] = undefined; // hold no payload past the call
+  }
+}
+
+/** The path of the first problem plainJsonOk found (the slow walk that names it). */
+function plainJsonPath(value: unknown): string | null {
   const stack: Array<[unknown, string, number]> = [[value, '', 0]];
   while (stack.length) {
     const [v, path, depth] = stack.pop()!;

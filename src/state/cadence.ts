@@ -69,9 +69,22 @@ export function emptySamples(): CadenceSamples {
 
 const pushed = (xs: readonly number[], x: number) => (xs.length >= WINDOW ? [...xs.slice(xs.length - WINDOW + 1), x] : [...xs, x]);
 
-/** The samples after one accepted message (event time `eventAt`, arrival `arrivedAt`). A new object: the
- *  caller's is left as it was (DeviceStates.snapshot is shallow). */
+/** The samples after one accepted message (event time `eventAt`, arrival `arrivedAt`). A new object when anything
+ *  changed — the caller's is left as it was (DeviceStates.snapshot is shallow) — else `prev` itself: most
+ *  messages belong to an upload already counted (a meter's reading and heartbeat), and cadenceOf's memo is
+ *  kept by object. */
 export function observe(prev: CadenceSamples | undefined, eventAt: number, arrivedAt: number): CadenceSamples {
+  if (
+    prev &&
+    prev.uploadEventAt !== null &&
+    eventAt - prev.uploadEventAt < BURST_MS &&
+    prev.uploadArrivedAt !== null &&
+    arrivedAt - prev.uploadArrivedAt < BURST_MS &&
+    prev.eventGaps &&
+    prev.arrivalGaps &&
+    prev.lags
+  )
+    return prev;
   const s: CadenceSamples = { ...emptySamples(), ...prev };
   let newUpload = false;
   if (s.uploadEventAt === null) {
@@ -122,7 +135,13 @@ export interface Cadence {
   lagMs: number;
 }
 
+/** cadenceOf per samples object (observe returns a new one whenever they change), for the last ref and settings. */
+const cadenceMemo = new WeakMap<CadenceSamples, { heartbeatSeconds: number; periodic: boolean; settings: CadenceSettings; cadence: Cadence }>();
+
 export function cadenceOf(s: CadenceSamples | undefined, ref: CadenceRef, settings: CadenceSettings = DEFAULT_CADENCE_SETTINGS): Cadence {
+  const hit = s && cadenceMemo.get(s);
+  // The rules ask for the same device's cadence several times per reading; samples are never changed in place.
+  if (hit && hit.settings === settings && hit.heartbeatSeconds === ref.heartbeatSeconds && hit.periodic === ref.periodic) return hit.cadence;
   const declared = ref.heartbeatSeconds * 1000;
   const seen = ref.periodic ? observedIntervalMs(s) : null;
   const intervalMs = seen ?? declared;
@@ -130,7 +149,9 @@ export function cadenceOf(s: CadenceSamples | undefined, ref: CadenceRef, settin
   const offlineAfterMs = ref.periodic
     ? Math.max(settings.missedUploads * intervalMs + graceMs, settings.floorMinutes * 60_000)
     : settings.factor * intervalMs;
-  return { intervalMs, observed: seen !== null, graceMs: Math.min(graceMs, offlineAfterMs), offlineAfterMs, lagMs: (s && median(s.lags)) ?? 0 };
+  const cadence: Cadence = Object.freeze({ intervalMs, observed: seen !== null, graceMs: Math.min(graceMs, offlineAfterMs), offlineAfterMs, lagMs: (s && median(s.lags)) ?? 0 });
+  if (s) cadenceMemo.set(s, { heartbeatSeconds: ref.heartbeatSeconds, periodic: ref.periodic, settings, cadence });
+  return cadence;
 }
 
 /** What GET /api/devices shows. */

@@ -63,4 +63,24 @@ describe('cadence', () => {
     expect(coveredBy(s, meter, T0 + 3.5 * HOUR)).toBe(T0 + 4 * HOUR + 10 * MIN + 15 * MIN);
     expect(coveredBy(emptySamples(), meter, T0)).toBeNull();
   });
+
+  it('observe keeps the samples object while a message adds nothing (same upload), and cadenceOf follows every change', () => {
+    const s = uploads([[T0], [T0 + HOUR], [T0 + 2 * HOUR], [T0 + 3 * HOUR]]);
+    const before = cadenceOf(s, meter);
+    // A heartbeat a minute after the reading: the same upload, nothing to learn, the same object.
+    expect(observe(s, T0 + 3 * HOUR + MIN, T0 + 3 * HOUR + MIN)).toBe(s);
+    expect(cadenceOf(s, meter)).toBe(before);
+    // The next upload: a new object (the old one unchanged, snapshots stay true) and a cadence of its own.
+    const next = observe(s, T0 + 5 * HOUR, T0 + 5 * HOUR);
+    expect(next).not.toBe(s);
+    expect(s.uploadEventAt).toBe(T0 + 3 * HOUR);
+    expect(cadenceOf(next, meter)).toEqual(cadenceOf({ ...next, eventGaps: [...next.eventGaps] }, meter));
+    // Another declared heartbeat or other settings are not served from the memo.
+    expect(cadenceOf(s, smoke).intervalMs).toBe(24 * HOUR);
+    expect(cadenceOf(s, meter, { factor: 2, missedUploads: 5, floorMinutes: 180 }).offlineAfterMs).not.toBe(before.offlineAfterMs);
+    // Samples persisted before a field existed still get it.
+    const old = { uploadEventAt: T0, uploadArrivedAt: T0 } as unknown as CadenceSamples;
+    expect(observe(old, T0 + MIN, T0 + MIN).lags).toEqual([]);
+  });
 });
+
