@@ -499,12 +499,20 @@ export class Ingest implements DeviceInbound {
     };
   }
 
+  /** Each device's decoder, found once (not a `kind/format` key string per message). */
+  private readonly deviceDecoders = new WeakMap<DeviceInfo, Decoder | null>();
+  private decoderOf(device: DeviceInfo): Decoder | undefined {
+    let d = this.deviceDecoders.get(device);
+    if (d === undefined) this.deviceDecoders.set(device, (d = this.decoders.get(`${device.kind}/${device.format}`) ?? null));
+    return d ?? undefined;
+  }
+
   // Hot path: no closures created per message (tsx's keepNames wraps each one).
   private decide(m: Pending): Outcome {
     const { device, payload, receivedAt } = m;
     const limit = this.payloadLimits.get(device.kind) ?? this.deps.settings.maxPayloadBytes;
     if (payload.length > limit) return this.reject(m, 'payload_too_large', `payload is ${payload.length} bytes; the limit is ${limit}`);
-    const decoder = this.decoders.get(`${device.kind}/${device.format}`);
+    const decoder = this.decoderOf(device);
     if (!decoder) return this.reject(m, 'unknown_format', `no decoder '${device.format}' for kind ${device.kind}`);
     const res = decoder.decode(payload, { deviceId: device.id, receivedAt, lane: device.lane, area: device.area });
     if (!res.ok) return this.reject(m, res.error, res.message);
