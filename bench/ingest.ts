@@ -8,7 +8,8 @@
 // (bench/load.ts) writes pre-encoded packets from a process of its own. After the timed rounds, one profiled
 // run per pipeline QoS gives the profile split (parse, decode/validate, rules, store, GC…; bench/profileSplit.mjs).
 // `--before DIR`: DIR is another checkout, built (`node scripts/build.mjs` there): its full pipeline runs too,
-// interleaved with this one's, for a before/after in one run. BENCH_NODE_ARGS: extra node flags for the server.
+// interleaved with this one's, for a before/after in one run. `--also-node-args 'FLAGS'`: this checkout's full
+// pipeline once more with these node flags. BENCH_NODE_ARGS: node flags for every serving process.
 //   npm run bench -- [--devices 100] [--messages 1000] [--rounds 3] [--all] [--only TEXT] [--no-profile] [--before DIR]
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -44,6 +45,8 @@ interface Variant {
   overrides?: Record<string, unknown>;
   /** Another build's dist/src (--before). */
   dist?: string;
+  /** node flags of the serving process (--also-node-args). */
+  nodeArgs?: string[];
 }
 
 const ALL_RULES = ['smoke', 'no_water_use', 'continuous_water_flow', 'illegal_parking', 'unregistered_vehicle', 'visitor_overstay', 'lot_full', 'device_offline', 'low_battery', 'device_tamper', 'device_fault', 'missed_check'];
@@ -99,7 +102,7 @@ async function measure(v: Variant, profile = false): Promise<Run> {
   // BENCH_CPU_PROFILE_DIR: keep the profiled runs' .cpuprofile files there (open in Chrome DevTools).
   const profileFile = profile && process.env.BENCH_CPU_PROFILE_DIR ? join(process.env.BENCH_CPU_PROFILE_DIR, `${v.name.replace(/[^a-zA-Z0-9]+/g, '-')}.cpuprofile`) : undefined;
   const serve = fork(new URL('./serve.mjs', import.meta.url).pathname, [JSON.stringify({ mode: v.bare ? 'bare' : 'pipeline', total: TOTAL, overrides, profile, profileFile, dist: v.dist })], {
-    execArgv: process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [],
+    execArgv: [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : []), ...(v.nodeArgs ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let load: ChildProcess | undefined;
@@ -137,6 +140,11 @@ async function main(): Promise<void> {
     const dist = join(process.argv[before + 1], 'dist', 'src');
     variants = variants.flatMap((v) => (v.bare || v.overrides ? [v] : [{ ...v, name: `${v.name} — before`, dist }, v]));
   }
+  const also = process.argv.indexOf('--also-node-args');
+  if (also > 0) {
+    const nodeArgs = process.argv[also + 1].split(' ').filter(Boolean);
+    variants = variants.flatMap((v) => (v.bare || v.overrides || v.dist ? [v] : [v, { ...v, name: `${v.name}, node ${nodeArgs.join(' ')}`, nodeArgs }]));
+  }
   console.log(`bench/ingest: ${DEVICES} devices × ${MESSAGES} messages = ${TOTAL} per run, ${ROUNDS} rounds, interleaved`);
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; load average at start ${load()}`);
   const results = new Map<string, Run[]>();
@@ -160,7 +168,7 @@ async function main(): Promise<void> {
   }
   if (!PROFILE) return;
   // The profile split: one more run per QoS of the full pipeline (and bare aedes for scale), sampled every 200 µs.
-  const profiled = variants.filter((v) => v.bare || (v.name.startsWith('shaobing full pipeline, QoS') && !v.overrides));
+  const profiled = variants.filter((v) => v.bare || (v.name.startsWith('shaobing full pipeline, QoS') && !v.overrides && !v.nodeArgs));
   const splits: Array<[Variant, Run]> = [];
   for (const v of profiled) splits.push([v, await measure(v, true)]);
   const stages = [...new Set(splits.flatMap(([, r]) => Object.keys(r.profile!.ms)))].filter((s) => s !== 'idle' && !s.endsWith('(left out)'));
