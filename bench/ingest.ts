@@ -47,6 +47,8 @@ interface Variant {
   dist?: string;
   /** node flags of the serving process (--also-node-args). */
   nodeArgs?: string[];
+  /** The broker on a thread of its own (src/transport/brokerThread.ts). */
+  brokerThread?: boolean;
 }
 
 const ALL_RULES = ['smoke', 'no_water_use', 'continuous_water_flow', 'illegal_parking', 'unregistered_vehicle', 'visitor_overstay', 'lot_full', 'device_offline', 'low_battery', 'device_tamper', 'device_fault', 'missed_check'];
@@ -57,8 +59,10 @@ const CORE: Variant[] = [
   { name: 'bare aedes, QoS0', qos: 0, bare: true },
   { name: 'shaobing foundation only (no rules, no history), QoS0', qos: 0, overrides: FOUNDATION },
   { name: 'shaobing full pipeline, QoS0', qos: 0 },
+  { name: 'shaobing full pipeline, QoS0, broker thread', qos: 0, brokerThread: true },
   { name: 'bare aedes, QoS1', qos: 1, bare: true },
   { name: 'shaobing full pipeline, QoS1 (inbox, synchronous=full)', qos: 1 },
+  { name: 'shaobing full pipeline, QoS1 (inbox, synchronous=full), broker thread', qos: 1, brokerThread: true },
 ];
 const EXTRA: Variant[] = [
   { name: 'shaobing full pipeline, QoS0, fair reads off', qos: 0, overrides: FAIR_OFF },
@@ -101,7 +105,7 @@ async function measure(v: Variant, profile = false): Promise<Run> {
   const overrides = merge(base, v.overrides ?? {});
   // BENCH_CPU_PROFILE_DIR: keep the profiled runs' .cpuprofile files there (open in Chrome DevTools).
   const profileFile = profile && process.env.BENCH_CPU_PROFILE_DIR ? join(process.env.BENCH_CPU_PROFILE_DIR, `${v.name.replace(/[^a-zA-Z0-9]+/g, '-')}.cpuprofile`) : undefined;
-  const serve = fork(new URL('./serve.mjs', import.meta.url).pathname, [JSON.stringify({ mode: v.bare ? 'bare' : 'pipeline', total: TOTAL, overrides, profile, profileFile, dist: v.dist })], {
+  const serve = fork(new URL('./serve.mjs', import.meta.url).pathname, [JSON.stringify({ mode: v.bare ? 'bare' : 'pipeline', total: TOTAL, overrides, profile, profileFile, dist: v.dist, brokerThread: v.brokerThread })], {
     execArgv: [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : []), ...(v.nodeArgs ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -138,12 +142,12 @@ async function main(): Promise<void> {
   const before = process.argv.indexOf('--before');
   if (before > 0) {
     const dist = join(process.argv[before + 1], 'dist', 'src');
-    variants = variants.flatMap((v) => (v.bare || v.overrides ? [v] : [{ ...v, name: `${v.name} — before`, dist }, v]));
+    variants = variants.flatMap((v) => (v.bare || v.overrides || v.brokerThread ? [v] : [{ ...v, name: `${v.name} — before`, dist }, v]));
   }
   const also = process.argv.indexOf('--also-node-args');
   if (also > 0) {
     const nodeArgs = process.argv[also + 1].split(' ').filter(Boolean);
-    variants = variants.flatMap((v) => (v.bare || v.overrides || v.dist ? [v] : [v, { ...v, name: `${v.name}, node ${nodeArgs.join(' ')}`, nodeArgs }]));
+    variants = variants.flatMap((v) => (v.bare || v.overrides || v.dist || v.brokerThread ? [v] : [v, { ...v, name: `${v.name}, node ${nodeArgs.join(' ')}`, nodeArgs }]));
   }
   console.log(`bench/ingest: ${DEVICES} devices × ${MESSAGES} messages = ${TOTAL} per run, ${ROUNDS} rounds, interleaved`);
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; load average at start ${load()}`);
@@ -169,6 +173,7 @@ async function main(): Promise<void> {
   if (!PROFILE) return;
   // The profile split: one more run per QoS of the full pipeline (and bare aedes for scale), sampled every 200 µs.
   const profiled = variants.filter((v) => v.bare || (v.name.startsWith('shaobing full pipeline, QoS') && !v.overrides && !v.nodeArgs));
+  // The broker thread's own profile is not sampled (the main thread's is): its split shows what left the main thread.
   const splits: Array<[Variant, Run]> = [];
   for (const v of profiled) splits.push([v, await measure(v, true)]);
   const stages = [...new Set(splits.flatMap(([, r]) => Object.keys(r.profile!.ms)))].filter((s) => s !== 'idle' && !s.endsWith('(left out)'));

@@ -46,6 +46,34 @@ if (opts.mode === 'bare') {
   app.bus.on('reading', 'bench', counted);
   port = app.ports.mqtt;
   close = () => app.stop();
+  if (opts.brokerThread) {
+    // The broker on a thread of its own (src/transport/brokerThread.ts) feeding this app's ingest; the load goes
+    // to its port (the app's own broker stays idle). Until the app wires settings.mqtt.thread itself.
+    const { BrokerThread } = await import(new URL('transport/brokerThread.js', dist).href);
+    const { deviceKinds } = await import(new URL('../devices/index.js', dist).href);
+    const s = config.settings;
+    const thread = new BrokerThread({
+      directory: app.directory,
+      repo: app.devicesRepo,
+      ingest: app.ingest,
+      log: app.log,
+      metrics: app.metrics,
+      worker: {
+        communities: config.communities,
+        dataDir: s.dataDir,
+        settings: { host: '127.0.0.1', port: 0, wsPort: null, maxPacketBytes: s.mqtt.maxPayloadBytes + 65536, fairReads: s.mqtt.fairReads, tlsPort: null },
+        adminToken: s.adminToken,
+        log: { level: s.log.level, format: 'json' },
+        urgentKinds: deviceKinds.filter((k) => k.urgent).map((k) => k.kind),
+      },
+    });
+    await thread.start();
+    port = thread.ports.mqtt;
+    close = async () => {
+      await thread.stop();
+      await app.stop();
+    };
+  }
 }
 
 let gcMs = 0;
