@@ -37,6 +37,8 @@ export interface HouseholdInfo {
   displayName?: string;
   careContacts: Array<{ personId?: string; relation: string; phone?: string; prefer?: 'sms' | 'call' | 'both'; hours?: { from: string; to: string } }>;
   plates: string[];
+  /** Its own chat destinations (settings notify.destinations ids): told when its report or request is resolved. */
+  destinations?: string[];
   rules?: Record<string, unknown>;
 }
 
@@ -240,6 +242,7 @@ export class Directory {
           loneElder: h.loneElder ?? false,
           displayName: h.displayName,
           careContacts: [...(h.careContacts ?? [])],
+          destinations: [...(h.destinations ?? [])],
           plates: [...(h.plates ?? [])],
           rules: h.rules as Record<string, unknown> | undefined,
         });

@@ -347,6 +347,11 @@ const household = {
     displayName: { type: 'string', maxLength: 32 },
     careContacts: { type: 'array', items: careContact, default: [] },
     plates: { type: 'array', items: { type: 'string', minLength: 2, maxLength: 12 }, default: [] },
+    /**
+     * The household's own chat destinations (ids of settings notify.destinations: a family's group robot, a
+     * webhook into the community's mini-program): told when one of its reports or requests is resolved.
+     */
+    destinations: { type: 'array', items: id, default: [] },
     /** Per-household rule overrides, same shape as settings.rules. */
     rules: { type: 'object' },
   },

@@ -18,7 +18,7 @@ import type { Transition } from '../alerts/lifecycle.js';
 import { Outbox, Deliverer, type Attempt } from './outbox.js';
 import { recipients, type Route } from './routing.js';
 import { deliverAt } from './quietHours.js';
-import { noticeFor, type NoticeReason } from './wording.js';
+import { localTime, noticeFor, type NoticeReason } from './wording.js';
 import { newAckKey, signAck } from './ackLinks.js';
 import { signSnapshot } from './snapshotLinks.js';
 import type { Destination, Notice } from './channels/index.js';
@@ -141,9 +141,39 @@ export class Notifier implements AlertHooks {
       this.deps.engine.scheduler.set(`notify:rem:${alert.id}:1`, now + r.everyMinutes * 60_000);
   }
 
-  transitioned(alert: AlertView, t: Transition): void {
+  transitioned(alert: AlertView, t: Transition, _actor?: string, now: number = this.deps.clock.now()): void {
     if (t === 'ack' || t === 'resolve' || t === 'dispatch' || t === 'accept') this.cancelFollowUps(alert.id);
     this.phone.transitioned(alert, t);
+    if (t === 'resolve') this.tellHousehold(alert, now);
+  }
+
+  /**
+   * A resident's report or request resolved: its household is told in its own chat, where it has one (inventory
+   * `households[].destinations`) — what was resolved, the note, and that the phone page takes the rating. Queued
+   * in the resolving transaction, like every notice.
+   */
+  private tellHousehold(alert: AlertView, now: number): void {
+    if (alert.kind !== 'resident_report' && alert.kind !== 'resident_request') return;
+    const h = alert.householdId ? this.deps.directory.households.get(alert.householdId) : undefined;
+    const dests = (h?.destinations ?? []).filter((d) => this.destinations.has(d));
+    if (!dests.length) return;
+    const d = alert.details as { categoryZh?: string; placeName?: string };
+    const what = alert.kind === 'resident_request' ? '居民点单' : '随手拍';
+    const notice: Notice = {
+      title: `【提示】您家提交的${what}已办结`,
+      lines: [
+        `事项：${d.categoryZh ?? ''}${d.placeName ? ` · ${d.placeName}` : ''}`,
+        ...(alert.resolution ? [`办结说明：${alert.resolution}`] : []),
+        `时间：${localTime(alert.resolvedAt ? Date.parse(alert.resolvedAt) : now, this.deps.settings.utcOffsetMinutes)}`,
+        '请打开居民页面查看，并为这次办理评分',
+      ],
+      severity: 'info',
+      mentionMobiles: [],
+      alertId: alert.id,
+      data: { id: alert.id, kind: alert.kind, status: alert.status, householdId: alert.householdId, resolvedAt: alert.resolvedAt },
+    };
+    for (const dest of dests) this.outbox.enqueue(dest, notice, now, now);
+    this.deps.engine.alerts.record(alert.id, now, 'household_told', 'system', { destinations: dests.length });
   }
 
   deadline(subject: string, _due: number, now: number): void | AlertView[] {

@@ -129,6 +129,7 @@ function timelineText(e, places) {
   if (e.type === 'contact_answer') return `家属回复：${d.answer === 'safe' ? '已联系上，平安' : '联系不上'}`;
   if (e.type === 'photo') return '上传办结照片';
   if (e.type === 'snapshot') return '摄像机抓拍照片已保存';
+  if (e.type === 'household_told') return '已在居民的聊天中告知办结';
   if (e.type === 'snapshot_refused') return `抓拍照片未能保存：${d.reason ?? ''}`;
   if (e.type === 'work_order') return `派单上门查看（${d.reason === 'unreachable' ? '家属联系不上' : '无人确认平安'}）`;
   return TIMELINE[e.type] ?? '状态更新';
