@@ -37,18 +37,29 @@ export function isObject(value: unknown): value is JsonObject {
 }
 
 /** Parses UTF-8 JSON text that must be an object; anything else is a reason string. */
-export function parseJsonObject(raw: Buffer): { ok: true; value: JsonObject } | { ok: false; message: string } {
+export function parseJsonObject(raw: Buffer): { ok: true; value: JsonObject; text: string } | { ok: false; message: string } {
   // Refused, not read with U+FFFD in place of the bad bytes: what is kept must be what the device said.
   if (!isUtf8(raw)) return { ok: false, message: 'not valid UTF-8 text' };
   if (jsonDeeperThan(raw, MAX_JSON_DEPTH)) return { ok: false, message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` };
   let value: unknown;
+  const text = raw.toString('utf8');
   try {
-    value = JSON.parse(raw.toString('utf8'));
+    value = JSON.parse(text);
   } catch (err) {
     return { ok: false, message: `not JSON: ${err instanceof Error ? err.message : String(err)}` };
   }
   if (!isObject(value)) return { ok: false, message: `expected a JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}` };
-  return { ok: true, value };
+  return { ok: true, value, text };
+}
+
+/** The text each canonical payload was parsed from, by object (the history row stores it as is: no second
+ *  JSON.stringify per message). Nothing changes a payload after decoding; a decoder that adds to one builds a
+ *  new object, which has no entry here. */
+const sourceText = new WeakMap<object, string>();
+
+/** A payload as JSON text: the text it was parsed from when the canonical decoder made it, else JSON.stringify. */
+export function payloadJson(payload: object): string {
+  return sourceText.get(payload) ?? JSON.stringify(payload);
 }
 
 /**
@@ -62,6 +73,7 @@ export function canonicalJsonDecoder(description: string): Decoder {
     decode(raw) {
       const parsed = parseJsonObject(raw);
       if (!parsed.ok) return fail(parsed.message);
+      sourceText.set(parsed.value, parsed.text);
       // A missing or odd `type` is still this format: the schema rejects it as invalid_payload, not decode_failed.
       return { ok: true, payload: parsed.value as CanonicalPayload };
     },

@@ -3,6 +3,7 @@
 // commit of its own). Rows older than settings.telemetry.retentionDays are deleted by an hourly job, in
 // chunks so a long backlog never holds the write lock for long.
 import type { Statement } from 'better-sqlite3';
+import { payloadJson } from '../../devices/shared/json.js';
 import type { Reading } from '../ingest/reading.js';
 import type { ReadingHandler } from '../ingest/pipeline.js';
 import type { HistoryQuery, HistoryResult, TelemetryDeps, TelemetrySink } from './sink.js';
@@ -52,7 +53,7 @@ export class SqliteSink implements TelemetrySink {
   }
 
   private writeOne(r: Reading): void {
-    this.insert.run(r.deviceId, r.ts, r.receivedAt, r.type, JSON.stringify(r.payload));
+    this.insert.run(r.deviceId, r.ts, r.receivedAt, r.type, payloadJson(r.payload));
   }
 
   /** Delete rows past the retention window (event time); resolves to the number deleted. */

@@ -57,6 +57,20 @@ describe('JSON text', () => {
     expect(parseJsonObject(deep)).toEqual({ ok: false, message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` });
     const bad = Buffer.concat([Buffer.from('{"type":"heartbeat","n":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
     expect(parseJsonObject(bad)).toEqual({ ok: false, message: 'not valid UTF-8 text' });
-    expect(parseJsonObject(Buffer.from('{"plate":"沪A12345"}'))).toEqual({ ok: true, value: { plate: '沪A12345' } });
+    expect(parseJsonObject(Buffer.from('{"plate":"沪A12345"}'))).toEqual({ ok: true, value: { plate: '沪A12345' }, text: '{"plate":"沪A12345"}' });
+  });
+});
+
+describe('history payload text', () => {
+  it('is the text a canonical payload was parsed from, and JSON.stringify for any other object', async () => {
+    const { payloadJson, canonicalJsonDecoder } = await import('../../devices/shared/json.js');
+    const text = '{ "type": "reading", "totalM3": 1.50, "extra": {"a": [1, 2]} }';
+    const res = canonicalJsonDecoder('test').decode(Buffer.from(text), { deviceId: 'd', receivedAt: 0 });
+    if (!res.ok) throw new Error(res.message);
+    expect(payloadJson(res.payload)).toBe(text);
+    expect(JSON.parse(payloadJson(res.payload))).toEqual(res.payload);
+    // A decoder that adds to a payload builds a new object: that one is stringified.
+    const added = { ...res.payload, direction: 'in' };
+    expect(payloadJson(added)).toBe(JSON.stringify(added));
   });
 });
