@@ -206,6 +206,7 @@ export class App {
         deviceOf: (id) => findDevice({ directory: this.directory, repo: this.devicesRepo }, id),
         log: this.log.child({ component: 'external-broker' }),
         hold: () => failpoints.active('externalBroker.hold'),
+        holdAck: () => failpoints.active('externalBroker.holdAck'),
       });
       await this.external.start();
       if (s.cluster) await this.startCluster(s.cluster, this.external);

@@ -5,8 +5,9 @@
 // of the quarantine, src/ingest/pipeline.ts). `telemetry.afterCommit`: the InfluxDB sink queues points with
 // their readings but sends none (crash tests, src/telemetry/influx.ts). `externalBroker.hold`: uplinks taken
 // from an external broker are held before ingest, never acknowledged — a crash before the inbox commit
-// (src/transport/externalBroker.ts).
-const KNOWN = ['ingest.afterInbox', 'notify.afterCommit', 'ingest.poison', 'telemetry.afterCommit', 'externalBroker.hold'] as const;
+// (src/transport/externalBroker.ts). `externalBroker.holdAck`: an uplink from an external broker is committed and
+// its PUBACK never sent — a crash between the two (exactly once across a crash, src/ingest/pipeline.ts).
+const KNOWN = ['ingest.afterInbox', 'notify.afterCommit', 'ingest.poison', 'telemetry.afterCommit', 'externalBroker.hold', 'externalBroker.holdAck'] as const;
 export const POISON_MARKER = '__shaobing_failpoint_poison__';
 export type FailpointName = (typeof KNOWN)[number];
 

@@ -14,7 +14,16 @@
 // the event clock — and processed again with each message under its own savepoint; the message that throws
 // there is rolled back alone and kept as a `processing_failed` rejection with its bytes and the error, and
 // the rest commit. A busy or full store instead pauses the whole batch and retries it in order.
-import type { DeviceInbound } from '../transport/transport.js';
+//
+// Exactly once across a crash (issue 16): a message from an external broker's persistent session comes with its
+// delivery (session, packet id, DUP flag). The commit that makes it durable — the inbox row, or the fast lane's
+// processing — also records (session, packet id, hash of topic and payload) in `deliveries`. An instance that
+// dies after that commit and before its PUBACK reached the broker has the message sent again, flagged DUP, to
+// whoever resumes the session; `submit` finds the record and acknowledges it without processing it twice. Only a
+// record among the session's last DELIVERY_WINDOW matches: the broker numbers a session's packets in turn and
+// reuses a number only after its acknowledgement, so an older record with the same number is of another message.
+import type { DeviceInbound, Delivery } from '../transport/transport.js';
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
@@ -72,7 +81,14 @@ interface Pending {
   t0: number;
   inboxId?: number;
   done?: (err?: Error) => void;
+  /** An external broker's delivery, recorded with the commit (exactly once across a crash). */
+  delivery?: { session: string; packetId: number; hash: string };
 }
+
+/** How many of a session's latest deliveries a redelivery is matched against (far fewer than 65535 packet ids). */
+export const DELIVERY_WINDOW = 1000;
+
+const deliveryHash = (topic: string, payload: Buffer) => createHash('sha256').update(topic).update('\0').update(payload).digest('base64url').slice(0, 22);
 
 type Outcome = { reading: Reading } | { rejection: Rejection; device: DeviceInfo | null; raw: Buffer };
 
@@ -103,7 +119,10 @@ export class Ingest implements DeviceInbound {
     inboxInsert: import('better-sqlite3').Statement;
     inboxDelete: import('better-sqlite3').Statement;
     rejectionInsert: import('better-sqlite3').Statement;
+    deliveryRecord: import('better-sqlite3').Statement;
+    deliveryFind: import('better-sqlite3').Statement;
   };
+  private deliverySeq = 0;
   private inboxTx!: (items: Pending[]) => void;
   private processTx!: (items: Pending[]) => Outcome[];
   /** The same work with a savepoint per message (after processTx threw). */
@@ -133,11 +152,22 @@ export class Ingest implements DeviceInbound {
       rejectionInsert: db.prepare(
         'INSERT INTO rejections (device_id, community_id, topic, code, message, payload, payload_bytes, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
+      deliveryRecord: db.prepare(
+        'INSERT INTO deliveries (session, packet_id, hash, seq) VALUES (?, ?, ?, ?) ON CONFLICT (session, packet_id) DO UPDATE SET hash = excluded.hash, seq = excluded.seq',
+      ),
+      deliveryFind: db.prepare(
+        'SELECT hash, seq, (SELECT MAX(seq) FROM deliveries WHERE session = d.session) AS latest FROM deliveries d WHERE session = ? AND packet_id = ?',
+      ),
     };
+    this.deliverySeq = (db.prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM deliveries').get() as { n: number }).n;
     this.inboxTx = db.transaction((items: Pending[]) => {
-      for (const m of items) m.inboxId = Number(this.stmts.inboxInsert.run(m.device.id, m.topic, m.payload, m.receivedAt).lastInsertRowid);
+      for (const m of items) {
+        m.inboxId = Number(this.stmts.inboxInsert.run(m.device.id, m.topic, m.payload, m.receivedAt).lastInsertRowid);
+        if (m.delivery) this.recordDelivery(m);
+      }
     });
     this.processTx = db.transaction((items: Pending[]) => {
+      this.recordFastLaneDeliveries(items);
       const out: Outcome[] = [];
       for (const m of items) out.push(this.processOne(m));
       for (const h of this.handlers) h.flush?.();
@@ -148,6 +178,7 @@ export class Ingest implements DeviceInbound {
       // What changed before the batch (connections) is written first, outside every message's savepoint, so
       // that a rolled-back message leaves memory and store agreeing (DeviceStates.restore).
       this.stateChanges = this.deps.states.flush(this.deps.clock.now());
+      this.recordFastLaneDeliveries(items);
       const out: Outcome[] = [];
       for (const m of items) out.push(this.isolate(m));
       return out;
@@ -204,9 +235,16 @@ export class Ingest implements DeviceInbound {
   private stateChanges: DeviceState[] = [];
 
   /** Called by the broker for every authorised PUBLISH from a device. */
-  submit(device: DeviceInfo, topic: string, payload: Buffer, qos: number, done: (err?: Error) => void): void {
+  submit(device: DeviceInfo, topic: string, payload: Buffer, qos: number, done: (err?: Error) => void, delivery?: Delivery): void {
     if (this.stopped) return done(new Error('shutting down'));
     const m: Pending = { device, topic, payload, receivedAt: this.deps.clock.now(), t0: performance.now() };
+    if (delivery && qos > 0) {
+      m.delivery = { session: delivery.session, packetId: delivery.packetId, hash: deliveryHash(topic, payload) };
+      if (delivery.dup && this.committedBefore(m.delivery)) {
+        this.deps.log.info({ deviceId: device.id, session: delivery.session, packetId: delivery.packetId }, 'redelivery of a message committed before a crash: acknowledged, not processed again');
+        return done();
+      }
+    }
     if (qos > 0) m.done = done;
     else done();
     this.pending.push(m);
@@ -216,6 +254,23 @@ export class Ingest implements DeviceInbound {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  /** Was this delivery committed already (a redelivery after a crash between the commit and the PUBACK)? */
+  private committedBefore(d: NonNullable<Pending['delivery']>): boolean {
+    // A message still queued here (a reconnect after a failed commit) is not committed: it must go on.
+    const row = this.stmts.deliveryFind.get(d.session, d.packetId) as { hash: string; seq: number; latest: number } | undefined;
+    return !!row && row.hash === d.hash && row.seq > row.latest - DELIVERY_WINDOW;
+  }
+
+  private recordDelivery(m: Pending): void {
+    const d = m.delivery!;
+    this.stmts.deliveryRecord.run(d.session, d.packetId, d.hash, ++this.deliverySeq);
+  }
+
+  /** The fast lane commits processing without an inbox row first: its deliveries are recorded in that transaction. */
+  private recordFastLaneDeliveries(items: Pending[]): void {
+    for (const m of items) if (m.delivery && m.inboxId === undefined && m.done) this.recordDelivery(m);
   }
 
   /** A device's connection changed: state is written with the next batch (or now, if none is coming). */

@@ -291,4 +291,19 @@ export const migrations: Migration[] = [
     CREATE INDEX photos_alert ON photos(alert_id);
     CREATE INDEX photos_household ON photos(household_id, alert_id)`,
   },
+  {
+    id: 'cluster-001-deliveries',
+    // QoS 1 deliveries from an external broker's sessions (src/ingest/pipeline.ts "Exactly once"): written in
+    // the transaction that commits the message, one row per (session, packet id) — a packet id is reused by the
+    // broker only once the previous message with it was acknowledged, so the row is replaced then. `seq` orders
+    // the rows so that only a recent one can match a redelivery.
+    sql: `CREATE TABLE deliveries (
+      session TEXT NOT NULL,
+      packet_id INTEGER NOT NULL,
+      hash TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      PRIMARY KEY (session, packet_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX deliveries_seq ON deliveries(session, seq)`,
+  },
 ];

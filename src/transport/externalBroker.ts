@@ -16,24 +16,21 @@
 // it to ingest, and its PUBACK goes out from ingest's commit callback. If the commit fails, no PUBACK: the
 // connection is dropped so that the broker sends the message again on the reconnect. mqtt.js reads a connection's
 // next packet only once the previous one is acknowledged, so each community's session has one message in
-// ingest at a time (throughput per community is bounded by the inbox commit latency, measured in BENCHMARKS.md);
-// and at most one message per community can be committed and not yet acknowledged when an instance dies: it is
-// then processed twice (the store adapter is to record its packet id to skip the redelivery; not done yet).
+// ingest at a time (throughput per community is bounded by the inbox commit latency). At most one message per
+// community can be committed and not yet acknowledged when an instance dies; each uplink goes to ingest with its
+// delivery (session, packet id, DUP), which the commit records, so the redelivery of that message to the
+// session's next holder is acknowledged without being processed again (src/ingest/pipeline.ts "Exactly once").
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import type { Logger } from 'pino';
 import type { DeviceInfo } from '../config/inventory.js';
-
-/** What ingest offers a transport (src/ingest/pipeline.ts Ingest has it). */
-export interface Inbound {
-  submit(device: DeviceInfo, topic: string, payload: Buffer, qos: number, ack: (err?: Error) => void): void;
-}
+import type { Delivery, DeviceInbound, DeviceTransport } from './transport.js';
 
 export interface ExternalBrokerOptions {
   /** mqtt://host:1883 or mqtts://… */
   url: string;
   username: string;
   password: string;
-  inbound: Inbound;
+  inbound: DeviceInbound;
   /** The device an uplink topic names (id → device; the directory, then the store). */
   deviceOf(deviceId: string): DeviceInfo | undefined;
   log: Logger;
@@ -47,11 +44,13 @@ export interface ExternalBrokerOptions {
   reconnectMs?: number;
   /** Failpoint (crash tests): hold uplinks before ingest, unacknowledged. */
   hold?: () => boolean;
+  /** Failpoint (crash tests): never send the PUBACK of a committed uplink (a crash between commit and PUBACK). */
+  holdAck?: () => boolean;
 }
 
 export const uplinkFilter = (communityId: string) => `iot/${communityId}/+/up`;
 
-export class ExternalBroker {
+export class ExternalBroker implements DeviceTransport {
   readonly name = 'mqtt (external broker)';
   private publisher?: MqttClient;
   private readonly sessions = new Map<string, MqttClient>();
@@ -115,7 +114,8 @@ export class ExternalBroker {
     const connecting = this.connect(clientId, {
       clean: false,
       properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds ?? 7 * 86400 },
-      customHandleAcks: (topic, payload, packet, done) => this.take(communityId, own, topic, payload, packet.qos, (code) => done(code)),
+      customHandleAcks: (topic, payload, packet, done) =>
+        this.take(communityId, own, topic, payload, packet.qos, (code) => done(code), { session: clientId, packetId: packet.messageId ?? 0, dup: !!packet.dup }),
     }, (c) => {
       client = c;
       // QoS 0 uplinks skip customHandleAcks: they come as plain messages.
@@ -138,7 +138,7 @@ export class ExternalBroker {
     this.opts.log.info({ communityId }, 'external broker: community detached');
   }
 
-  private take(communityId: string, client: () => MqttClient, topic: string, payload: Buffer, qos: number, ack: (code: number) => void): void {
+  private take(communityId: string, client: () => MqttClient, topic: string, payload: Buffer, qos: number, ack: (code: number) => void, delivery?: Delivery): void {
     const { log, inbound } = this.opts;
     const parts = topic.split('/');
     const device = parts.length === 4 && parts[0] === 'iot' && parts[1] === communityId && parts[3] === 'up' ? this.opts.deviceOf(parts[2]) : undefined;
@@ -153,11 +153,14 @@ export class ExternalBroker {
       return;
     }
     inbound.submit(device, topic, payload, qos, (err) => {
-      if (!err) return ack(0);
+      if (!err) {
+        if (this.opts.holdAck?.()) return void log.warn({ communityId, topic }, 'failpoint externalBroker.holdAck: uplink committed, PUBACK held');
+        return ack(0);
+      }
       // Not in the inbox: no PUBACK. Drop the connection so the broker sends it again when it is back.
       log.error({ err: err.message, communityId }, 'external broker: inbox commit failed; reconnecting without acknowledging');
       (client() as unknown as { stream?: { destroy(): void } }).stream?.destroy();
-    });
+    }, qos > 0 ? delivery : undefined);
   }
 
   /** A device's channel (`errors`, `down`) through the broker; QoS 0, best effort like the embedded broker. */

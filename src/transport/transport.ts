@@ -9,11 +9,24 @@ export interface DeviceInbound {
   /**
    * One message from an authenticated device. `ack` is called once the message is committed to the durable
    * inbox (or with the error when it could not be): a transport acknowledges the device only then (MQTT QoS 1:
-   * PUBACK after the commit), so nothing acknowledged is lost.
+   * PUBACK after the commit), so nothing acknowledged is lost. `delivery`: where a transport that can be handed
+   * the same message twice (an external broker's session, resumed after a crash) says which delivery this is.
    */
-  submit(device: DeviceInfo, topic: string, payload: Buffer, qos: number, ack: (err?: Error) => void): void;
+  submit(device: DeviceInfo, topic: string, payload: Buffer, qos: number, ack: (err?: Error) => void, delivery?: Delivery): void;
   /** The device's connection came up or went down (connection state, not liveness: see src/state/cadence.ts). */
   markConnected(deviceId: string, connected: boolean): void;
+}
+
+/**
+ * A QoS 1 delivery from an external broker's persistent session. The broker sends a message it had sent and not
+ * had acknowledged again, flagged DUP, to whoever resumes the session; one that was committed before the crash
+ * is recognised by (session, packet id, hash of topic and payload) recorded in the commit, and acknowledged
+ * without being processed again (src/ingest/pipeline.ts).
+ */
+export interface Delivery {
+  session: string;
+  packetId: number;
+  dup: boolean;
 }
 
 /** Where a message to a device goes: its errors channel (why a payload was refused). */
