@@ -29,6 +29,8 @@ import { ingestApi } from './api/ingest.js';
 import { brokerHooksApi } from './api/brokerHooks.js';
 import { ExternalBroker } from './transport/externalBroker.js';
 import { Ownership } from './cluster/ownership.js';
+import { PgChannel } from './cluster/pgChannel.js';
+import { ConnectionTracker, type ConnectionEvent } from './transport/connectionEvents.js';
 import pg from 'pg';
 import { findDevice } from './broker/access.js';
 import { contactLinksApi } from './api/contactLinks.js';
@@ -61,6 +63,10 @@ export class App {
   /** Leases by community (settings.cluster). */
   ownership?: Ownership;
   private pgPool?: pg.Pool;
+  /** Devices' connects and disconnects on an external broker (EMQX's events hook), applied in order. */
+  private readonly connections = new ConnectionTracker();
+  /** In a cluster: connection events to the instance that owns the device's community. */
+  private connectionChannel?: PgChannel<ConnectionEvent>;
   broker!: Broker;
   api!: FastifyInstance;
   telemetry!: TelemetrySink;
@@ -243,7 +249,7 @@ export class App {
       }),
       ingestApi(this.ingest, { bodyLimit: 2 * 1048576 }),
       // EMQX 5 authentication/authorization hooks, only where configured (README "Running on EMQX").
-      ...(s.brokerHooks ? [brokerHooksApi(s.brokerHooks, this.broker.guard)] : []),
+      ...(s.brokerHooks ? [brokerHooksApi(s.brokerHooks, this.broker.guard, { connections: (e) => this.deviceConnection(e) })] : []),
     ]);
     this.broker.attachTo(this.api.server);
     await this.api.listen({ port: s.http.port, host: s.http.host });
@@ -319,7 +325,33 @@ export class App {
       if (name.startsWith('community:')) step(name.slice(10), () => external.detach(name.slice(10)));
     });
     await this.ownership.start();
+    // Connection events reported to any instance reach the owner of the device's community.
+    this.connectionChannel = new PgChannel<ConnectionEvent>({
+      connectionString: c.postgresUrl,
+      pool: this.pgPool,
+      channel: 'shaobing_device_connections',
+      log,
+      onMessage: (e) => {
+        const d = typeof e?.deviceId === 'string' ? this.directory.devices.get(e.deviceId) : undefined;
+        if (d && this.ownership?.owns(d.communityId)) this.applyConnection(e);
+      },
+    });
+    await this.connectionChannel.start();
     log.info({ instance: this.ownership.id, owned: this.ownership.owned() }, 'cluster: leases taken');
+  }
+
+  /** A device's connect or disconnect reported by EMQX: applied here, or in a cluster by its community's owner. */
+  private deviceConnection(e: ConnectionEvent): boolean {
+    const channel = this.connectionChannel;
+    if (!channel) return this.applyConnection(e);
+    channel.send(e).catch((err) => this.log.warn({ err: (err as Error).message, deviceId: e.deviceId }, 'could not pass a connection event to the cluster'));
+    return true;
+  }
+
+  private applyConnection(e: ConnectionEvent): boolean {
+    if (!this.connections.accept(e)) return false;
+    this.ingest.markConnected(e.deviceId, e.connected);
+    return true;
   }
 
   get ports(): { mqtt: number; mqtts: number | null; ws: number | null; http: number } {
@@ -342,6 +374,7 @@ export class App {
     // Devices first (the broker also ends MQTT-over-WebSocket sockets that hold the HTTP server open).
     if (this.ownership) await step('cluster', () => this.ownership!.stop());
     if (this.external) await step('external broker', () => this.external!.stop());
+    if (this.connectionChannel) await step('cluster channel', () => this.connectionChannel!.stop());
     if (this.pgPool) await step('postgres', () => this.pgPool!.end());
     if (this.broker?.aedes) await step('broker', () => this.broker.stop());
     if (this.api) await step('api', () => this.api.close());

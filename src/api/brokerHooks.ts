@@ -18,6 +18,10 @@
 // holds; it is answered at once rather than held back, since EMQX pipelines hook requests on a few
 // connections and a held answer would stall the devices queued behind it.
 //
+// Devices' connects and disconnects (`POST /hooks/emqx/events`, src/transport/connectionEvents.ts): the events
+// an EMQX rule's HTTP action sends, handed to `connections` (the app applies them to the device's state, or in a
+// cluster passes them to the community's owner).
+//
 // The hooks themselves are protected by a shared secret in a header (settings.brokerHooks); a caller without it
 // is answered 401, and an address that keeps sending wrong ones is throttled like wrong bearer tokens (429).
 import type { SchemaTypes } from './typeProvider.js';
@@ -31,6 +35,7 @@ import { AppError } from '../errors.js';
 import { Throttle } from '../throttle.js';
 import { TOKEN_THROTTLE } from './auth.js';
 import { errorSchema } from './schemas.js';
+import type { ConnectionEvent } from '../transport/connectionEvents.js';
 
 export interface BrokerHookSettings {
   secretHash: string;
@@ -82,7 +87,14 @@ class MissCache {
   }
 }
 
-export function brokerHooksApi(settings: BrokerHookSettings, guard: MqttAuthGuard, opts: { now?: () => number } = {}) {
+/** The EMQX rule that sends devices' connects and disconnects to POST /hooks/emqx/events (README "Running on EMQX"). */
+export const EMQX_EVENTS_RULE = 'SELECT * FROM "$events/client_connected", "$events/client_disconnected"';
+
+export function brokerHooksApi(
+  settings: BrokerHookSettings,
+  guard: MqttAuthGuard,
+  opts: { now?: () => number; connections?: (e: ConnectionEvent) => boolean } = {},
+) {
   const now = opts.now ?? Date.now;
   return async function brokerHookRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
     const { directory, devicesRepo: repo, metrics, adminToken } = deps;
@@ -220,6 +232,50 @@ export function brokerHooksApi(settings: BrokerHookSettings, guard: MqttAuthGuar
           return { result: 'deny' } as const;
         }
         return { result: 'allow' } as const;
+      },
+    );
+
+    app.withTypeProvider<SchemaTypes>().post(
+      '/hooks/emqx/events',
+      {
+        config: { public: true },
+        schema: {
+          tags: ['broker'],
+          summary: "EMQX 5 client events: a device's MQTT connection came up or went down",
+          description:
+            `Called by an EMQX 5 rule's HTTP action (rule \`${EMQX_EVENTS_RULE}\`, method POST, the default body: the ` +
+            'event as JSON). `client.connected` marks the device connected, `client.disconnected` disconnected; an event ' +
+            'older than the latest connection seen (`connected_at`) is ignored, since events from several EMQX nodes can ' +
+            'arrive out of order (answered `applied: false`, as are clients that are no device: the shaobing instances, the ' +
+            "operator). In a cluster the event is passed to the instance that owns the device's community. Answers 200.",
+          security: hookSecurity,
+          body: {
+            type: 'object',
+            required: ['event', 'clientid', 'connected_at'],
+            properties: {
+              event: { enum: ['client.connected', 'client.disconnected'] },
+              clientid: str,
+              username: { anyOf: [str, { type: 'null' }] },
+              connected_at: { type: 'integer', minimum: 0 },
+              disconnected_at: { type: 'integer', minimum: 0 },
+              reason: { anyOf: [str, { type: 'object' }] },
+              node: str,
+            },
+          },
+          response: {
+            200: { type: 'object', required: ['applied'], properties: { applied: { type: 'boolean' } } },
+            401: errorSchema,
+            429: errorSchema,
+            400: errorSchema,
+          },
+        },
+      },
+      async (req) => {
+        const { event, clientid, username, connected_at: connectedAt } = req.body;
+        // A device logs in with its id as username and client id (src/broker/access.ts).
+        const device = username === clientid ? directory.devices.get(clientid) : undefined;
+        if (!device || !opts.connections) return { applied: false };
+        return { applied: opts.connections({ deviceId: device.id, connected: event === 'client.connected', connectedAt }) };
       },
     );
   };

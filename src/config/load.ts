@@ -59,6 +59,9 @@ const ENV: Array<[name: string, path: string[], type: 'int' | 'string' | 'clock'
   ['SHAOBING_CLUSTER_POSTGRES_URL', ['cluster', 'postgresUrl'], 'string'],
   ['SHAOBING_CLUSTER_LEASE_TTL_MS', ['cluster', 'leaseTtlMs'], 'int'],
   ['SHAOBING_CLUSTER_RENEW_MS', ['cluster', 'renewMs'], 'int'],
+  // The EMQX hooks (docker-compose.yml's profile `cluster` sets these).
+  ['SHAOBING_BROKER_HOOKS_SECRET_HASH', ['brokerHooks', 'secretHash'], 'string'],
+  ['SHAOBING_BROKER_HOOKS_SERVICE_SECRET_HASH', ['brokerHooks', 'serviceSecretHash'], 'string'],
 ];
 
 // strict: a schema keyword ajv does not know is a bug in our schema, not something to ignore. verbose: errors

@@ -30,7 +30,7 @@ function render(template: Record<string, string>, values: Record<string, string>
   return Object.fromEntries(Object.entries(template).map(([k, v]) => [k, v.replace(/\$\{(\w+)\}/g, (_m, name: string) => values[name] ?? '')]));
 }
 
-async function hook(path: 'authn' | 'authz', body: unknown, secret: string | null = HOOK_SECRET) {
+async function hook(path: 'authn' | 'authz' | 'events', body: unknown, secret: string | null = HOOK_SECRET) {
   const res = await fetch(`${t.httpUrl}/hooks/emqx/${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(secret === null ? {} : { 'x-shaobing-hook-secret': secret }) },
@@ -160,10 +160,10 @@ describe('the hooks themselves', () => {
 
   it('are in the OpenAPI document with their own security scheme', async () => {
     const doc = (await t.app.api.inject({ url: '/docs/json' })).json();
-    for (const path of ['/hooks/emqx/authn', '/hooks/emqx/authz']) {
+    for (const path of ['/hooks/emqx/authn', '/hooks/emqx/authz', '/hooks/emqx/events']) {
       const op = doc.paths[path].post;
       expect(op.security).toEqual([{ brokerHookSecret: [] }]);
-      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '429', '503']));
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '429']));
     }
     expect(doc.components.securitySchemes.brokerHookSecret).toMatchObject({ type: 'apiKey', in: 'header' });
   });
@@ -186,5 +186,86 @@ describe('the hooks themselves', () => {
     expect(errors.join('\n')).toMatch(/brokerHooks.*secretHash/);
     expect(errors.join('\n')).toMatch(/brokerHooks.*cacheTTL/);
     expect(errors.join('\n')).toMatch(/brokerHooks.*header/);
+  });
+});
+
+describe("EMQX 5 client events (a rule's HTTP action): devices' connects and disconnects", () => {
+  const METER = 'cj-wm-1-103';
+  // The columns EMQX 5 puts in the event (emqx_rule_events eventmsg_connected / eventmsg_disconnected, plus
+  // event, timestamp and node), which the HTTP action's default body sends as they are.
+  const connectedEvent = (clientid: string, connectedAt: number, username = clientid) => ({
+    event: 'client.connected',
+    clientid,
+    username,
+    mountpoint: 'undefined',
+    peername: '10.20.0.7:53122',
+    sockname: '172.18.0.3:1883',
+    proto_name: 'MQTT',
+    proto_ver: 5,
+    keepalive: 60,
+    clean_start: true,
+    receive_maximum: 32,
+    expiry_interval: 0,
+    is_bridge: false,
+    conn_props: { 'Session-Expiry-Interval': 0 },
+    connected_at: connectedAt,
+    client_attrs: {},
+    timestamp: connectedAt + 2,
+    node: 'emqx@emqx1.shaobing.local',
+  });
+  const disconnectedEvent = (clientid: string, connectedAt: number, reason = 'normal') => ({
+    event: 'client.disconnected',
+    reason,
+    clientid,
+    username: clientid,
+    peername: '10.20.0.7:53122',
+    sockname: '172.18.0.3:1883',
+    proto_name: 'MQTT',
+    proto_ver: 5,
+    disconn_props: {},
+    disconnected_at: connectedAt + 60_000,
+    connected_at: connectedAt,
+    client_attrs: {},
+    timestamp: connectedAt + 60_001,
+    node: 'emqx@emqx2.shaobing.local',
+  });
+  const connected = async (id: string) => {
+    const r = await fetch(`${t.httpUrl}/api/devices/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    return ((await r.json()) as { connected: boolean }).connected;
+  };
+  const settle = () => new Promise((r) => setTimeout(r, 50));
+
+  it('marks a device connected and disconnected, and ignores the late disconnect of a connection already replaced', async () => {
+    const t0 = Date.now();
+    expect(await hook('events', connectedEvent(METER, t0))).toMatchObject({ status: 200, body: { applied: true } });
+    await settle();
+    expect(await connected(METER)).toBe(true);
+    expect(await hook('events', disconnectedEvent(METER, t0))).toMatchObject({ status: 200, body: { applied: true } });
+    await settle();
+    expect(await connected(METER)).toBe(false);
+    // It reconnects to another node; the old connection's disconnect ('takenover') arrives after the new connect.
+    expect((await hook('events', connectedEvent(METER, t0 + 120_000))).body).toEqual({ applied: true });
+    expect((await hook('events', disconnectedEvent(METER, t0 + 60_000, 'takenover'))).body).toEqual({ applied: false });
+    // A repeated connect changes nothing either.
+    expect((await hook('events', connectedEvent(METER, t0 + 120_000))).body).toEqual({ applied: false });
+    await settle();
+    expect(await connected(METER)).toBe(true);
+    // A disconnect that arrives before its own connect: the connect, late, does not bring the device back.
+    expect((await hook('events', disconnectedEvent(METER, t0 + 180_000))).body).toEqual({ applied: true });
+    expect((await hook('events', connectedEvent(METER, t0 + 180_000))).body).toEqual({ applied: false });
+    await settle();
+    expect(await connected(METER)).toBe(false);
+  });
+
+  it('leaves alone clients that are no device, and refuses a body that is no client event or lacks the secret', async () => {
+    expect((await hook('events', connectedEvent('shaobing-c-chunjiang', Date.now(), 'shaobing-service'))).body).toEqual({ applied: false });
+    expect((await hook('events', connectedEvent('no-such-device', Date.now()))).body).toEqual({ applied: false });
+    // A device id as client id with another username is not that device's login.
+    expect((await hook('events', connectedEvent(DEVICE, Date.now(), OTHER))).body).toEqual({ applied: false });
+    const bad = await hook('events', { event: 'message.publish', clientid: DEVICE, connected_at: 1 });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ code: 'SB_VALIDATION' });
+    expect((await hook('events', { ...connectedEvent(DEVICE, Date.now()), connected_at: 'yesterday' })).status).toBe(400);
+    expect((await hook('events', connectedEvent(DEVICE, Date.now()), null)).status).toBe(401);
   });
 });
