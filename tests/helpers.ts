@@ -94,3 +94,14 @@ export function sampleDevices(kind: string, format = 'canonical', communityId?: 
     .filter((c) => !communityId || c.id === communityId)
     .flatMap((c) => c.devices.filter((d) => d.kind === kind && (d.format ?? 'canonical') === format).map((d) => d.id));
 }
+
+/** Provision an AI camera of 春江小区 3号楼 (POST /api/devices as the admin) that pushes Hikvision events over HTTP. */
+export async function provisionCamera(t: TestApp, id: string, area: string, format = 'hikvision-isapi'): Promise<void> {
+  const res = await t.app.api.inject({
+    method: 'POST',
+    url: '/api/devices',
+    headers: auth(),
+    payload: { id, kind: 'ai-camera', format, communityId: 'chunjiang', buildingId: 'cj-b3', area },
+  });
+  if (res.statusCode !== 201) throw new Error(`provisioning ${id}: ${res.statusCode} ${res.body}`);
+}

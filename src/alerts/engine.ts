@@ -17,7 +17,7 @@ import type { ReadingHandler } from '../ingest/pipeline.js';
 import { Scheduler, sqliteDeadlineStore, type Deadline } from '../clock/scheduler.js';
 import { rules as allRules } from '../rules/index.js';
 import { RuleSettings } from '../rules/lib/config.js';
-import { kindsOfRule, normalisePlate, type Action, type Rule, type RuleConfigBase, type RuleContext, type RuleInput, type OpenAlert } from '../rules/lib/types.js';
+import { kindsOfRule, normalisePlate, type Action, type Rule, type RuleConfigBase, type RuleContext, type RuleInput, type OpenAlert, type SubjectLookup } from '../rules/lib/types.js';
 import type { LotState } from '../rules/lotFull.js';
 import { plateSubject } from '../rules/unregisteredVehicle.js';
 import { AlertStore, type OpenRequest } from './store.js';
@@ -213,13 +213,8 @@ export class RuleEngine {
 
   private evaluateReading(r: Reading): Effects {
     const fx = newEffects();
-    const device = this.deps.directory.devices.get(r.deviceId);
-    if (!device) return fx;
-    const lookup = {
-      device,
-      space: device.spaceId ? this.deps.directory.spaces.get(device.spaceId) : undefined,
-      household: device.householdId ? this.deps.directory.households.get(device.householdId) : undefined,
-    };
+    const lookup = this.lookupOf(r);
+    if (!lookup) return fx;
     const places = new Map<string, Places | undefined>(); // most rules look at the same device: build its places once
     for (const rule of this.byKind.get(r.kind) ?? []) {
       for (const subject of rule.subjects(r, lookup)) this.run(rule, subject, { type: 'reading', reading: r }, fx, r, places);
@@ -227,15 +222,21 @@ export class RuleEngine {
     return fx;
   }
 
-  /** The open alerts a reading concerns (its rules' subjects), e.g. to attach a camera's snapshot once stored. */
-  openAlertsOf(r: Reading): OpenAlert[] {
+  /** What a rule's `subjects()` may look at for a reading: its device and where it is (undefined: unknown device). */
+  private lookupOf(r: Reading): SubjectLookup | undefined {
     const device = this.deps.directory.devices.get(r.deviceId);
-    if (!device) return [];
-    const lookup = {
+    if (!device) return undefined;
+    return {
       device,
       space: device.spaceId ? this.deps.directory.spaces.get(device.spaceId) : undefined,
       household: device.householdId ? this.deps.directory.households.get(device.householdId) : undefined,
     };
+  }
+
+  /** The open alerts a reading concerns (its rules' subjects), e.g. to attach a camera's snapshot once stored. */
+  openAlertsOf(r: Reading): OpenAlert[] {
+    const lookup = this.lookupOf(r);
+    if (!lookup) return [];
     const out: OpenAlert[] = [];
     for (const rule of this.byKind.get(r.kind) ?? [])
       for (const subject of rule.subjects(r, lookup)) {

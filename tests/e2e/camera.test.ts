@@ -6,7 +6,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
-import { startApp, auth, sampleSecrets, type TestApp } from '../helpers.js';
+import { startApp, provisionCamera, sampleSecrets, type TestApp } from '../helpers.js';
 import { requireChromium, launchChromium, artifactsDir } from './browser.js';
 
 const run = requireChromium('the AI-camera end-to-end test');
@@ -33,13 +33,7 @@ describe.skipIf(!run)('an AI camera event in the console', () => {
 
   beforeAll(async () => {
     [t, browser] = await Promise.all([startApp(), launchChromium()]);
-    const res = await t.app.api.inject({
-      method: 'POST',
-      url: '/api/devices',
-      headers: auth(),
-      payload: { id: CAM, kind: 'ai-camera', format: 'hikvision-isapi', communityId: 'chunjiang', buildingId: 'cj-b3', area: '3号楼旁 电动车棚' },
-    });
-    expect(res.statusCode, res.body).toBe(201);
+    await provisionCamera(t, CAM, '3号楼旁 电动车棚');
   });
   afterAll(async () => {
     await browser?.close();

@@ -6,7 +6,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
-import { startApp, waitFor, auth, sampleSecrets, type TestApp } from '../helpers.js';
+import { startApp, waitFor, auth, provisionCamera, sampleSecrets, type TestApp } from '../helpers.js';
 
 const KEY = sampleSecrets.integrations['cj-cams'];
 const EX = 'devices/ai-camera/examples/hikvision-isapi/valid/';
@@ -37,15 +37,8 @@ const fireXml = (at: string) =>
 
 beforeAll(async () => {
   t = await startApp();
-  for (const [id, area] of [[SHED, '3号楼旁 电动车棚'], [LIFT, '3号楼 1号电梯']]) {
-    const res = await t.app.api.inject({
-      method: 'POST',
-      url: '/api/devices',
-      headers: auth(),
-      payload: { id, kind: 'ai-camera', format: 'hikvision-isapi', communityId: 'chunjiang', buildingId: 'cj-b3', area },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-  }
+  await provisionCamera(t, SHED, '3号楼旁 电动车棚');
+  await provisionCamera(t, LIFT, '3号楼 1号电梯');
 });
 afterAll(async () => {
   await t?.stop();

@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
-import { startApp, waitFor, auth, sampleSecrets, type TestApp } from '../helpers.js';
+import { startApp, waitFor, provisionCamera, sampleSecrets, type TestApp } from '../helpers.js';
 import { RobotReceiver } from '../robotReceiver.js';
 
 const KEY = sampleSecrets.integrations['cj-cams'];
@@ -25,13 +25,7 @@ beforeAll(async () => {
       ],
     },
   });
-  const res = await t.app.api.inject({
-    method: 'POST',
-    url: '/api/devices',
-    headers: auth(),
-    payload: { id: CAM, kind: 'ai-camera', format: 'hikvision-isapi', communityId: 'chunjiang', buildingId: 'cj-b3', area: '北门 电动车棚' },
-  });
-  expect(res.statusCode, res.body).toBe(201);
+  await provisionCamera(t, CAM, '北门 电动车棚');
 });
 afterAll(async () => {
   await t?.stop();
