@@ -7,7 +7,7 @@
 // cause and by user class, for every care alert kind.
 //
 //   npm run bench:care -- [--elders 60] [--days 44] [--warmup 14] [--incidents 36] [--seed 1]
-//                         [--variant base|irregular] [--settings '{"rules":{…}}'] [--label text] [--write]
+//                         [--variant base|irregular|steady] [--settings '{"rules":{…}}'] [--label text] [--write]
 //                         [--no-register]   (the registered stays away are not posted to the API)
 //
 // --write puts the table into BENCHMARKS.md under "## Care alerts" (one sub-table per --label, replacing a
@@ -179,18 +179,18 @@ export async function runCare(
   return { seen, absencesPosted };
 }
 
-const median = (xs: number[]) => {
+export const median = (xs: number[]) => {
   if (!xs.length) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
-const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
+export const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
+export const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
 const hourly = (e: Elder) => e.meter.startsWith('hourly');
 const CARE_KINDS = ['no_water_use', 'missed_check', 'continuous_water_flow', 'device_offline', 'slow_leak'];
 
 /** Why an alert that matches no incident was raised: what the elder was doing then. */
-function cause(e: Elder, a: AlertView): string {
+export function cause(e: Elder, a: Pick<AlertView, 'openedAt' | 'details'>): string {
   const t = Date.parse(a.openedAt);
   const from = typeof a.details.windowFrom === 'string' ? Date.parse(a.details.windowFrom) : t - 12 * HOUR;
   for (const o of e.outages) if (t >= o.from && from < o.to + 2 * HOUR) return 'meter outage';
@@ -202,7 +202,7 @@ function cause(e: Elder, a: AlertView): string {
 }
 
 /** The four groups the causes fall in: what the service could have known. */
-function causeGroup(c: string): 'registered' | 'unregistered' | 'home' | 'outage' {
+export function causeGroup(c: string): 'registered' | 'unregistered' | 'home' | 'outage' {
   if (c === 'meter outage') return 'outage';
   if (c.endsWith('(registered)')) return 'registered';
   if (c.startsWith('at home') || c.startsWith('dripping flat, at home')) return 'home';
@@ -221,7 +221,9 @@ export function judge(pop: Population, seen: Map<number, Seen>, wallMs: number, 
 
   // Incidents: found by the first no_water_use opened (or re-opened, its count raised) between the fall and the elder being found.
   const incidents = pop.elders.flatMap((e) => e.incidents.map((inc) => ({ e, inc })));
-  const alertsOf = (kind: string) => [...seen.values()].filter((s) => s.view.kind === kind);
+  // The replay ends at pop.end and the clock is then moved a day on to let pending deadlines fire: an alert
+  // opened after the end judges a world with no data (every meter silent), not the population.
+  const alertsOf = (kind: string) => [...seen.values()].filter((s) => s.view.kind === kind && Date.parse(s.first.openedAt) < pop.end);
   const caught = (kind: string) =>
     incidents.map(({ e, inc }) => {
       const hits = alertsOf(kind)
@@ -378,25 +380,20 @@ const CARE_INTRO = [
   'incident found, delay ≤ 6 h median / ≤ 12 h max on meters reporting at least hourly.',
 ].join('\n');
 
-const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, ''));
-if (isMain) {
-  // Arguments are read only when run as the benchmark: the test suite imports runCare and judge.
-  const { values } = parseArgs({
-    options: {
-      elders: { type: 'string', default: '60' },
-      days: { type: 'string', default: '44' },
-      warmup: { type: 'string', default: '14' },
-      incidents: { type: 'string', default: '36' },
-      seed: { type: 'string', default: '1' },
-      variant: { type: 'string', default: 'base' },
-      settings: { type: 'string', default: '{}' },
-      label: { type: 'string' },
-      write: { type: 'boolean', default: false },
-      'no-register': { type: 'boolean', default: false },
-    },
-  });
+/** The population's command-line options (bench/care.ts and bench/care-sweep.ts). */
+export const POPULATION_ARGS = {
+  elders: { type: 'string', default: '60' },
+  days: { type: 'string', default: '44' },
+  warmup: { type: 'string', default: '14' },
+  incidents: { type: 'string', default: '36' },
+  seed: { type: 'string', default: '1' },
+  variant: { type: 'string', default: 'base' },
+} as const;
+
+/** The population options from parsed POPULATION_ARGS (an unknown variant is an error). */
+export function populationOptions(values: { [K in keyof typeof POPULATION_ARGS]?: string }) {
   if (!(values.variant! in VARIANTS)) throw new Error(`--variant: one of ${Object.keys(VARIANTS).join(', ')}`);
-  const opts = {
+  return {
     elders: Number(values.elders),
     days: Number(values.days),
     warmupDays: Number(values.warmup),
@@ -404,6 +401,21 @@ if (isMain) {
     seed: values.seed!,
     variant: values.variant as keyof typeof VARIANTS,
   };
+}
+
+const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, ''));
+if (isMain) {
+  // Arguments are read only when run as the benchmark: the test suite imports runCare and judge.
+  const { values } = parseArgs({
+    options: {
+      ...POPULATION_ARGS,
+      settings: { type: 'string', default: '{}' },
+      label: { type: 'string' },
+      write: { type: 'boolean', default: false },
+      'no-register': { type: 'boolean', default: false },
+    },
+  });
+  const opts = populationOptions(values);
   const pop = buildPopulation(opts);
   console.error(`population: ${pop.elders.length} elders, ${pop.messages.length} uploads, ${opts.days} days`);
   const t0 = performance.now();

@@ -96,6 +96,11 @@ export const VARIANTS = {
   base: { frugalShare: 0.25, morningHabit: [0.8, 0.97], dayOutRate: 0.12, nightOwlShare: 0.1, nbShare: 0.45 },
   /** More frugal, less regular elders; more days out; mostly NB meters. */
   irregular: { frugalShare: 0.45, morningHabit: [0.6, 0.9], dayOutRate: 0.2, nightOwlShare: 0.2, nbShare: 0.7 },
+  /**
+   * Added after the model's settings were chosen and never tuned on: fewer frugal elders with firmer morning
+   * habits, few days out, mostly hourly meters — the other side of the irregular one.
+   */
+  steady: { frugalShare: 0.15, morningHabit: [0.9, 0.99], dayOutRate: 0.06, nightOwlShare: 0.05, nbShare: 0.25 },
 } as const;
 
 const CLASSES: Record<UserClass, [number, number]> = {

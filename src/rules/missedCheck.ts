@@ -30,6 +30,13 @@
 // and never later than maxWaitHours after the round. Until then the round waits in `pending`; a reading that
 // brings the covering data judges it at once. A household without a meter, or a meter whose cadence is not
 // yet observed (fewer than three upload gaps), is judged at the round as before.
+//
+// Learned per elder (issue 10): a frugal elder whose 10:00–20:00 often passes without water would be called at
+// every quiet afternoon. So each round time keeps the chance that this elder shows a sign before it (EWMA over
+// about 28 of that round, shrunk towards "always"), and a round without a sign alerts when the chance of the
+// rounds missed in a row is below `improbability`, or at `maxRounds` in a row. Until `minRounds` of a round
+// time are learned, every missed round alerts (as before). Rounds marked away, and a streak's rounds after its
+// first, are not learned from.
 import type { Action, Rule, RuleConfigBase, RuleContext } from './lib/types.js';
 import { cadenceOf, cadenceRefOf, coveredBy } from '../state/cadence.js';
 import { careLabel } from './lib/place.js';
@@ -55,6 +62,19 @@ export interface MissedCheckConfig extends RuleConfigBase {
    * upload, 2 = that one and the next (a late upload is 迟报, not a sign that nobody is home).
    */
   waitUploads: number;
+  /**
+   * A round with no sign of life alerts when the chance of the rounds missed in a row, for this elder, is below
+   * this: each round's chance of a sign is learned from the elder's own rounds (`usual`), so an elder seen at
+   * nearly every round is called at the first miss, and a frugal elder whose 10:00–20:00 often passes without
+   * water at the second or third.
+   */
+  improbability: number;
+  /** Weight, in rounds, of the assumption that the elder shows a sign at every round, while learning. */
+  priorRounds: number;
+  /** Rounds of a round time learned before its chance is used: until then every missed round alerts (as before). */
+  minRounds: number;
+  /** Rounds missed in a row that alert whatever was learned. */
+  maxRounds: number;
 }
 
 /** What missed_check keeps of each meter of the household to know whether a round's data is in. */
@@ -79,8 +99,17 @@ export interface MissedCheckState {
   regs?: Record<string, Register>;
   /** The last round judged. */
   lastRoundAt?: number;
-  /** Nothing seen since `since` (the round before the first missed one); cleared by a sign of life after it. */
-  missed?: { since: number; round: number; rounds: number };
+  /**
+   * Nothing seen since `since` (the round before the first missed one); cleared by a sign of life after it.
+   * `logChance`: the log of the chance of so many rounds without a sign, for this elder.
+   */
+  missed?: { since: number; round: number; rounds: number; logChance?: number };
+  /**
+   * Learned per round (local hh:mm): the chance the elder shows a sign of life in the span before it
+   * (exponentially weighted over about the last four weeks of that round) and the rounds counted. Rounds
+   * marked away, and the rounds of a streak after its first, are not learned from.
+   */
+  usual?: Record<string, [number, number]>;
   /** Each water meter's coverage and cadence. */
   meters?: Record<string, MeterCover>;
   /** Rounds come due whose covering data has not arrived yet, with when it is overdue. */
@@ -132,6 +161,10 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
     overdueGraceMinutes: 60,
     maxWaitHours: 26,
     waitUploads: 2,
+    improbability: 0.01,
+    priorRounds: 7,
+    minRounds: 7,
+    maxRounds: 3,
   },
   configSchema: {
     rounds: { type: 'array', minItems: 1, maxItems: 24, uniqueItems: true, items: { type: 'string', pattern: HHMM } },
@@ -141,6 +174,10 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
     overdueGraceMinutes: { type: 'number', minimum: 0, maximum: 1440 },
     maxWaitHours: { type: 'number', minimum: 0, maximum: 72 },
     waitUploads: { type: 'integer', minimum: 1, maximum: 6 },
+    improbability: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+    priorRounds: { type: 'number', minimum: 0, maximum: 1000 },
+    minRounds: { type: 'integer', minimum: 0, maximum: 1000 },
+    maxRounds: { type: 'integer', minimum: 1, maximum: 48 },
   },
   subjects: (_r, { household }) => (household?.loneElder ? [household.id] : []),
   evaluate(input, state, ctx) {
@@ -261,6 +298,28 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
   },
 };
 
+/** A round's learned chance of a sign counts samples up to this (about four weeks of that round), then EWMA. */
+const ROUND_MEMORY = 28;
+/** What a short history is shrunk towards: a sign at (nearly) every round — the rule as it was. */
+const PRIOR_SEEN = 0.995;
+/** Learned chances are kept within these: no round is certain, and none so uncertain it never counts. */
+const SEEN_MIN = 0.5;
+const SEEN_MAX = 0.995;
+
+function learnRound(usual: MissedCheckState['usual'], key: string, seen: boolean): NonNullable<MissedCheckState['usual']> {
+  const [p, n] = usual?.[key] ?? [0, 0];
+  const n1 = Math.min(n + 1, 10_000);
+  const a = 1 / Math.min(n1, ROUND_MEMORY);
+  return { ...usual, [key]: [Math.round((p + a * ((seen ? 1 : 0) - p)) * 1000) / 1000, n1] };
+}
+
+/** The elder's chance of a sign of life before this round: learned, shrunk towards PRIOR_SEEN. */
+function seenChance(u: [number, number] | undefined, c: MissedCheckConfig): number {
+  const [p, n] = u ?? [0, 0];
+  const x = (n * p + c.priorRounds * PRIOR_SEEN) / (n + c.priorRounds || 1);
+  return Math.min(SEEN_MAX, Math.max(SEEN_MIN, x));
+}
+
 /** The next round after `t`, or sooner a waiting round's overdue time. */
 function nextDeadline(s: MissedCheckState, c: MissedCheckConfig, t: number): number {
   let due = nextRound(t, c.rounds, c.utcOffsetMinutes);
@@ -292,10 +351,21 @@ function judgeReady(state: MissedCheckState, ctx: RuleContext<MissedCheckConfig>
         title: `【提示】${careLabel(h)} 登记${ABSENCE_LABELS[overdue.reason]}至${dayTime(overdue.until, off)}，至今未见回家用水`,
         lines: ['请联系老人或家属，确认是否已经回家；如仍在外，请延长或结束登记。', `截至 ${dayTime(round, off)} 未见用水或探访记录。`],
       });
-    if (seen) s = { ...s, missed: undefined };
+    const key = clockTime(round, off);
+    const away = awayDuring(ctx.care, since, round) !== undefined;
+    if (seen) s = { ...s, missed: undefined, ...(away ? {} : { usual: learnRound(s.usual, key, true) }) };
     else if (round - s.watchedFrom >= c.minWatchedHours * H) {
-      const missed = s.missed ? { ...s.missed, rounds: s.missed.rounds + 1 } : { since, round, rounds: 1 };
-      s = { ...s, missed };
+      // How surprising is a round without a sign, for this elder (learned before this round counts)?
+      const learned = (s.usual?.[key]?.[1] ?? 0) >= c.minRounds;
+      const pSeen = seenChance(s.usual?.[key], c);
+      const logChance = (s.missed?.logChance ?? 0) + Math.log(1 - pSeen);
+      const missed = s.missed
+        ? { ...s.missed, rounds: s.missed.rounds + 1, logChance }
+        : { since, round, rounds: 1, logChance };
+      // The first round of a streak is the elder's normal as much as any; the rest are an episode.
+      s = { ...s, missed, ...(s.missed ? {} : { usual: learnRound(s.usual, key, false) }) };
+      // The cold start (fewer than minRounds of this round learned): every missed round alerts, as before.
+      if (learned && logChance >= Math.log(c.improbability) && missed.rounds < c.maxRounds) continue;
       out.push({
         type: 'open',
         severity: 'major',
@@ -306,6 +376,7 @@ function judgeReady(state: MissedCheckState, ctx: RuleContext<MissedCheckConfig>
           missedRounds: missed.rounds,
           lastSignOfLifeAt: s.lastSignAt === undefined ? undefined : iso(s.lastSignAt),
           lastSign: s.lastSign,
+          usualSeenPct: Math.round(pSeen * 100),
           ...(now > round + 60_000 ? { judgedAt: iso(now) } : {}),
         },
       });

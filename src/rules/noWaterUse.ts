@@ -32,6 +32,8 @@ export interface NoWaterUseConfig extends RuleConfigBase {
   minHistoryDays: number;
   /** Weight of the prior (a typical elder's day) in days, while the elder's own history is short. */
   priorDays: number;
+  /** Allow for the elder's days differing (quiet days): the chance of a silence from a gamma-mixed rate. */
+  dayVariation: boolean;
   /** How much longer than the elder's longest silence begun at that time of day (last weeks) a silence must be. */
   recordMarginHours: number;
   /** Covered hours without real use that always alert. */
@@ -149,6 +151,7 @@ export const noWaterUse: Rule<NoWaterUseState, NoWaterUseConfig> = {
     improbability: 0.001,
     minHistoryDays: 7,
     priorDays: 3,
+    dayVariation: false,
     recordMarginHours: 1,
     maxQuietHours: 24,
     windowHours: 12,
@@ -162,6 +165,7 @@ export const noWaterUse: Rule<NoWaterUseState, NoWaterUseConfig> = {
     improbability: { type: 'number', exclusiveMinimum: 0, maximum: 0.5 },
     minHistoryDays: { type: 'number', minimum: 0, maximum: 56 },
     priorDays: { type: 'number', minimum: 0, maximum: 56 },
+    dayVariation: { type: 'boolean' },
     recordMarginHours: { type: 'number', minimum: 0, maximum: 48 },
     maxQuietHours: { type: 'number', exclusiveMinimum: 0, maximum: 168 },
     windowHours: { type: 'number', exclusiveMinimum: 0, maximum: 168 },

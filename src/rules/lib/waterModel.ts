@@ -62,12 +62,28 @@ export interface WaterModel {
   lu?: number;
   /** Hours not to learn from (an alert's quiet stretch that turned out real or not: not the elder's normal). */
   skip?: [number, number];
+  /**
+   * How much this elder's days differ (a quiet day lowers the chance of use in every hour at once): the local
+   * day being folded [day number, hours used, hours covered], and over the full days folded so far the
+   * exponentially weighted mean of hours used and of its square, and the number of such days.
+   */
+  d?: [number, number, number];
+  dm?: number;
+  d2?: number;
+  dn?: number;
 }
 
 export interface ModelConfig {
   utcOffsetMinutes: number;
   /** Weight of the prior in days of history. */
   priorDays: number;
+  /**
+   * Allow for the elder's days differing (a quiet day lowers every hour's chance at once): the chance of a
+   * silence is then E[exp(−gΛ)] over the elder's learned day-to-day level g, not exp(−Λ). Off unless true
+   * (the rule's `dayVariation`, default false: on the care bench it bought fewer false alerts only at a
+   * longer delay — BENCHMARKS.md "Care alerts").
+   */
+  dayVariation?: boolean;
 }
 
 export const newModel = (): WaterModel => ({
@@ -149,6 +165,10 @@ export function observe(prev: WaterModel, segs: readonly Segment[], c: ModelConf
     xt: prev.xt?.slice() ?? new Array(24).fill(0),
     lu: prev.lu,
     skip: prev.skip,
+    d: prev.d?.slice() as WaterModel['d'],
+    dm: prev.dm,
+    d2: prev.d2,
+    dn: prev.dn,
   };
   for (const [start, end, litres] of segs) {
     for (let t = start; t < end; ) {
@@ -207,6 +227,7 @@ function trim(m: WaterModel, c: ModelConfig): void {
     floor ??= floorOf(m);
     const b = localHour(old[0], c);
     const { litres, used } = aboveFloor(old, floor);
+    foldDay(m, Math.floor((old[0] + Math.round(c.utcOffsetMinutes / 60)) / 24), used);
     if (used) {
       if (m.lu !== undefined && t - m.lu >= H && t - m.lu <= RECORD_MAX_H * H) {
         const len = (t - m.lu) / H;
@@ -224,6 +245,52 @@ function trim(m: WaterModel, c: ModelConfig): void {
     m.v[b] = round3(m.v[b] + a * (litres - m.v[b]));
     m.n[b] = n;
   }
+}
+
+/** A local day with at least this many learned hours counts towards how much the elder's days differ. */
+const DAY_MIN_HOURS = 20;
+
+/** Count a learned hour towards its local day; a finished day (enough hours) updates the day statistics. */
+function foldDay(m: WaterModel, day: number, used: boolean): void {
+  if (!m.d || m.d[0] !== day) {
+    if (m.d && m.d[2] >= DAY_MIN_HOURS && day > m.d[0]) {
+      // Scaled to a whole day, so a day with an hour or two of missing data is not counted as a quiet one.
+      const x = (m.d[1] * 24) / m.d[2];
+      const n = Math.min((m.dn ?? 0) + 1, 10_000);
+      const a = 1 / Math.min(n, MEMORY);
+      m.dm = round3((m.dm ?? 0) + a * (x - (m.dm ?? 0)));
+      m.d2 = round3((m.d2 ?? 0) + a * (x * x - (m.d2 ?? 0)));
+      m.dn = n;
+    }
+    if (!m.d || day > m.d[0]) m.d = [day, 0, 0];
+    else return; // an hour of a day already closed (out of order): not counted twice
+  }
+  if (used) m.d[1]++;
+  m.d[2]++;
+}
+
+/** Days folded before how much the elder's days differ is trusted (until then: every day alike). */
+const DISPERSION_MIN_DAYS = 7;
+/** The least shape: days differing more than a gamma of shape 1 (exponential) would are not believed. */
+const K_MIN = 1;
+
+/**
+ * The shape k of the gamma the elder's day-to-day level is drawn from (mean 1; Infinity: every day alike).
+ * By the delta method the variance of the hours used in a day is the within-day (Bernoulli) part Σ p(1 − p)
+ * plus (1/k)·(Σ λ(1 − p))², with λ = −ln(1 − p) the hourly rate; k is what makes the observed variance.
+ */
+export function dispersion(m: WaterModel, c: ModelConfig): number {
+  if ((m.dn ?? 0) < DISPERSION_MIN_DAYS || m.dm === undefined || m.d2 === undefined) return Infinity;
+  let within = 0;
+  let slope = 0;
+  for (let b = 0; b < 24; b++) {
+    const p = pHour(m, b, c);
+    within += p * (1 - p);
+    slope += -Math.log(1 - p) * (1 - p);
+  }
+  const excess = m.d2 - m.dm * m.dm - within;
+  if (excess <= 0 || slope <= 0) return Infinity;
+  return Math.max(K_MIN, (slope * slope) / excess);
 }
 
 /** The longest silence begun in local hour `b`, decayed to absolute hour `hour`. */
@@ -262,6 +329,9 @@ export interface Silence {
   coveredMs: number;
   /** log of the chance of this silence for this elder. */
   logP: number;
+  /** The expected number of used hours over the covered silence (Σ λ_h), and the day-variation shape used. */
+  rate: number;
+  shape: number;
   /** Litres the elder usually uses over the covered silence, and litres above the floor seen. */
   expectedLitres: number;
   litres: number;
@@ -286,7 +356,7 @@ export function silence(m: WaterModel, c: ModelConfig, lifeAt?: number): Silence
   const to = newest[0] * H + (newest.length > 3 ? newest[newest.length - 1] : 0) * 1000;
   const from = Math.max(lastUse ?? m.s[0][0] * H, lifeAt ?? -Infinity);
   let coveredMs = 0;
-  let logP = 0;
+  let rate = 0;
   let expected = 0;
   let litres = 0;
   for (const slot of m.s) {
@@ -300,11 +370,16 @@ export function silence(m: WaterModel, c: ModelConfig, lifeAt?: number): Silence
     const b = localHour(slot[0], c);
     const frac = cov / 3600;
     coveredMs += cov * 1000;
-    logP += frac * Math.log(1 - pHour(m, b, c));
+    rate -= frac * Math.log(1 - pHour(m, b, c));
     expected += frac * litresHour(m, b, c);
     if (h0 >= from) litres += aboveFloor(slot, floor).litres;
   }
-  return { lastUse, from, to, coveredMs, logP, expectedLitres: Math.round(expected), litres: round3(litres), floor };
+  // Every day alike: the hours are independent and the chance is exp(−Λ). Days that differ: the level g of
+  // this day is gamma(k, 1/k), and E[exp(−gΛ)] = (1 + Λ/k)^(−k) — a long silence is less surprising from an
+  // elder whose quiet days are common, and as surprising as before from one whose days are alike.
+  const shape = c.dayVariation === true ? dispersion(m, c) : Infinity;
+  const logP = Number.isFinite(shape) ? -shape * Math.log1p(rate / shape) : -rate;
+  return { lastUse, from, to, coveredMs, logP, rate, shape, expectedLitres: Math.round(expected), litres: round3(litres), floor };
 }
 
 /**

@@ -229,3 +229,94 @@ describe('missed_check judged on covering data (NB batches)', () => {
     expect(h.actionsOf('open')).toHaveLength(1);
   });
 });
+
+describe('missed_check learns how regularly the elder shows a sign at each round', () => {
+  const DAY = 24 * HOUR;
+  /** `days` days from T0 on an hourly meter: use at 08:00 every day, and at 15:00 on the days `afternoon` says. */
+  function live(h: ReturnType<typeof care>, days: number, afternoon: (d: number) => boolean, from = 0) {
+    let total = 10;
+    for (let d = from; d < from + days; d++)
+      for (let hr = 0; hr < 24; hr++) {
+        const t = T0 + d * DAY + hr * HOUR;
+        h.advance(t);
+        const litres = hr === 8 || (hr === 15 && afternoon(d)) ? 5 : 0;
+        total += litres / 1000;
+        h.read(reading(wm, 'reading', t, { totalM3: total, intervals: [{ start: at(t - HOUR), end: at(t), litres }] }));
+      }
+  }
+  const opensAt = (h: ReturnType<typeof care>, round: number) => h.log.filter((l) => l.action.type === 'open' && l.at === round);
+
+  it('while a round is not yet learned (minRounds), every missed round is called, as before', () => {
+    const h = care();
+    live(h, 3, (d) => d !== 1); // day 1's 20:00 round missed
+    expect(opensAt(h, T0 + 1 * DAY + 20 * HOUR)).toHaveLength(1);
+    h.personResolves();
+    live(h, 1, () => false, 3); // day 3's too: one miss in three learned, still the cold start
+    expect(opensAt(h, T0 + 3 * DAY + 20 * HOUR)).toHaveLength(1);
+  });
+
+  it('an elder seen before nearly every round is called at the first miss', () => {
+    const h = care();
+    live(h, 20, () => true);
+    expect(h.opened).toBe(0);
+    live(h, 1, () => false, 20); // no use after 08:00 on day 20
+    expect(opensAt(h, T0 + 20 * DAY + 20 * HOUR)).toHaveLength(1);
+    expect(h.actionsOf('open')[0]).toMatchObject({ details: { missedRounds: 1, usualSeenPct: 100 } });
+  });
+
+  it("an elder whose afternoons often pass without water is not called at one quiet 20:00, but on the rounds that follow", () => {
+    const h = care();
+    // Water between 10:00 and 20:00 on two days in three: a quiet afternoon is this elder's normal.
+    live(h, 21, (d) => d % 3 !== 2);
+    // The cold start (fewer than minRounds 7 of a round learned) calls every missed round, as before: the
+    // first quiet afternoons are called; from the second week on, none is.
+    const called = h.log.filter((l) => l.action.type === 'open').map((l) => l.at);
+    expect(called.length).toBeGreaterThan(0);
+    expect(called.every((t) => t < T0 + 7 * DAY)).toBe(true);
+    h.personResolves();
+    const p = h.state!.usual!['20:00'];
+    expect(p[0]).toBeGreaterThan(0.5);
+    expect(p[0]).toBeLessThan(0.8);
+    expect(h.state!.usual!['10:00'][0]).toBe(1);
+    // Day 21: used water at 08:00, then nothing (a fall at 09:00).
+    for (let hr = 0; hr <= 9; hr++) {
+      const t = T0 + 21 * DAY + hr * HOUR;
+      h.advance(t);
+      h.read(reading(wm, 'reading', t, { totalM3: 20, intervals: [{ start: at(t - HOUR), end: at(t), litres: hr === 8 ? 5 : 0 }] }));
+    }
+    for (let t = T0 + 21 * DAY + 10 * HOUR; t <= T0 + 22 * DAY + 10 * HOUR; t += HOUR) {
+      h.read(reading(wm, 'reading', t, { totalM3: 20, intervals: [{ start: at(t - HOUR), end: at(t), litres: 0 }] }));
+      h.advance(t);
+    }
+    expect(opensAt(h, T0 + 21 * DAY + 20 * HOUR)).toEqual([]); // a quiet afternoon, as often
+    // …but no use overnight and none by 10:00, where this elder always has some: called then.
+    expect(opensAt(h, T0 + 22 * DAY + 10 * HOUR)).toHaveLength(1);
+    expect(opensAt(h, T0 + 22 * DAY + 10 * HOUR)[0].action).toMatchObject({ details: { since: at(T0 + 21 * DAY + 10 * HOUR), missedRounds: 2 } });
+  });
+
+  it('calls maxRounds missed rounds in a row whatever was learned', () => {
+    const h = care(elder, { maxRounds: 2, improbability: 1e-9, minRounds: 0 });
+    live(h, 3, () => true);
+    live(h, 2, () => false, 3); // day 3: use at 08:00 only; day 4: the same
+    // Day 3 20:00 missed (1), day 4 10:00 seen (08:00), day 4 20:00 missed (1): never two in a row.
+    expect(h.opened).toBe(0);
+    for (let t = T0 + 5 * DAY; t <= T0 + 5 * DAY + 10 * HOUR; t += HOUR) {
+      h.read(reading(wm, 'reading', t, { totalM3: 20, intervals: [{ start: at(t - HOUR), end: at(t), litres: 0 }] }));
+      h.advance(t);
+    }
+    expect(opensAt(h, T0 + 5 * DAY + 10 * HOUR)).toHaveLength(1);
+  });
+
+  it('does not learn from rounds the elder was marked away for', () => {
+    const h = care();
+    live(h, 2, () => true);
+    const before = h.state!.usual!['20:00'];
+    h.care = { absences: [{ id: 1, reason: 'family', from: T0 + 2 * DAY + 9 * HOUR, until: T0 + 6 * DAY }] };
+    for (let t = T0 + 2 * DAY; t < T0 + 6 * DAY; t += HOUR) {
+      h.advance(t);
+      h.read(reading(wm, 'reading', t, { totalM3: 20, intervals: [{ start: at(t - HOUR), end: at(t), litres: 0 }] }));
+    }
+    expect(h.opened).toBe(0);
+    expect(h.state!.usual!['20:00']).toEqual(before);
+  });
+});

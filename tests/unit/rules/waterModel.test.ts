@@ -2,7 +2,7 @@
 // drip floor, the explanation, fixed size. T0 is 2025-03-01 00:00 China time.
 import { describe, it, expect } from 'vitest';
 import { noWaterUse, type NoWaterUseConfig, type NoWaterUseState } from '../../../src/rules/noWaterUse.js';
-import { floorOf, historyDays, newModel, observe, silence, usualDay } from '../../../src/rules/lib/waterModel.js';
+import { dispersion, floorOf, historyDays, newModel, observe, silence, usualDay } from '../../../src/rules/lib/waterModel.js';
 import { Harness, device, elder, reading, T0, MIN, HOUR } from './harness.js';
 
 const wm = device('water-meter', { householdId: elder.id });
@@ -141,5 +141,38 @@ describe('a state saved before the model', () => {
     expect(h.state).not.toHaveProperty('litresAtOpen');
     expect(h.state!.episodeFrom).toBe(T0 - HOUR);
     expect(h.state!.m!.s).toHaveLength(1);
+  });
+});
+
+describe('dayVariation: an elder whose days differ', () => {
+  const mc = { utcOffsetMinutes: 480, priorDays: 3 };
+  /** Hourly intervals for `days` days: use in the hours `used(day, localHour)` says. */
+  function learn(days: number, used: (d: number, hr: number) => boolean) {
+    let m = newModel();
+    for (let i = 0; i < days * 24; i++) {
+      const t = T0 + i * HOUR;
+      m = observe(m, [[t, t + HOUR, used(Math.floor(i / 24), localHour(t)) ? 3 : 0]], mc);
+    }
+    return m;
+  }
+  // Waking hours 07:00–21:00 with use in every other one; on quiet days (one in three) in every fourth.
+  const alike = learn(40, (_d, hr) => hr >= 7 && hr <= 21 && hr % 2 === 1);
+  const varied = learn(40, (d, hr) => hr >= 7 && hr <= 21 && hr % (d % 3 === 0 ? 4 : 2) === 1);
+
+  it('learns how much the days differ: every day alike is Infinity, quiet days give a finite shape', () => {
+    expect(dispersion(alike, mc)).toBe(Infinity);
+    const k = dispersion(varied, mc);
+    expect(k).toBeGreaterThanOrEqual(1);
+    expect(k).toBeLessThan(100);
+    expect(varied.dn).toBeGreaterThan(30);
+  });
+
+  it('makes the same silence less surprising from the elder whose days differ, and changes nothing when off', () => {
+    const on = silence(varied, { ...mc, dayVariation: true }, T0 + 38 * DAY)!;
+    const off = silence(varied, { ...mc, dayVariation: false }, T0 + 38 * DAY)!;
+    expect(on.rate).toBeCloseTo(off.rate, 6);
+    expect(off.logP).toBeCloseTo(-off.rate, 6);
+    expect(on.logP).toBeGreaterThan(off.logP);
+    expect(on.shape).toBe(dispersion(varied, mc));
   });
 });
