@@ -16,10 +16,11 @@ import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'no
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { Scheduler, sqliteDeadlineStore, type Deadline } from '../src/clock/scheduler.js';
+import { Scheduler, type Deadline } from '../src/clock/scheduler.js';
 import { arg, writeBenchmarkSection } from './lib.js';
 import { EventClock, WallClock } from '../src/clock/clock.js';
 import { openDb } from '../src/store/db.js';
+import { sqliteStore } from '../src/store/sqlite/index.js';
 import { loadConfig } from '../src/config/load.js';
 import { Directory } from '../src/config/inventory.js';
 import { EventBus } from '../src/bus.js';
@@ -120,7 +121,7 @@ function schedulerPersisted(): void {
   const dir = mkdtempSync(join(tmpdir(), 'shaobing-bench-rules-'));
   try {
     const db = openDb({ dataDir: dir, synchronous: 'normal' });
-    const store = sqliteDeadlineStore(db);
+    const store = sqliteStore(db).deadlines;
     const now = Date.now();
     let t = performance.now();
     db.transaction(() => {
@@ -146,10 +147,11 @@ function engineHotPath(): void {
     const log = pino({ level: 'silent' });
     const bus = new EventBus(log);
     const clock = new EventClock(Date.parse('2025-03-01T00:00:00+08:00'));
-    const states = new DeviceStates(db);
+    const store = sqliteStore(db);
+    const states = new DeviceStates(store.deviceState);
     const directory = new Directory(config.communities);
     const meters = [...directory.devices.values()].filter((d) => d.kind === 'water-meter');
-    const engine = new RuleEngine({ db, directory, kinds: deviceKinds, clock, bus, metrics: createMetrics(), states, log, settings: {}, communities: config.communities });
+    const engine = new RuleEngine({ store, directory, kinds: deviceKinds, clock, bus, metrics: createMetrics(), states, log, settings: {}, communities: config.communities });
     engine.start();
     const readings: Reading[] = [];
     for (let i = 0; i < READINGS; i++) {

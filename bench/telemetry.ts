@@ -16,6 +16,7 @@ import { VictoriaMetrics, haveVictoriaMetrics } from '../tests/victoria-metrics.
 import { LineEncoder } from '../src/telemetry/lineProtocol.js';
 import { SqliteSink } from '../src/telemetry/sqlite.js';
 import { openDb } from '../src/store/db.js';
+import { sqliteStore } from '../src/store/sqlite/index.js';
 import { createMetrics } from '../src/metrics.js';
 import { createLogger } from '../src/log.js';
 import { createClock } from '../src/clock/clock.js';
@@ -158,7 +159,7 @@ async function perReading(): Promise<void> {
   const db = openDb({ dataDir: dir, synchronous: 'full' });
   const log = createLogger({ level: 'silent', format: 'json' });
   const sink = new SqliteSink({
-    db,
+    store: sqliteStore(db),
     directory: new Directory([]),
     clock: createClock('wall'),
     bus: new EventBus(log),

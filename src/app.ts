@@ -10,6 +10,8 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { EventBus } from './bus.js';
 import { createClock, type Clock } from './clock/clock.js';
 import { openDb, type Db } from './store/db.js';
+import { sqliteStore } from './store/sqlite/index.js';
+import type { Store } from './store/store.js';
 import { lockDataDir, type DataDirLock } from './store/lock.js';
 import { DevicesRepo } from './store/devicesRepo.js';
 import { DeviceStates } from './state/deviceState.js';
@@ -55,6 +57,7 @@ export class App {
   readonly clock: Clock;
   readonly directory: Directory;
   db!: Db;
+  store!: Store;
   states!: DeviceStates;
   devicesRepo!: DevicesRepo;
   ingest!: Ingest;
@@ -98,11 +101,12 @@ export class App {
     // Before anything opens the store: a second instance on this data dir stops here (src/store/lock.ts).
     this.lock = lockDataDir(s.dataDir);
     this.db = openDb({ dataDir: s.dataDir, synchronous: s.store.synchronous });
+    this.store = sqliteStore(this.db);
     this.devicesRepo = new DevicesRepo(this.db);
     for (const d of this.devicesRepo.all()) {
       if (this.directory.communities.has(d.communityId) && !this.directory.devices.has(d.id)) this.directory.addDevice(d);
     }
-    this.states = new DeviceStates(this.db);
+    this.states = new DeviceStates(this.store.deviceState);
     this.states.load();
 
     // TLS: the files were checked at load (src/config/load.ts); read here, and again on SIGHUP (reloadTls).
@@ -142,7 +146,7 @@ export class App {
     // Before ingest starts: readings recovered from the inbox go to history too. A sink that cannot start is
     // logged and left out; ingest goes on without history.
     this.telemetry = createTelemetrySink({
-      db: this.db,
+      store: this.store,
       directory: this.directory,
       clock: this.clock,
       bus: this.bus,
@@ -159,7 +163,7 @@ export class App {
     });
     // Rules and alerts commit inside the ingest transaction, so the engine is ready before ingest replays its inbox.
     this.rules = new RuleEngine({
-      db: this.db,
+      store: this.store,
       directory: this.directory,
       kinds: deviceKinds,
       clock: this.clock,
@@ -172,7 +176,7 @@ export class App {
     });
     // Notifications queue inside the alert's transaction, so the notifier hooks in before anything can fire.
     this.notifier = new Notifier({
-      db: this.db,
+      store: this.store,
       clock: this.clock,
       log: this.log.child({ component: 'notify' }),
       metrics: this.metrics,
@@ -223,7 +227,7 @@ export class App {
     const deviceStatus = new DeviceStatusBoard(this.directory, this.states, deviceKinds, (d) => this.rules.deviceRuleConfig<CadenceSettings>('device_offline', d));
     this.api = await buildApi({
       deviceStatus,
-      db: this.db,
+      store: this.store,
       directory: this.directory,
       states: this.states,
       devicesRepo: this.devicesRepo,
@@ -256,7 +260,7 @@ export class App {
     this.started = true;
     // Digest and retention (src/jobs): wall-clock schedules, computed on the injected clock; a failing run is logged.
     this.jobs = new Jobs({
-      db: this.db,
+      store: this.store,
       directory: this.directory,
       clock: this.clock,
       log: this.log.child({ component: 'jobs' }),

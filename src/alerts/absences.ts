@@ -3,7 +3,7 @@
 // live in care_absences; the engine keeps each household's recent and future absences in memory (a Map lookup
 // per rule run), written in the transaction that runs the rules on the change and read again from the store
 // if that transaction rolls back. Kept a year (src/jobs/retention.ts).
-import type { Db } from '../store/db.js';
+import type { AbsenceRecord, AbsencesRepo } from '../store/store.js';
 import type { AbsenceFacts, AbsenceReason, CareFacts } from '../rules/lib/care.js';
 
 export interface Absence extends AbsenceFacts {
@@ -18,39 +18,7 @@ export interface Absence extends AbsenceFacts {
   promptedAt?: number;
 }
 
-interface Row {
-  id: number;
-  household_id: string;
-  community_id: string;
-  grid_id: string;
-  reason: AbsenceReason;
-  note: string | null;
-  from_at: number;
-  until_at: number;
-  created_by: string;
-  created_at: number;
-  ended_at: number | null;
-  ended_by: string | null;
-  end_note: string | null;
-  prompted_at: number | null;
-}
-
-const toAbsence = (r: Row): Absence => ({
-  id: r.id,
-  householdId: r.household_id,
-  communityId: r.community_id,
-  gridId: r.grid_id,
-  reason: r.reason,
-  ...(r.note !== null ? { note: r.note } : {}),
-  from: r.from_at,
-  until: r.until_at,
-  createdBy: r.created_by,
-  createdAt: r.created_at,
-  ...(r.ended_at !== null ? { endedAt: r.ended_at } : {}),
-  ...(r.ended_by !== null ? { endedBy: r.ended_by } : {}),
-  ...(r.end_note !== null ? { endNote: r.end_note } : {}),
-  ...(r.prompted_at !== null ? { promptedAt: r.prompted_at } : {}),
-});
+const toAbsence = (r: AbsenceRecord): Absence => r as Absence;
 
 const DAY = 86_400_000;
 /** How long an ended absence stays in memory for the rules: a 12 h window plus NB batches arriving a day late. */
@@ -66,50 +34,34 @@ const facts = (a: Absence): AbsenceFacts => ({
 });
 
 export class CareAbsences {
-  private readonly s;
   /** householdId → its absences ending after (load time − ABSENCE_MEMORY_MS), newest first. */
   private readonly recent = new Map<string, AbsenceFacts[]>();
 
-  constructor(private readonly db: Db) {
-    this.s = {
-      insert: db.prepare(
-        `INSERT INTO care_absences (household_id, community_id, grid_id, reason, note, from_at, until_at, created_by, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      get: db.prepare('SELECT * FROM care_absences WHERE id = ?'),
-      ofHousehold: db.prepare('SELECT * FROM care_absences WHERE household_id = ? AND COALESCE(ended_at, until_at) > ? ORDER BY from_at DESC, id DESC LIMIT ?'),
-      since: db.prepare('SELECT * FROM care_absences WHERE COALESCE(ended_at, until_at) > ? ORDER BY from_at DESC, id DESC LIMIT ?'),
-      live: db.prepare('SELECT * FROM care_absences WHERE COALESCE(ended_at, until_at) > ? ORDER BY household_id, from_at DESC, id DESC'),
-      end: db.prepare('UPDATE care_absences SET ended_at = ?, ended_by = ?, end_note = ? WHERE id = ?'),
-      until: db.prepare('UPDATE care_absences SET until_at = ?, prompted_at = NULL WHERE id = ?'),
-      prompt: db.prepare('UPDATE care_absences SET prompted_at = ? WHERE id = ? AND prompted_at IS NULL'),
-      prune: db.prepare('DELETE FROM care_absences WHERE COALESCE(ended_at, until_at) < ?'),
-    };
-  }
+  constructor(private readonly repo: AbsencesRepo) {}
 
   /** (Re)read the in-memory view from the store. */
   load(now: number): void {
     this.recent.clear();
-    for (const r of this.s.live.all(now - ABSENCE_MEMORY_MS) as Row[]) {
-      const list = this.recent.get(r.household_id) ?? [];
+    for (const r of this.repo.live(now - ABSENCE_MEMORY_MS)) {
+      const list = this.recent.get(r.householdId) ?? [];
       list.push(facts(toAbsence(r)));
-      this.recent.set(r.household_id, list);
+      this.recent.set(r.householdId, list);
     }
   }
 
   get(id: number): Absence | undefined {
-    const r = this.s.get.get(id) as Row | undefined;
+    const r = this.repo.get(id);
     return r && toAbsence(r);
   }
 
   /** Absences of a household ending after `after`, newest first. */
   list(householdId: string, after: number, limit = 50): Absence[] {
-    return (this.s.ofHousehold.all(householdId, after, limit) as Row[]).map(toAbsence);
+    return this.repo.ofHousehold(householdId, after, limit).map(toAbsence);
   }
 
   /** Absences of every household ending after `after`, newest first. */
-  since(after: number, limit = 1000): Absence[] {
-    return (this.s.since.all(after, limit) as Row[]).map(toAbsence);
+  async since(after: number, limit = 1000): Promise<Absence[]> {
+    return (await this.repo.since(after, limit)).map(toAbsence);
   }
 
   /** What the rules see for the household (absences only). */
@@ -118,28 +70,28 @@ export class CareAbsences {
   }
 
   add(a: Omit<Absence, 'id' | 'endedAt' | 'endedBy' | 'endNote'>): Absence {
-    const id = Number(this.s.insert.run(a.householdId, a.communityId, a.gridId, a.reason, a.note ?? null, a.from, a.until, a.createdBy, a.createdAt).lastInsertRowid);
+    const id = this.repo.add(a);
     return this.refresh(id)!;
   }
 
   end(id: number, at: number, by: string, note?: string): Absence {
-    this.s.end.run(at, by, note ?? null, id);
+    this.repo.end(id, at, by, note ?? null);
     return this.refresh(id)!;
   }
 
   changeUntil(id: number, until: number): Absence {
-    this.s.until.run(until, id);
+    this.repo.changeUntil(id, until);
     return this.refresh(id)!;
   }
 
   /** Record the overdue notice; the absence if this is its first, else undefined (one notice per absence). */
   prompt(id: number, at: number): Absence | undefined {
-    return this.s.prompt.run(at, id).changes ? this.get(id) : undefined;
+    return this.repo.prompt(id, at) ? this.get(id) : undefined;
   }
 
   /** Delete absences that ended before `before`; the number deleted. */
   prune(before: number): number {
-    return this.s.prune.run(before).changes;
+    return this.repo.prune(before);
   }
 
   private refresh(id: number): Absence | undefined {

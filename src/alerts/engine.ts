@@ -4,7 +4,7 @@
 // same transaction. The `alert` and `parking` bus events and the alerts-opened metric follow only after the
 // commit; if a batch rolls back, what this engine holds in memory is read again from the store.
 import type { Logger } from 'pino';
-import { isTransientStoreError, type Db } from '../store/db.js';
+import type { Store } from '../store/store.js';
 import type { Directory } from '../config/inventory.js';
 import type { Inventory } from '../config/schema.js';
 import type { Clock } from '../clock/clock.js';
@@ -14,7 +14,7 @@ import type { DeviceKindDef } from '../ingest/types.js';
 import type { DeviceStates, DeviceState } from '../state/deviceState.js';
 import type { Reading } from '../ingest/reading.js';
 import type { ReadingHandler } from '../ingest/pipeline.js';
-import { Scheduler, sqliteDeadlineStore, type Deadline } from '../clock/scheduler.js';
+import { Scheduler, type Deadline } from '../clock/scheduler.js';
 import { rules as allRules } from '../rules/index.js';
 import { RuleSettings } from '../rules/lib/config.js';
 import { kindsOfRule, normalisePlate, type Action, type Rule, type RuleConfigBase, type RuleContext, type RuleInput, type OpenAlert, type SubjectLookup } from '../rules/lib/types.js';
@@ -35,7 +35,7 @@ import type { AlertKind, AlertPlace, AlertView, LotCounts } from './types.js';
 type AnyRule = Rule<any, any>;
 
 export interface RuleEngineDeps {
-  db: Db;
+  store: Store;
   directory: Directory;
   kinds: readonly DeviceKindDef[];
   clock: Clock;
@@ -122,23 +122,23 @@ export class RuleEngine {
     this.rules = deps.rules ?? allRules;
     this.byName = new Map(this.rules.map((r) => [r.name, r]));
     for (const r of this.rules) for (const k of kindsOfRule(r, deps.kinds)) this.byKind.set(k, [...(this.byKind.get(k) ?? []), r]);
-    this.alerts = new AlertStore(deps.db);
-    this.ruleStates = new RuleStates(deps.db);
-    this.plates = new PlateLists(deps.db, deps.directory);
-    this.visits = new CareVisits(deps.db);
-    this.absences = new CareAbsences(deps.db);
+    this.alerts = new AlertStore(deps.store.alerts);
+    this.ruleStates = new RuleStates(deps.store.ruleState);
+    this.plates = new PlateLists(deps.store.visitors, deps.directory);
+    this.visits = new CareVisits(deps.store.careVisits);
+    this.absences = new CareAbsences(deps.store.absences);
     for (const d of deps.directory.devices.values())
       if (d.householdId) this.householdDevices.set(d.householdId, [...(this.householdDevices.get(d.householdId) ?? []), d.id]);
     this.lotBoard = new LotBoard(deps.directory);
     this.contexts = new ContextBuilder(deps.directory, deps.kinds, deps.states, this.plates);
     this.scheduler = new Scheduler({
       clock: deps.clock,
-      store: sqliteDeadlineStore(deps.db),
+      store: deps.store.deadlines,
       onDue: (due) => this.fire(due),
       onError: (err) => deps.log.error({ err }, 'deadline firing failed'),
     });
     // A savepoint per reading: a failing write undoes that reading's rule work and nothing else of the batch.
-    this.runReading = deps.db.transaction((plan: NonNullable<RuleEngine['plan']>) => this.applyPlan(plan));
+    this.runReading = (plan: NonNullable<RuleEngine['plan']>) => deps.store.transaction(() => this.applyPlan(plan));
   }
 
   /** Validate rule settings (throws with every problem), load alerts, visitors, lots and deadlines. */
@@ -153,7 +153,7 @@ export class RuleEngine {
       // The event clock starts at 0 in a new process; time never goes back across a restart.
       const newest = Math.max(
         this.ruleStates.newest() ?? 0,
-        (deps.db.prepare('SELECT MAX(updated_at) FROM alerts').pluck().get() as number | null) ?? 0,
+        deps.store.alerts.newestUpdate() ?? 0,
       );
       deps.clock.observe(newest);
     }
@@ -196,7 +196,7 @@ export class RuleEngine {
       this.pending.set(r, fx.alerts.size || fx.lots.size ? fx : null);
     } catch (err) {
       // A busy or full store fails the whole ingest batch, which is tried again: the alert must not be lost.
-      if (isTransientStoreError(err)) throw err;
+      if (this.deps.store.isTransient(err)) throw err;
       this.deps.log.error({ err, deviceId: r.deviceId, type: r.type }, 'applying rule actions failed; the reading\'s rule work was undone');
       // The savepoint undid this reading's writes; earlier readings of the batch stand (their rule states
       // are still to be written by flush).
@@ -404,7 +404,7 @@ export class RuleEngine {
     if (!this.running) return;
     const fx = newEffects();
     let failed = false;
-    const one = this.deps.db.transaction((d: Deadline, dfx: Effects) => {
+    const one = (d: Deadline, dfx: Effects) => this.deps.store.transaction(() => {
       if (!this.scheduler.claim(d)) return; // gone from the table: handled before a restart, or cancelled
       const sep = d.key.indexOf(':');
       const owner = d.key.slice(0, sep);
@@ -417,7 +417,7 @@ export class RuleEngine {
         if (changed) for (const v of changed) dfx.alerts.set(v.id, v);
       }
     });
-    const chunk = this.deps.db.transaction((list: Deadline[]) => {
+    const chunk = (list: Deadline[]) => this.deps.store.transaction(() => {
       for (const d of list) {
         const dfx = newEffects();
         this.ruleStates.mark();
@@ -431,7 +431,7 @@ export class RuleEngine {
           failed = true;
           this.ruleStates.undo();
           this.deps.log.error({ err, key: d.key }, 'deadline handler failed; deadline dropped');
-          this.deps.db.prepare('DELETE FROM deadlines WHERE key = ? AND due = ?').run(d.key, d.due);
+          this.deps.store.deadlines.claim(d.key, d.due);
         }
       }
       this.ruleStates.flush();
@@ -633,11 +633,11 @@ export class RuleEngine {
 
   private transact(fn: () => Effects): Effects {
     try {
-      return this.deps.db.transaction(() => {
+      return this.deps.store.transaction(() => {
         const fx = fn();
         this.ruleStates.flush();
         return fx;
-      })();
+      });
     } catch (err) {
       this.resync();
       throw err;

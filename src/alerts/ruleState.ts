@@ -5,7 +5,7 @@
 // recently used states are also kept in memory (a reading's rules find their state without a query and a
 // JSON parse); the engine forgets them all if a transaction rolls back, so memory is never ahead of the store.
 // Rules are pure and never change a state object they were given, so a cached object can be handed out as is.
-import type { Db } from '../store/db.js';
+import type { RuleStateRepo } from '../store/store.js';
 
 /** One rule's subject in memory: its state (undefined = none) and, when changed in the current transaction, the time. */
 interface Entry {
@@ -16,7 +16,6 @@ interface Entry {
 }
 
 export class RuleStates {
-  private readonly s;
   /** rule → subject → entry, most recently put last in each map (a map per rule: no key string per lookup). */
   private readonly cache = new Map<string, Map<string, Entry>>();
   private size = 0;
@@ -26,19 +25,9 @@ export class RuleStates {
   private journal: Array<[Map<string, Entry>, string, Entry | undefined]> = [];
 
   constructor(
-    db: Db,
+    private readonly repo: RuleStateRepo,
     private readonly cacheMax = 200_000,
-  ) {
-    this.s = {
-      get: db.prepare('SELECT state FROM rule_state WHERE rule = ? AND subject = ?').pluck(),
-      put: db.prepare(
-        'INSERT INTO rule_state (rule, subject, state, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(rule, subject) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
-      ),
-      del: db.prepare('DELETE FROM rule_state WHERE rule = ? AND subject = ?'),
-      all: db.prepare('SELECT subject, state FROM rule_state WHERE rule = ?'),
-      newest: db.prepare('SELECT MAX(updated_at) FROM rule_state').pluck(),
-    };
-  }
+  ) {}
 
   private mapOf(rule: string): Map<string, Entry> {
     let m = this.cache.get(rule);
@@ -50,8 +39,7 @@ export class RuleStates {
     const m = this.mapOf(rule);
     const e = m.get(subject);
     if (e) return (e.state ?? undefined) as S | undefined;
-    const json = this.s.get.get(rule, subject) as string | undefined;
-    const state = json === undefined ? undefined : (JSON.parse(json) as S);
+    const state = this.repo.get(rule, subject) as S | undefined;
     this.add(m, subject, { state, dirty: false, now: 0 });
     return state;
   }
@@ -104,8 +92,8 @@ export class RuleStates {
   flush(): void {
     for (const [rule, subject, e] of this.dirty) {
       if (!e.dirty) continue;
-      if (e.state === null || e.state === undefined) this.s.del.run(rule, subject);
-      else this.s.put.run(rule, subject, JSON.stringify(e.state), e.now);
+      if (e.state === null || e.state === undefined) this.repo.delete(rule, subject);
+      else this.repo.put(rule, subject, e.state, e.now);
       e.dirty = false;
     }
     this.dirty = [];
@@ -138,11 +126,11 @@ export class RuleStates {
   }
 
   all<S>(rule: string): Array<{ subject: string; state: S }> {
-    return (this.s.all.all(rule) as Array<{ subject: string; state: string }>).map((r) => ({ subject: r.subject, state: JSON.parse(r.state) as S }));
+    return this.repo.all(rule) as Array<{ subject: string; state: S }>;
   }
 
   /** The latest time any rule state was written (restores the event clock after a restart). */
   newest(): number | null {
-    return this.s.newest.get() as number | null;
+    return this.repo.newest() ?? null;
   }
 }

@@ -1,69 +1,44 @@
-// Alerts and their audit trail in SQLite. One open (not resolved) alert per (kind, subject), enforced by a
+// Alerts and their audit trail (the store's alerts repository, src/store/store.ts). One open (not resolved) alert per (kind, subject), enforced by a
 // partial unique index; a repeat raises its count. A self-clearing alert that comes back within its flap hold
 // re-opens the same alert. Every change writes an alert_events row with who and when.
 //
 // Every method writes through the caller's transaction (the ingest batch, a deadline firing, an API call), so
 // an alert commits with the state that caused it. The in-memory index of open alerts makes "is one open?"
 // free on the hot path; the engine reloads it if a transaction rolls back.
-import type { Db } from '../store/db.js';
+import type { AlertRecord, AlertsRepo } from '../store/store.js';
 import { AppError } from '../errors.js';
 import { move, type Transition } from './lifecycle.js';
 import type { AlertKind, AlertPlace, AlertStatus, AlertView, Severity, TimelineEntry } from './types.js';
 import type { OpenAlert } from '../rules/lib/types.js';
-
-interface Row {
-  id: number;
-  kind: AlertKind;
-  subject: string;
-  severity: Severity;
-  status: AlertStatus;
-  community_id: string;
-  grid_id: string;
-  device_id: string | null;
-  household_id: string | null;
-  space_id: string | null;
-  plate: string | null;
-  title: string;
-  details: string;
-  count: number;
-  assignee: string | null;
-  resolution: string | null;
-  resolved_by: string | null;
-  auto_resolved: number;
-  rating: string | null;
-  opened_at: number;
-  updated_at: number;
-  resolved_at: number | null;
-}
 
 export const SYSTEM = 'system';
 const RANK: Record<Severity, number> = { critical: 0, major: 1, minor: 2, info: 3 };
 const iso = (t: number) => new Date(t).toISOString();
 const key = (kind: string, subject: string) => `${kind}\u0000${subject}`;
 
-export function toView(r: Row): AlertView {
+export function toView(r: AlertRecord): AlertView {
   const v: AlertView = {
     id: r.id,
     kind: r.kind,
     severity: r.severity,
     status: r.status,
-    communityId: r.community_id,
-    gridId: r.grid_id,
+    communityId: r.communityId,
+    gridId: r.gridId,
     title: r.title,
-    details: JSON.parse(r.details) as Record<string, unknown>,
+    details: r.details,
     count: r.count,
-    openedAt: iso(r.opened_at),
-    updatedAt: iso(r.updated_at),
+    openedAt: iso(r.openedAt),
+    updatedAt: iso(r.updatedAt),
   };
-  if (r.device_id) v.deviceId = r.device_id;
-  if (r.household_id) v.householdId = r.household_id;
-  if (r.space_id) v.spaceId = r.space_id;
+  if (r.deviceId) v.deviceId = r.deviceId;
+  if (r.householdId) v.householdId = r.householdId;
+  if (r.spaceId) v.spaceId = r.spaceId;
   if (r.plate) v.plate = r.plate;
-  if (r.resolved_at !== null) v.resolvedAt = iso(r.resolved_at);
+  if (r.resolvedAt !== null) v.resolvedAt = iso(r.resolvedAt);
   if (r.assignee) v.assignee = r.assignee;
   if (r.resolution) v.resolution = r.resolution;
-  if (r.resolved_by) v.resolvedBy = r.resolved_by;
-  if (r.rating) v.rating = JSON.parse(r.rating) as AlertView['rating'];
+  if (r.resolvedBy) v.resolvedBy = r.resolvedBy;
+  if (r.rating) v.rating = r.rating as unknown as AlertView['rating'];
   return v;
 }
 
@@ -107,45 +82,17 @@ export class AlertStore {
   private readonly open = new Map<string, OpenAlert>();
   /** Lifecycle entries written since the last takeLifecycle(); dropped when memory is read again after a rollback. */
   private lifecycle: LifecycleEntry[] = [];
-  private readonly s;
 
-  constructor(private readonly db: Db) {
-    this.s = {
-      byId: db.prepare('SELECT * FROM alerts WHERE id = ?'),
-      openRows: db.prepare("SELECT * FROM alerts WHERE status <> 'resolved'"),
-      openOf: db.prepare("SELECT * FROM alerts WHERE kind = ? AND subject = ? AND status <> 'resolved'"),
-      lastOf: db.prepare('SELECT * FROM alerts WHERE kind = ? AND subject = ? ORDER BY id DESC LIMIT 1'),
-      insert: db.prepare(
-        `INSERT INTO alerts (kind, subject, severity, status, community_id, grid_id, device_id, household_id, space_id, plate,
-           title, details, count, opened_at, updated_at)
-         VALUES (@kind, @subject, @severity, 'open', @communityId, @gridId, @deviceId, @householdId, @spaceId, @plate,
-           @title, @details, 1, @now, @now)`,
-      ),
-      repeat: db.prepare('UPDATE alerts SET count = count + 1, severity = ?, title = ?, details = ?, updated_at = ? WHERE id = ?'),
-      reopen: db.prepare(
-        `UPDATE alerts SET status = 'open', count = count + 1, severity = ?, title = ?, details = ?, updated_at = ?,
-           resolved_at = NULL, resolution = NULL, resolved_by = NULL, auto_resolved = 0, rating = NULL WHERE id = ?`,
-      ),
-      update: db.prepare('UPDATE alerts SET title = ?, details = ?, updated_at = ? WHERE id = ?'),
-      status: db.prepare('UPDATE alerts SET status = ?, assignee = COALESCE(?, assignee), updated_at = ? WHERE id = ?'),
-      resolve: db.prepare(
-        "UPDATE alerts SET status = 'resolved', resolution = ?, resolved_by = ?, auto_resolved = ?, resolved_at = ?, updated_at = ? WHERE id = ?",
-      ),
-      rate: db.prepare('UPDATE alerts SET rating = ?, updated_at = ? WHERE id = ?'),
-      touch: db.prepare('UPDATE alerts SET updated_at = ? WHERE id = ?'),
-      event: db.prepare('INSERT INTO alert_events (alert_id, at, type, actor, data) VALUES (?, ?, ?, ?, ?)'),
-      timeline: db.prepare('SELECT at, type, actor, data FROM alert_events WHERE alert_id = ? ORDER BY id'),
-    };
-  }
+  constructor(private readonly repo: AlertsRepo) {}
 
   /** (Re)read the open alerts into memory: at start, and after a rolled-back transaction. */
   load(): void {
     this.open.clear();
     this.lifecycle = [];
-    for (const r of this.s.openRows.all() as Row[]) this.index(r);
+    for (const r of this.repo.open()) this.index(r);
   }
 
-  private index(r: Row): void {
+  private index(r: AlertRecord): void {
     if (r.status === 'resolved') this.open.delete(key(r.kind, r.subject));
     else
       this.open.set(key(r.kind, r.subject), {
@@ -153,8 +100,8 @@ export class AlertStore {
         status: r.status,
         severity: r.severity,
         count: r.count,
-        openedAt: r.opened_at,
-        details: JSON.parse(r.details) as Record<string, unknown>,
+        openedAt: r.openedAt,
+        details: r.details,
       });
   }
 
@@ -166,8 +113,8 @@ export class AlertStore {
     return this.open.size;
   }
 
-  private row(id: number): Row | undefined {
-    return this.s.byId.get(id) as Row | undefined;
+  private row(id: number): AlertRecord | undefined {
+    return this.repo.get(id);
   }
 
   get(id: number): AlertView | undefined {
@@ -179,7 +126,7 @@ export class AlertStore {
   mergeDetails(id: number, fields: Record<string, unknown>, now: number, type: string, actor: string, data?: Record<string, unknown>): AlertView {
     const r = this.row(id);
     if (!r) throw new AppError('SB_NOT_FOUND', `no alert ${id}`);
-    this.s.update.run(r.title, JSON.stringify({ ...(JSON.parse(r.details) as Record<string, unknown>), ...fields }), now, id);
+    this.repo.update(id, { details: { ...r.details, ...fields }, updatedAt: now });
     this.event(id, now, type, actor, data);
     return this.reread(id);
   }
@@ -190,7 +137,7 @@ export class AlertStore {
   }
 
   private event(id: number, at: number, type: string, actor: string, data?: Record<string, unknown>): void {
-    this.s.event.run(id, at, type, actor, data === undefined ? null : JSON.stringify(data));
+    this.repo.addEvent({ alertId: id, at, type, actor, ...(data === undefined ? {} : { data }) });
     if (LOGGED_EVENTS.has(type)) this.lifecycle.push({ alertId: id, type, actor, data });
   }
 
@@ -209,36 +156,45 @@ export class AlertStore {
 
   /** Open, count a repeat of the open one, or re-open one that cleared itself within the flap hold. */
   openOrRepeat(q: OpenRequest): { alert: AlertView; created: boolean; reopened: boolean } {
-    const details = JSON.stringify(q.details);
-    const current = this.s.openOf.get(q.kind, q.subject) as Row | undefined;
+    const current = this.repo.openOf(q.kind, q.subject);
     if (current) {
       const severity = RANK[q.severity] < RANK[current.severity] ? q.severity : current.severity;
-      this.s.repeat.run(severity, q.title, details, q.now, current.id);
+      this.repo.update(current.id, { count: current.count + 1, severity, title: q.title, details: q.details, updatedAt: q.now });
       this.event(current.id, q.now, 'repeated', SYSTEM, { count: current.count + 1 });
       return { alert: this.reread(current.id), created: false, reopened: false };
     }
-    const last = this.s.lastOf.get(q.kind, q.subject) as Row | undefined;
-    if (last && last.auto_resolved && last.resolved_at !== null && q.now - last.resolved_at <= q.flapHoldMs) {
-      this.s.reopen.run(q.severity, q.title, details, q.now, last.id);
-      this.event(last.id, q.now, 'reopened', SYSTEM, { clearedAt: iso(last.resolved_at), count: last.count + 1 });
+    const last = this.repo.lastOf(q.kind, q.subject);
+    if (last && last.autoResolved && last.resolvedAt !== null && q.now - last.resolvedAt <= q.flapHoldMs) {
+      this.repo.update(last.id, {
+        status: 'open',
+        count: last.count + 1,
+        severity: q.severity,
+        title: q.title,
+        details: q.details,
+        updatedAt: q.now,
+        resolvedAt: null,
+        resolution: null,
+        resolvedBy: null,
+        autoResolved: false,
+        rating: null,
+      });
+      this.event(last.id, q.now, 'reopened', SYSTEM, { clearedAt: iso(last.resolvedAt), count: last.count + 1 });
       return { alert: this.reread(last.id), created: false, reopened: true };
     }
-    const id = Number(
-      this.s.insert.run({
-        kind: q.kind,
-        subject: q.subject,
-        severity: q.severity,
-        communityId: q.place.communityId,
-        gridId: q.place.gridId,
-        deviceId: q.place.deviceId ?? null,
-        householdId: q.place.householdId ?? null,
-        spaceId: q.place.spaceId ?? null,
-        plate: q.place.plate ?? null,
-        title: q.title,
-        details,
-        now: q.now,
-      }).lastInsertRowid,
-    );
+    const id = this.repo.insert({
+      kind: q.kind,
+      subject: q.subject,
+      severity: q.severity,
+      communityId: q.place.communityId,
+      gridId: q.place.gridId,
+      deviceId: q.place.deviceId ?? null,
+      householdId: q.place.householdId ?? null,
+      spaceId: q.place.spaceId ?? null,
+      plate: q.place.plate ?? null,
+      title: q.title,
+      details: q.details,
+      openedAt: q.now,
+    });
     this.event(id, q.now, 'opened', q.actor ?? SYSTEM, { severity: q.severity, title: q.title });
     return { alert: this.reread(id), created: true, reopened: false };
   }
@@ -248,7 +204,7 @@ export class AlertStore {
     const a = this.openFor(kind, subject);
     if (!a) return undefined;
     const r = this.row(a.id)!;
-    this.s.update.run(title ?? r.title, JSON.stringify(details), now, a.id);
+    this.repo.update(a.id, { title: title ?? r.title, details, updatedAt: now });
     return this.reread(a.id);
   }
 
@@ -256,7 +212,7 @@ export class AlertStore {
   resolveAuto(kind: AlertKind, subject: string, reason: string, now: number): AlertView | undefined {
     const a = this.openFor(kind, subject);
     if (!a) return undefined;
-    this.s.resolve.run(reason, SYSTEM, 1, now, now, a.id);
+    this.repo.update(a.id, { status: 'resolved', resolution: reason, resolvedBy: SYSTEM, autoResolved: true, resolvedAt: now, updatedAt: now });
     this.event(a.id, now, 'resolved', SYSTEM, { reason, auto: true });
     return this.reread(a.id);
   }
@@ -264,7 +220,7 @@ export class AlertStore {
   note(kind: AlertKind, subject: string, note: string, data: Record<string, unknown> | undefined, now: number): AlertView | undefined {
     const a = this.openFor(kind, subject);
     if (!a) return undefined;
-    this.s.touch.run(now, a.id);
+    this.repo.update(a.id, { updatedAt: now });
     this.event(a.id, now, 'note', SYSTEM, { note, ...data });
     return this.reread(a.id);
   }
@@ -279,66 +235,43 @@ export class AlertStore {
     if (t === 'rate') {
       if (r.rating) throw new AppError('SB_ALREADY_RATED', `alert ${id} is already rated`);
       const rating = { score: body.score!, comment: body.comment, by: actor, at: iso(now) };
-      this.s.rate.run(JSON.stringify(rating), now, id);
+      this.repo.update(id, { rating, updatedAt: now });
       this.event(id, now, m.event, actor, { score: body.score, comment: body.comment });
     } else if (t === 'resolve') {
-      this.s.resolve.run(body.note ?? null, actor, 0, now, now, id);
+      this.repo.update(id, { status: 'resolved', resolution: body.note ?? null, resolvedBy: actor, autoResolved: false, resolvedAt: now, updatedAt: now });
       this.event(id, now, m.event, actor, body.note ? { note: body.note } : undefined);
     } else {
-      this.s.status.run(m.to, t === 'dispatch' ? body.assignee : null, now, id);
+      this.repo.update(id, { status: m.to, ...(t === 'dispatch' && body.assignee !== undefined ? { assignee: body.assignee } : {}), updatedAt: now });
       this.event(id, now, m.event, actor, t === 'dispatch' ? { assignee: body.assignee } : undefined);
     }
     return this.reread(id);
   }
 
   timeline(id: number): TimelineEntry[] {
-    return (this.s.timeline.all(id) as Array<{ at: number; type: string; actor: string; data: string | null }>).map((e) => ({
+    return this.repo.timeline(id).map((e) => ({
       at: iso(e.at),
       type: e.type,
       actor: e.actor,
-      ...(e.data ? { data: JSON.parse(e.data) as Record<string, unknown> } : {}),
+      ...(e.data ? { data: e.data } : {}),
     }));
   }
 
   /** Alerts of these kinds a household filed: opened since `since` (epoch ms), and not yet resolved. */
   filedBy(householdId: string, kinds: readonly string[], since: number): { since: number; unresolved: number } {
-    const marks = kinds.map(() => '?').join(',');
-    const row = this.db
-      .prepare(
-        `SELECT COALESCE(SUM(opened_at >= ?), 0) AS since, COALESCE(SUM(status <> 'resolved'), 0) AS unresolved
-         FROM alerts WHERE household_id = ? AND kind IN (${marks})`,
-      )
-      .get(since, householdId, ...kinds) as { since: number; unresolved: number };
-    return row;
+    return this.repo.filedBy(householdId, kinds, since);
   }
 
   /** Newest first (by openedAt, then id), in the caller's grids. */
-  list(f: ListFilter): AlertView[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (f.status?.length) {
-      where.push(`status IN (${f.status.map(() => '?').join(',')})`);
-      args.push(...f.status);
-    }
-    if (f.kind) (where.push('kind = ?'), args.push(f.kind));
-    if (f.kinds) {
-      if (f.kinds.length === 0) return [];
-      where.push(`kind IN (${f.kinds.map(() => '?').join(',')})`);
-      args.push(...f.kinds);
-    }
-    if (f.deviceId) (where.push('device_id = ?'), args.push(f.deviceId));
-    if (f.gridId) (where.push('grid_id = ?'), args.push(f.gridId));
-    if (f.grids !== 'all') {
-      if (f.grids.size === 0) return [];
-      where.push(`grid_id IN (${[...f.grids].map(() => '?').join(',')})`);
-      args.push(...f.grids);
-    }
-    if (f.households) {
-      if (f.households.size === 0) return [];
-      where.push(`household_id IN (${[...f.households].map(() => '?').join(',')})`);
-      args.push(...f.households);
-    }
-    const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC, id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, f.limit) as Row[]).map(toView);
+  async list(f: ListFilter): Promise<AlertView[]> {
+    const kinds = f.kind ? (f.kinds ? f.kinds.filter((k) => k === f.kind) : [f.kind]) : f.kinds;
+    const rows = await this.repo.list({
+      status: f.status,
+      kinds,
+      deviceId: f.deviceId,
+      gridIds: f.gridId ? (f.grids === 'all' || f.grids.has(f.gridId) ? [f.gridId] : []) : f.grids === 'all' ? undefined : [...f.grids],
+      householdIds: f.households ? [...f.households] : undefined,
+      limit: f.limit,
+    });
+    return rows.map(toView);
   }
 }

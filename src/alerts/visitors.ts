@@ -1,6 +1,6 @@
 // The plate lists unregistered_vehicle and visitor_overstay look at: residents' plates from the inventory
 // (households[].plates) and visitors registered through POST /api/visitors {plate, communityId, until}.
-import type { Db } from '../store/db.js';
+import type { VisitorsRepo } from '../store/store.js';
 import type { Directory } from '../config/inventory.js';
 import { normalisePlate } from '../rules/lib/types.js';
 
@@ -15,10 +15,9 @@ export interface Visitor {
 export class PlateLists {
   private readonly residents = new Map<string, Set<string>>();
   private readonly visitors = new Map<string, Visitor>();
-  private readonly upsert;
 
   constructor(
-    private readonly db: Db,
+    private readonly repo: VisitorsRepo,
     directory: Directory,
   ) {
     for (const h of directory.households.values()) {
@@ -26,29 +25,11 @@ export class PlateLists {
       if (!set) this.residents.set(h.communityId, (set = new Set()));
       for (const p of h.plates) set.add(normalisePlate(p));
     }
-    this.upsert = db.prepare(
-      `INSERT INTO visitors (community_id, plate, until, registered_by, registered_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT(community_id, plate) DO UPDATE SET until = excluded.until, registered_by = excluded.registered_by, registered_at = excluded.registered_at`,
-    );
   }
 
   load(): void {
     this.visitors.clear();
-    const rows = this.db.prepare('SELECT community_id, plate, until, registered_by, registered_at FROM visitors').all() as Array<{
-      community_id: string;
-      plate: string;
-      until: number;
-      registered_by: string;
-      registered_at: number;
-    }>;
-    for (const r of rows)
-      this.visitors.set(`${r.community_id}/${r.plate}`, {
-        communityId: r.community_id,
-        plate: r.plate,
-        until: r.until,
-        registeredBy: r.registered_by,
-        registeredAt: r.registered_at,
-      });
+    for (const v of this.repo.all()) this.visitors.set(`${v.communityId}/${v.plate}`, v);
   }
 
   isResident(communityId: string, plate: string): boolean {
@@ -61,7 +42,7 @@ export class PlateLists {
 
   /** Inside the caller's transaction; memory follows at once (a rollback reloads). */
   register(v: Visitor): void {
-    this.upsert.run(v.communityId, v.plate, v.until, v.registeredBy, v.registeredAt);
+    this.repo.put(v);
     this.visitors.set(`${v.communityId}/${v.plate}`, v);
   }
 }

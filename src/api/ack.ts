@@ -31,15 +31,14 @@ const tokenParams = { type: 'object', required: ['token'], properties: { token: 
 
 export function ackApi(engine: RuleEngine, signingKey: () => string) {
   return async function ackRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-    const used = deps.db.prepare('SELECT 1 FROM ack_tokens_used WHERE jti = ?');
-    const use = deps.db.prepare('INSERT OR IGNORE INTO ack_tokens_used (jti, used_at) VALUES (?, ?)');
+    const tokens = deps.store.ackTokens;
 
     const check = (token: string) => {
       const v = verifyAck(signingKey(), token, Date.now()); // links expire in real time (see Notifier.ackUrl)
       if (!v.ok) return { error: v.message };
       const alert = engine.alerts.get(v.claims.alertId);
       if (!alert) return { error: '告警不存在' };
-      return { claims: v.claims, alert, used: !!used.get(v.claims.jti) };
+      return { claims: v.claims, alert, used: tokens.used(v.claims.jti) };
     };
 
     app.withTypeProvider<SchemaTypes>().get('/ack/:token', { schema: { hide: true, params: tokenParams } }, async (req, reply) => {
@@ -67,7 +66,7 @@ export function ackApi(engine: RuleEngine, signingKey: () => string) {
       if ('error' in c) return page(reply, 410, c.error ?? '链接无效', `<h1>${esc(c.error ?? '链接无效')}</h1>`);
       if (c.used) return page(reply, 409, '此链接已使用', `<h1>此链接已使用</h1><p>${esc(c.alert.title)}</p>`);
       // Single use: the first POST claims the link, whether or not the alert still needs acknowledging.
-      if (use.run(c.claims.jti, Date.now()).changes === 0) return page(reply, 409, '此链接已使用', '<h1>此链接已使用</h1>');
+      if (!tokens.use(c.claims.jti, Date.now())) return page(reply, 409, '此链接已使用', '<h1>此链接已使用</h1>');
       try {
         const a = engine.transition(c.alert.id, 'ack', c.claims.personId, {});
         return page(reply, 200, '已确认', `<h1>已确认</h1><p>${esc(a.title)}</p><p>请尽快到场处置。</p>`);

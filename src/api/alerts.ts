@@ -129,7 +129,7 @@ export function alertsApi(engine: RuleEngine) {
       },
       async (req) => {
         const q = req.query;
-        const items = engine.alerts.list({
+        const items = await engine.alerts.list({
           status: q.status ? (q.status.split(',') as AlertStatus[]) : undefined,
           kind: q.kind,
           deviceId: q.deviceId,

@@ -128,9 +128,6 @@ const elderSchema = {
 
 export function careApi(engine: RuleEngine) {
   return async function carePlugin(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-    const openByHousehold = deps.db.prepare(
-      "SELECT household_id AS householdId, COUNT(*) AS n FROM alerts WHERE status <> 'resolved' AND household_id IS NOT NULL GROUP BY household_id",
-    );
 
     app.withTypeProvider<SchemaTypes>().post(
       '/api/care/visits',
@@ -259,8 +256,7 @@ export function careApi(engine: RuleEngine) {
           if (!h || !mayCare(req.principal, h)) throw new AppError('SB_NOT_FOUND', `no household '${q}'`);
           return { items: engine.absences.list(h.id, after).map((a) => absenceView(a, now, signOf(a.householdId))) };
         }
-        const items = engine.absences
-          .since(after)
+        const items = (await engine.absences.since(after))
           .filter((a) => {
             const h = deps.directory.households.get(a.householdId);
             return h !== undefined && mayCare(req.principal, h);
@@ -327,7 +323,7 @@ export function careApi(engine: RuleEngine) {
       },
       async (req) => {
         const now = deps.clock.now();
-        const open = new Map((openByHousehold.all() as Array<{ householdId: string; n: number }>).map((r) => [r.householdId, r.n]));
+        const open = await deps.store.alerts.openCountByHousehold();
         const items = [];
         for (const h of deps.directory.households.values()) {
           if (!h.loneElder || !mayCare(req.principal, h)) continue;

@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import type { SecureContextOptions } from 'node:tls';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
-import type { Db } from '../store/db.js';
+import type { Store } from '../store/store.js';
 import type { Directory } from '../config/inventory.js';
 import type { DeviceStates } from '../state/deviceState.js';
 import type { DevicesRepo } from '../store/devicesRepo.js';
@@ -26,7 +26,7 @@ import webApi from './web.js';
 import type { DeviceStatusBoard } from '../state/deviceStatus.js';
 
 export interface ApiDeps {
-  db: Db;
+  store: Store;
   directory: Directory;
   states: DeviceStates;
   devicesRepo: DevicesRepo;

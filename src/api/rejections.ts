@@ -5,23 +5,9 @@ import type { SchemaTypes } from './typeProvider.js';
 import type { ApiDeps } from './index.js';
 import { inScope } from './scope.js';
 import { errorSchema } from './schemas.js';
-
-interface Row {
-  id: number;
-  device_id: string | null;
-  community_id: string | null;
-  topic: string;
-  code: string;
-  message: string;
-  payload: Buffer;
-  payload_bytes: number;
-  received_at: number;
-}
+import type { Rejection } from '../store/store.js';
 
 export default async function rejectionsApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const newest = deps.db.prepare('SELECT * FROM rejections ORDER BY id DESC LIMIT ?');
-  const byDevice = deps.db.prepare('SELECT * FROM rejections WHERE device_id = ? ORDER BY id DESC LIMIT ?');
-  const ofDevices = deps.db.prepare('SELECT * FROM rejections WHERE device_id IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT ?');
   app.withTypeProvider<SchemaTypes>().get(
     '/api/rejections',
     {
@@ -64,25 +50,25 @@ export default async function rejectionsApi(app: FastifyInstance, deps: ApiDeps)
     async (req) => {
       const { deviceId, limit = 100 } = req.query;
       const p = req.principal;
-      let rows: Row[];
-      if (p.platform) rows = (deviceId ? byDevice.all(deviceId, limit) : newest.all(limit)) as Row[];
+      let rows: Rejection[];
+      if (p.platform) rows = await deps.store.rejections.list({ deviceIds: deviceId ? [deviceId] : undefined, limit });
       else {
-        // Filtered in SQL, so `limit` rows of the caller's come back however many others there are.
+        // Filtered in the store, so `limit` rows of the caller's come back however many others there are.
         const ids: string[] = [];
         for (const d of deps.directory.devices.values()) if ((!deviceId || d.id === deviceId) && inScope(p, d)) ids.push(d.id);
-        rows = ids.length ? (ofDevices.all(JSON.stringify(ids), limit) as Row[]) : [];
+        rows = await deps.store.rejections.list({ deviceIds: ids, limit });
       }
       const items = rows.map((r) => {
         const text = r.payload.toString('utf8');
         return {
           id: r.id,
-          deviceId: r.device_id,
-          communityId: r.community_id,
+          deviceId: r.deviceId,
+          communityId: r.communityId,
           topic: r.topic,
           code: r.code,
           message: r.message,
-          receivedAt: new Date(r.received_at).toISOString(),
-          payloadBytes: r.payload_bytes,
+          receivedAt: new Date(r.receivedAt).toISOString(),
+          payloadBytes: r.payloadBytes,
           // Text when the bytes are valid UTF-8 without control characters; always the raw bytes in base64.
           payloadText: Buffer.from(text, 'utf8').equals(r.payload) && !/[\u0000-\u0008\u000e-\u001f]/.test(text) ? text : null,
           payloadBase64: r.payload.toString('base64'),

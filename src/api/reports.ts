@@ -133,7 +133,7 @@ export function reportsApi(opts: { utcOffsetMinutes?: number } = {}) {
         }
         // Status is known now, not per past day: the 设备 line only for the 24 h up to now.
         const devices = req.query.date ? undefined : deps.deviceStatus?.counts(community.id, grids, now);
-        return loadDigest(deps.db, { community, grids, from, to, utcOffsetMinutes: offset, devices });
+        return loadDigest(deps.store, { community, grids, from, to, utcOffsetMinutes: offset, devices });
       },
     );
   };

@@ -24,7 +24,6 @@ import type { HouseholdInfo } from '../config/inventory.js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { FilePhotoStore, PHOTO_ID, PHOTO_LIMITS, storePhoto, type PhotoSize, type PhotoStore } from '../residents/photos.js';
-import { PhotosRepo } from '../store/photosRepo.js';
 import { mayTake, RESIDENT_KINDS } from '../alerts/permissions.js';
 import type { Role } from '../config/schema.js';
 
@@ -100,8 +99,8 @@ class Budget {
 
 export function residentsApi(d: ResidentsDeps) {
   return async function residentsPlugin(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-    const invites = new ResidentInvites(deps.db, deps.dataDir);
-    const photosRepo = new PhotosRepo(deps.db);
+    const invites = new ResidentInvites(deps.store.residentInvites, deps.dataDir);
+    const photosRepo = deps.store.photos;
     const photoStore = d.photoStore ?? new FilePhotoStore(join(deps.dataDir ?? tmpdir(), 'photos'));
     const orders = new WorkOrders({ engine: d.engine, directory: deps.directory, utcOffsetMinutes: d.utcOffsetMinutes ?? 480, photos: photosRepo });
     // Photo uploads: the raw bytes (the body is the image), checked and re-encoded by src/residents/photos.ts.
@@ -202,7 +201,7 @@ export function residentsApi(d: ResidentsDeps) {
           response: { 200: { type: 'object', properties: { items: { type: 'array', items: orderSchema } } }, '4xx': errorSchema },
         },
       },
-      async (req) => ({ items: orders.list(req.household.id).map((a) => residentView(a)) }),
+      async (req) => ({ items: (await orders.list(req.household.id)).map((a) => residentView(a)) }),
     );
 
     app.withTypeProvider<SchemaTypes>().get(

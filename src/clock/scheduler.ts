@@ -10,7 +10,7 @@
 // ingest batch, a deadline firing) commits the deadline with the rule state that set it. A firing handler
 // calls `claim(key, due)` inside its own transaction: the row is deleted there, so a deadline is handled
 // exactly once — a crash before that commit leaves the row, and the deadline fires again at the next start.
-import type { Db } from '../store/db.js';
+import type { DeadlinesRepo } from '../store/store.js';
 import type { Clock } from './clock.js';
 
 /** setTimeout's delay is a signed 32-bit millisecond count; longer delays fire at once (Node: TimeoutOverflowWarning). */
@@ -85,27 +85,8 @@ export class DeadlineHeap {
   }
 }
 
-/** The `deadlines` table; absent in pure in-memory use (unit tests, the bench). */
-export interface DeadlineStore {
-  all(): Deadline[];
-  upsert(key: string, due: number): void;
-  delete(key: string): void;
-  /** Delete the row if it still has this due time; true if it did (the caller owns the firing). */
-  claim(key: string, due: number): boolean;
-}
-
-export function sqliteDeadlineStore(db: Db): DeadlineStore {
-  const all = db.prepare('SELECT key, due FROM deadlines');
-  const upsert = db.prepare('INSERT INTO deadlines (key, due) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET due = excluded.due');
-  const del = db.prepare('DELETE FROM deadlines WHERE key = ?');
-  const claim = db.prepare('DELETE FROM deadlines WHERE key = ? AND due = ?');
-  return {
-    all: () => all.all() as Deadline[],
-    upsert: (key, due) => void upsert.run(key, due),
-    delete: (key) => void del.run(key),
-    claim: (key, due) => claim.run(key, due).changes > 0,
-  };
-}
+/** The store's deadlines (src/store/store.ts); absent in pure in-memory use (unit tests, the bench). */
+export type DeadlineStore = DeadlinesRepo;
 
 export interface SchedulerDeps {
   clock: Clock;

@@ -2,7 +2,7 @@
 // the digest of their own micro-grids over the last 24 h (src/jobs/digest.ts), queued as one notice through the
 // notifier (quiet hours honoured). Without a notifier the digests are still built (and logged), which is what
 // GET /api/reports/daily serves anyway.
-import type { Db } from '../store/db.js';
+import type { Store } from '../store/store.js';
 import type { Directory, PersonInfo } from '../config/inventory.js';
 import type { Role } from '../config/schema.js';
 import type { Clock } from '../clock/clock.js';
@@ -22,7 +22,7 @@ export const COMMITTEE_ROLES: readonly Role[] = ['residents_committee', 'owners_
 const DAY = 86_400_000;
 
 export interface DailyDigestDeps {
-  db: Db;
+  store: Store;
   directory: Directory;
   clock: Clock;
   utcOffsetMinutes: number;
@@ -52,19 +52,20 @@ function committees(directory: Directory, communityId: string): Map<string, { gr
 }
 
 /** Build (and with a notifier, queue) every committee's digest of the 24 h up to the clock's now. */
-export function runDailyDigest(deps: DailyDigestDeps): DigestRun {
+export async function runDailyDigest(deps: DailyDigestDeps): Promise<DigestRun> {
   const now = deps.clock.now();
   const digests: Digest[] = [];
   let queued = 0;
   for (const community of deps.directory.communities.values()) {
     for (const { grids, people } of committees(deps.directory, community.id).values()) {
       const devices = deps.deviceStatus?.counts(community.id, grids, now);
-      const digest = loadDigest(deps.db, { community, grids, from: now - DAY, to: now, utcOffsetMinutes: deps.utcOffsetMinutes, devices });
+      const digest = await loadDigest(deps.store, { community, grids, from: now - DAY, to: now, utcOffsetMinutes: deps.utcOffsetMinutes, devices });
       digests.push(digest);
       const notifier = deps.notifier;
       if (!notifier) continue;
       const notice = digestNotice(digest, deps.utcOffsetMinutes);
-      queued += deps.db.transaction(() => notifier.notifyPeople(people.map((p) => p.id), notice, now))();
+      queued += deps.store.transaction(() => notifier.notifyPeople(people.map((p) => p.id), notice, now));
+      await deps.store.durable();
     }
   }
   return { digests, queued };

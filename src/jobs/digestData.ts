@@ -1,7 +1,7 @@
 // Reads what buildDigest (src/jobs/digest.ts) needs from the store: the alerts of some micro-grids alive in a
 // window, and the lines of their audit trail that open, answer or close them. Kept apart so the digest itself
 // stays a pure function tested with fixtures.
-import type { Db } from '../store/db.js';
+import type { Store } from '../store/store.js';
 import type { Inventory } from '../config/schema.js';
 import { buildDigest, type Digest, type DigestAlert, type DigestEvent } from './digest.js';
 
@@ -18,56 +18,27 @@ export interface DigestQuery {
   devices?: { ok: number; late: number; offline: number };
 }
 
-const ratingOf = (json: string) => {
-  const r = JSON.parse(json) as { score: number; at: string };
-  return { score: r.score, at: Date.parse(r.at) };
-};
+const ratingOf = (r: Record<string, unknown>) => ({ score: r.score as number, at: Date.parse(r.at as string) });
 
-export function loadDigest(db: Db, q: DigestQuery): Digest {
+export async function loadDigest(store: Pick<Store, 'alerts'>, q: DigestQuery): Promise<Digest> {
   const grids = q.community.grids.filter((g) => q.grids === 'all' || q.grids.has(g.id)).map((g) => ({ id: g.id, name: g.name }));
-  let alerts: DigestAlert[] = [];
-  let events: DigestEvent[] = [];
-  if (grids.length) {
-    const marks = grids.map(() => '?').join(',');
-    // resolved_at is cleared by a re-open, so "not resolved before from" keeps re-opened alerts too.
-    const rows = db
-      .prepare(
-        `SELECT id, kind, grid_id, title, device_id, household_id, opened_at, resolved_at,
-           CASE WHEN kind IN ('resident_report', 'resident_request') THEN json_extract(details, '$.category') END AS category, rating FROM alerts
-         WHERE community_id = ? AND grid_id IN (${marks}) AND opened_at <= ?
-           AND (resolved_at IS NULL OR resolved_at > ? OR (rating IS NOT NULL AND json_extract(rating, '$.at') > ?))`,
-      )
-      // A resident's 评单 in the window counts even if the order was resolved before it.
-      .all(q.community.id, ...grids.map((g) => g.id), q.to, q.from, new Date(q.from).toISOString()) as Array<{
-      id: number;
-      kind: DigestAlert['kind'];
-      grid_id: string;
-      title: string;
-      device_id: string | null;
-      household_id: string | null;
-      opened_at: number;
-      resolved_at: number | null;
-      category: string | null;
-      rating: string | null;
-    }>;
-    alerts = rows.map((r) => ({
+  const w = await store.alerts.window({ communityId: q.community.id, gridIds: grids.map((g) => g.id), from: q.from, to: q.to, types: TRAIL });
+  const alerts: DigestAlert[] = w.alerts.map((r) => {
+    const category = r.kind === 'resident_report' || r.kind === 'resident_request' ? r.details.category : undefined;
+    return {
       id: r.id,
-      kind: r.kind,
-      gridId: r.grid_id,
+      kind: r.kind as DigestAlert['kind'],
+      gridId: r.gridId,
       title: r.title,
-      ...(r.device_id ? { deviceId: r.device_id } : {}),
-      ...(r.household_id ? { householdId: r.household_id } : {}),
-      openedAt: r.opened_at,
-      resolvedAt: r.resolved_at,
-      ...(r.category ? { category: r.category } : {}),
+      ...(r.deviceId ? { deviceId: r.deviceId } : {}),
+      ...(r.householdId ? { householdId: r.householdId } : {}),
+      openedAt: r.openedAt,
+      resolvedAt: r.resolvedAt,
+      ...(typeof category === 'string' && category ? { category } : {}),
       ...(r.rating ? { rating: ratingOf(r.rating) } : {}),
-    }));
-    const trail = db.prepare(
-      `SELECT alert_id AS alertId, at, type, actor FROM alert_events
-       WHERE alert_id = ? AND at <= ? AND type IN (${TRAIL.map(() => '?').join(',')}) ORDER BY id`,
-    );
-    for (const a of alerts) events = events.concat(trail.all(a.id, q.to, ...TRAIL) as DigestEvent[]);
-  }
+    };
+  });
+  const events: DigestEvent[] = w.events.map((e) => ({ alertId: e.alertId, at: e.at, type: e.type, actor: e.actor }) as DigestEvent);
   return buildDigest({
     community: { id: q.community.id, name: q.community.name },
     grids,

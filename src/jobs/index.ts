@@ -2,7 +2,7 @@
 // here: they are deadlines of the missed_check rule in the engine's scheduler, so they follow the event clock
 // and survive restarts. These run on the wall clock's schedule and compute with the injected clock's now.
 import type { Logger } from 'pino';
-import type { Db } from '../store/db.js';
+import type { Store } from '../store/store.js';
 import type { Directory } from '../config/inventory.js';
 import type { Clock } from '../clock/clock.js';
 import { CronJob, zoneForOffset } from './cronJob.js';
@@ -10,7 +10,7 @@ import { runDailyDigest, type PeopleNotifier, type DailyDigestDeps } from './dai
 import { runRetention } from './retention.js';
 
 export interface JobsDeps {
-  db: Db;
+  store: Store;
   directory: Directory;
   clock: Clock;
   log: Logger;
@@ -42,8 +42,8 @@ export class Jobs {
         path: '/notify/digest/cron',
         timezone,
         log: deps.log,
-        run: () => {
-          const r = runDailyDigest({ db: deps.db, directory: deps.directory, clock: deps.clock, utcOffsetMinutes: s.utcOffsetMinutes, notifier: deps.notifier, deviceStatus: deps.deviceStatus });
+        run: async () => {
+          const r = await runDailyDigest({ store: deps.store, directory: deps.directory, clock: deps.clock, utcOffsetMinutes: s.utcOffsetMinutes, notifier: deps.notifier, deviceStatus: deps.deviceStatus });
           return { digests: r.digests.length, queued: r.queued, notifier: !!deps.notifier };
         },
       });
@@ -53,7 +53,7 @@ export class Jobs {
       path: '(retention)',
       timezone,
       log: deps.log,
-      run: () => runRetention({ db: deps.db, now: deps.clock.now(), rejectionsMax: s.rejectionsMax }),
+      run: () => runRetention({ store: deps.store, now: deps.clock.now(), rejectionsMax: s.rejectionsMax }),
     });
   }
 

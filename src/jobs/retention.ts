@@ -4,14 +4,14 @@
 // - notification outbox rows sent more than 30 days ago, for alerts that are resolved (and digests, which
 //   belong to no alert). Rows of open alerts and failed rows stay: they are the evidence of who was told.
 // - care visits older than a year, and absences that ended more than a year ago.
-import type { Db } from '../store/db.js';
+import type { Store } from '../store/store.js';
 
 const DAY = 86_400_000;
 
 export const RETENTION = { outboxDays: 30, careVisitDays: 365 } as const;
 
 export interface RetentionDeps {
-  db: Db;
+  store: Store;
   now: number;
   rejectionsMax: number;
   outboxDays?: number;
@@ -26,20 +26,14 @@ export interface RetentionResult {
 }
 
 export function runRetention(d: RetentionDeps): RetentionResult {
-  const { db, now } = d;
-  return db.transaction(
+  const { store, now } = d;
+  const careBefore = now - (d.careVisitDays ?? RETENTION.careVisitDays) * DAY;
+  return store.transaction(
     (): RetentionResult => ({
-      rejections: db.prepare('DELETE FROM rejections WHERE id <= (SELECT MAX(id) FROM rejections) - ?').run(d.rejectionsMax).changes,
-      outbox: db
-        .prepare(
-          `DELETE FROM outbox WHERE status = 'sent' AND sent_at < ?
-             AND (alert_id IS NULL OR alert_id IN (SELECT id FROM alerts WHERE status = 'resolved'))`,
-        )
-        .run(now - (d.outboxDays ?? RETENTION.outboxDays) * DAY).changes,
-      careVisits: db.prepare('DELETE FROM care_visits WHERE at < ?').run(now - (d.careVisitDays ?? RETENTION.careVisitDays) * DAY).changes,
-      careAbsences: db
-        .prepare('DELETE FROM care_absences WHERE COALESCE(ended_at, until_at) < ?')
-        .run(now - (d.careVisitDays ?? RETENTION.careVisitDays) * DAY).changes,
+      rejections: store.rejections.keepNewest(d.rejectionsMax),
+      outbox: store.outbox.prune(now - (d.outboxDays ?? RETENTION.outboxDays) * DAY),
+      careVisits: store.careVisits.prune(careBefore),
+      careAbsences: store.absences.prune(careBefore),
     }),
-  )();
+  );
 }

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Db } from '../store/db.js';
+import type { Store } from '../store/store.js';
 import type { Clock } from '../clock/clock.js';
 import type { Metrics } from '../metrics.js';
 import type { Directory, PersonInfo } from '../config/inventory.js';
@@ -36,7 +36,7 @@ export interface EscalationStep {
 export const DEFAULT_ESCALATION: Partial<Record<AlertKind, EscalationStep[]>> = byAlertKind('escalation');
 
 export interface NotifierDeps {
-  db: Db;
+  store: Store;
   clock: Clock;
   log: Logger;
   metrics: Metrics;
@@ -62,9 +62,9 @@ export class Notifier implements AlertHooks {
 
   constructor(private readonly deps: NotifierDeps) {
     for (const d of deps.settings.destinations) this.destinations.set(d.id, { ...d, streetOps: d.streetOps ?? false });
-    this.outbox = new Outbox(deps.db);
+    this.outbox = new Outbox(deps.store.outbox);
     this.deliverer = new Deliverer({
-      db: deps.db,
+      store: deps.store,
       clock: deps.clock,
       log: deps.log,
       metrics: deps.metrics,
@@ -73,7 +73,7 @@ export class Notifier implements AlertHooks {
       onAttempt: (a) => this.recordAttempt(a),
     });
     this.phone = new PhoneNotifier({
-      db: deps.db,
+      store: deps.store,
       clock: deps.clock,
       log: deps.log.child({ channel: 'phone' }),
       metrics: deps.metrics,
@@ -315,7 +315,7 @@ export class Notifier implements AlertHooks {
 
   private recordAttempt(a: Attempt): void {
     try {
-      this.deps.db.transaction(() => {
+      this.deps.store.transaction(() => {
         for (const id of a.alertIds)
           this.deps.engine.alerts.record(id, this.deps.clock.now(), 'notification', 'system', {
             destination: a.destination,
@@ -325,7 +325,7 @@ export class Notifier implements AlertHooks {
             merged: a.merged,
             sentAt: new Date(a.at).toISOString(),
           });
-      })();
+      });
     } catch (err) {
       this.deps.log.error({ err }, 'could not record a notification attempt on the alert timeline');
     }

@@ -6,7 +6,7 @@
 // for it meanwhile is merged into that one request, up to the platform's size limit. Retries back off
 // exponentially with jitter; a 200 whose body carries a non-zero errcode/code is a failure (channel.judge).
 import type { Logger } from 'pino';
-import type { Db } from '../store/db.js';
+import type { OutboxRepo, Store } from '../store/store.js';
 import type { Clock } from '../clock/clock.js';
 import type { Metrics } from '../metrics.js';
 import { channels, noticeText, type Destination, type Notice } from './channels/index.js';
@@ -57,24 +57,18 @@ export const DEFAULT_DELIVERY: DeliveryOptions = {
 };
 
 export class Outbox {
-  private readonly insert;
-  constructor(private readonly db: Db) {
-    this.insert = db.prepare(
-      `INSERT INTO outbox (alert_id, destination, notice, due_at, next_try_at, attempts, status, created_at)
-       VALUES (?, ?, ?, ?, 0, 0, 'pending', ?)`,
-    );
-  }
+  constructor(private readonly repo: OutboxRepo) {}
 
   /** Queue a notice; call inside the transaction that changed the alert. */
   enqueue(destination: string, notice: Notice, dueAt: number, _now?: number): number {
     // created_at is wall time, like sent_at and the retry times: delivery runs in real time even when the
     // app clock is an event clock replaying another day; `dueAt` is app-clock time (quiet hours).
-    return Number(this.insert.run(notice.alertId ?? null, destination, JSON.stringify(notice), dueAt, Date.now()).lastInsertRowid);
+    return this.repo.enqueue({ alertId: notice.alertId ?? null, destination, notice: JSON.stringify(notice), dueAt, createdAt: Date.now() });
   }
 }
 
 export interface DelivererDeps {
-  db: Db;
+  store: Store;
   clock: Clock;
   log: Logger;
   metrics: Metrics;
@@ -97,29 +91,7 @@ export class Deliverer {
 
   constructor(private readonly deps: DelivererDeps) {
     this.opts = { ...DEFAULT_DELIVERY, ...deps.options, minIntervalMs: { ...DEFAULT_DELIVERY.minIntervalMs, ...deps.options?.minIntervalMs } };
-    const { db } = deps;
-    this.stmts = {
-      // Up to 50 due rows per destination, not 500 overall: a backlog for one paced robot must not keep
-      // another destination's smoke alarm out of the selection. Texts and calls (phone:sms, phone:call) have
-      // their own sender (src/notify/phone/deliverer.ts).
-      due: db.prepare(
-        `SELECT id, alert_id, destination, notice, due_at, attempts, created_at FROM (
-           SELECT *, ROW_NUMBER() OVER (PARTITION BY destination ORDER BY due_at, id) AS n FROM outbox
-           WHERE status = 'pending' AND due_at <= ? AND next_try_at <= ? AND destination NOT LIKE 'phone:%')
-         WHERE n <= 50 ORDER BY due_at, id`,
-      ),
-      sent: db.prepare(`UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?`),
-      retry: db.prepare(`UPDATE outbox SET attempts = attempts + 1, next_try_at = ?, last_error = ? WHERE id = ?`),
-      failed: db.prepare(`UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`),
-      // When each destination's next pending row may go, as far as the store says (due, and past its retry time).
-      next: db.prepare(
-        `SELECT destination, MIN(MAX(due_at, next_try_at)) AS at FROM outbox
-         WHERE status = 'pending' AND destination NOT LIKE 'phone:%' GROUP BY destination`,
-      ),
-      attempt: db.prepare(
-        `INSERT INTO notification_attempts (alert_ids, outbox_ids, destination, channel, ok, reason, merged, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-    };
+    this.stmts = deps.store.outbox;
   }
 
   start(): void {
@@ -167,9 +139,11 @@ export class Deliverer {
     try {
       if (this.deps.hold?.()) return;
       const wall = Date.now();
-      const rows = (this.stmts.due.all(this.deps.clock.now(), wall) as Array<{ id: number; alert_id: number | null; destination: string; notice: string; due_at: number; attempts: number; created_at: number }>).map(
-        (r): OutboxRow => ({ id: r.id, alertId: r.alert_id, destination: r.destination, createdAt: r.created_at, notice: JSON.parse(r.notice) as Notice, dueAt: r.due_at, attempts: r.attempts }),
-      );
+      // Up to 50 due rows per destination: a backlog for one paced robot must not keep another destination's
+      // smoke alarm out of the selection. Texts and calls have their own sender (src/notify/phone/deliverer.ts).
+      const rows = this.stmts
+        .due({ appNow: this.deps.clock.now(), wallNow: wall, destinations: 'chat', perDestination: 50, limit: 100_000 })
+        .map((r): OutboxRow => ({ ...r, notice: JSON.parse(r.notice) as Notice }));
       const byDest = new Map<string, OutboxRow[]>();
       for (const r of rows) byDest.set(r.destination, [...(byDest.get(r.destination) ?? []), r]);
       const sends: Promise<void>[] = [];
@@ -177,7 +151,7 @@ export class Deliverer {
         if (this.inFlight.has(destId)) continue;
         const dest = this.deps.destinations.get(destId);
         if (!dest) {
-          for (const r of list) this.stmts.failed.run(`no destination '${destId}' in settings`, r.id);
+          for (const r of list) this.stmts.failed(r.id, `no destination '${destId}' in settings`);
           this.deps.log.error({ destination: destId, count: list.length }, 'notifications for an unknown destination marked failed');
           continue;
         }
@@ -210,7 +184,7 @@ export class Deliverer {
     if (this.deps.clock.mode !== 'wall') return pollMs;
     const wall = Date.now();
     let at = wall + idleMaxMs;
-    for (const r of this.stmts.next.all() as Array<{ destination: string; at: number }>) {
+    for (const r of this.stmts.nextPerDestination()) {
       // A destination with a request on the wire is looked at again when that request's pass ends.
       if (this.inFlight.has(r.destination)) continue;
       const dest = this.deps.destinations.get(r.destination);
@@ -265,17 +239,17 @@ export class Deliverer {
       at,
       merged: picked.length,
     };
-    this.deps.db.transaction(() => {
+    this.deps.store.transaction(() => {
       for (const p of picked) {
-        if (outcome.ok) this.stmts.sent.run(at, p.id);
-        else if (!outcome.retryable || at - p.createdAt >= this.opts.maxAgeMs) this.stmts.failed.run(outcome.reason, p.id);
+        if (outcome.ok) this.stmts.sent(p.id, at);
+        else if (!outcome.retryable || at - p.createdAt >= this.opts.maxAgeMs) this.stmts.failed(p.id, outcome.reason);
         else {
           const backoff = Math.min(this.opts.backoffMaxMs, this.opts.backoffBaseMs * 2 ** p.attempts);
-          this.stmts.retry.run(at + backoff / 2 + Math.random() * (backoff / 2), outcome.reason, p.id);
+          this.stmts.retry(p.id, at + backoff / 2 + Math.random() * (backoff / 2), outcome.reason);
         }
       }
-      this.stmts.attempt.run(JSON.stringify(attempt.alertIds), JSON.stringify(attempt.outboxIds), dest.id, dest.type, outcome.ok ? 1 : 0, attempt.reason ?? null, picked.length, at);
-    })();
+      this.stmts.recordAttempt({ alertIds: attempt.alertIds, outboxIds: attempt.outboxIds, destination: dest.id, channel: dest.type, ok: outcome.ok, reason: attempt.reason ?? null, merged: picked.length, at });
+    });
     this.deps.metrics.notifications.inc({ channel: dest.type, result: outcome.ok ? 'sent' : 'failed' }, 1);
     if (!outcome.ok) this.deps.log.warn({ destination: dest.id, reason: outcome.reason, merged: picked.length }, 'notification attempt failed');
     this.deps.onAttempt?.(attempt);

@@ -10,8 +10,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Db } from '../store/db.js';
-import { ResidentInvitesRepo } from '../store/residentInvitesRepo.js';
+import type { ResidentInvitesRepo } from '../store/store.js';
 
 const PREFIX = 'sbi1';
 
@@ -40,8 +39,8 @@ export class ResidentInvites {
   private readonly key: Buffer;
   private generations: Map<string, number>;
 
-  constructor(db: Db, dataDir: string | undefined) {
-    this.repo = new ResidentInvitesRepo(db);
+  constructor(repo: ResidentInvitesRepo, dataDir: string | undefined) {
+    this.repo = repo;
     this.key = loadKey(dataDir, 'resident.key');
     if (this.key.length < 32) throw new Error(`${dataDir}/resident.key: the key needs at least 32 bytes`);
     this.generations = this.repo.generations();

@@ -8,7 +8,7 @@ import type { Directory, HouseholdInfo } from '../config/inventory.js';
 import type { RuleEngine } from '../alerts/engine.js';
 import type { AlertView, TimelineEntry } from '../alerts/types.js';
 import { AppError } from '../errors.js';
-import type { PhotosRepo } from '../store/photosRepo.js';
+import type { PhotosRepo } from '../store/store.js';
 
 export const ORDER_TYPES = ['report', 'request'] as const;
 export type OrderType = (typeof ORDER_TYPES)[number];
@@ -199,7 +199,7 @@ export class WorkOrders {
   }
 
   /** The household's own orders, newest first. */
-  list(householdId: string, limit = 50): AlertView[] {
+  list(householdId: string, limit = 50): Promise<AlertView[]> {
     return this.deps.engine.alerts.list({ kinds: ORDER_KINDS, grids: 'all', households: new Set([householdId]), limit });
   }
 

@@ -1,5 +1,5 @@
 // Per-device live state in memory, persisted in the transaction that processes the messages that changed it.
-import type { Db } from '../store/db.js';
+import type { DeviceStateRepo } from '../store/store.js';
 import type { Reading } from '../ingest/reading.js';
 import { emptySamples, observe, type CadenceSamples } from './cadence.js';
 
@@ -45,20 +45,14 @@ function empty(deviceId: string): DeviceState {
 export class DeviceStates {
   private readonly states = new Map<string, DeviceState>();
   private readonly dirty = new Set<string>();
-  private readonly upsert;
 
-  constructor(private readonly db: Db) {
-    this.upsert = db.prepare(
-      'INSERT INTO device_state (device_id, state, updated_at) VALUES (?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
-    );
-  }
+  constructor(private readonly repo: DeviceStateRepo) {}
 
   /** Load persisted state; everyone starts offline until they connect again. */
   load(): void {
-    const rows = this.db.prepare('SELECT device_id, state FROM device_state').all() as Array<{ device_id: string; state: string }>;
-    for (const row of rows) {
-      const { online: _old, ...saved } = JSON.parse(row.state) as Partial<DeviceState> & { online?: boolean };
-      this.states.set(row.device_id, { ...empty(row.device_id), ...saved, connected: false });
+    for (const row of this.repo.all()) {
+      const { online: _old, ...saved } = row.state as Partial<DeviceState> & { online?: boolean };
+      this.states.set(row.deviceId, { ...empty(row.deviceId), ...saved, connected: false });
     }
   }
 
@@ -146,7 +140,7 @@ export class DeviceStates {
     const out: DeviceState[] = [];
     for (const id of this.dirty) {
       const s = this.states.get(id)!;
-      this.upsert.run(id, JSON.stringify(s), now);
+      this.repo.put(id, s, now);
       out.push(s);
     }
     this.dirty.clear();

@@ -1,19 +1,9 @@
 // Devices provisioned through the API or the CLI. The inventory files are never rewritten.
 import type { Db } from './db.js';
 import type { DeviceKindName } from '../config/schema.js';
+import type { DevicesRepo as Devices, ProvisionedDevice } from './store.js';
 
-export interface ProvisionedDevice {
-  id: string;
-  kind: DeviceKindName;
-  communityId: string;
-  format: string;
-  householdId?: string;
-  spaceId?: string;
-  gateId?: string;
-  buildingId?: string;
-  area?: string;
-  secretHash: string;
-}
+export type { ProvisionedDevice };
 
 interface Row {
   id: string;
@@ -41,7 +31,7 @@ const fromRow = (r: Row): ProvisionedDevice => ({
   secretHash: r.secret_hash,
 });
 
-export class DevicesRepo {
+export class DevicesRepo implements Devices {
   constructor(private readonly db: Db) {}
 
   all(): ProvisionedDevice[] {

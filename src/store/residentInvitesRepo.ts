@@ -1,7 +1,8 @@
 // Invite generations of households (src/residents/invites.ts): a row only once an invite was revoked.
 import type { Db } from './db.js';
+import type { ResidentInvitesRepo as Invites } from './store.js';
 
-export class ResidentInvitesRepo {
+export class ResidentInvitesRepo implements Invites {
   private readonly s;
   constructor(db: Db) {
     this.s = {

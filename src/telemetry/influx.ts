@@ -19,7 +19,6 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Statement } from 'better-sqlite3';
 import { InfluxDB, type QueryApi } from '@influxdata/influxdb-client';
 import type { Reading } from '../ingest/reading.js';
 import type { ReadingHandler } from '../ingest/pipeline.js';
@@ -58,11 +57,6 @@ export class InfluxSink implements TelemetrySink {
   private encoder!: LineEncoder;
   private queryApi!: QueryApi;
   private writeUrl!: string;
-  private stmts!: {
-    insert: Statement;
-    next: Statement;
-    done: Statement;
-  };
   /** Committed and not yet taken by the server. */
   private queued: Amount = zero();
   /** Written by the ingest transaction in progress (counted once it commits), and by its last reading. */
@@ -106,7 +100,7 @@ export class InfluxSink implements TelemetrySink {
   }
 
   async start(): Promise<void> {
-    const { bus, metrics, directory, log, db } = this.deps;
+    const { bus, metrics, directory, log, store } = this.deps;
     const base = this.s.url.replace(/\/+$/, '');
     const q = new URLSearchParams({ org: this.s.org, bucket: this.s.bucket, precision: 'ms' });
     this.writeUrl = `${base}/api/v2/write?${q}`;
@@ -114,15 +108,10 @@ export class InfluxSink implements TelemetrySink {
     this.encoder = new LineEncoder((id) => directory.devices.get(id));
     const c = (result: string) => metrics.telemetryPoints.labels('influx', result);
     this.count = { written: c('written'), queued: c('queued'), spooled: c('spooled'), dropped: c('dropped'), rejected: c('rejected') };
-    this.stmts = {
-      insert: db.prepare('INSERT INTO telemetry_queue (lines, points, bytes) VALUES (?, ?, ?)'),
-      next: db.prepare('SELECT id, lines, points, bytes FROM telemetry_queue ORDER BY id LIMIT ?'),
-      done: db.prepare('DELETE FROM telemetry_queue WHERE id <= ?'),
-    };
     await this.importLegacySpool();
-    const left = db.prepare('SELECT COUNT(*) AS n, TOTAL(points) AS points, TOTAL(bytes) AS bytes FROM telemetry_queue').get() as { n: number; points: number; bytes: number };
+    const left = store.telemetryQueue.totals();
     this.queued = { points: left.points, bytes: left.bytes, dropped: 0 };
-    if (left.n) log.info({ points: left.points, bytes: left.bytes }, 'telemetry queue holds points from the last run; sending those first');
+    if (left.entries) log.info({ points: left.points, bytes: left.bytes }, 'telemetry queue holds points from the last run; sending those first');
     this.gauge();
     // In the ingest transaction: a reading and its points commit together.
     this.deps.handlers.push(this.handler);
@@ -160,7 +149,7 @@ export class InfluxSink implements TelemetrySink {
       if (also) also.dropped += lines.length;
       return;
     }
-    this.stmts.insert.run(text, lines.length, bytes);
+    this.deps.store.telemetryQueue.add(text, lines.length, bytes);
     into.points += lines.length;
     into.bytes += bytes;
     if (also) {
@@ -196,12 +185,12 @@ export class InfluxSink implements TelemetrySink {
     setImmediate(() => {
       this.extraQueued = false;
       const lines = this.extra.splice(0);
-      if (!lines.length || !this.deps.db.open) return;
+      if (!lines.length || !this.deps.store.isOpen) return;
       const tx = zero();
       try {
-        this.deps.db.transaction(() => {
+        this.deps.store.transaction(() => {
           for (const l of lines) this.add([l], tx);
-        })();
+        });
       } catch (err) {
         this.deps.log.error({ err, points: lines.length }, 'telemetry: alert and lot points could not be queued');
         return;
@@ -213,7 +202,7 @@ export class InfluxSink implements TelemetrySink {
   /** TelemetrySink.write, for a caller that runs its own transaction: queue these readings' points. */
   write(readings: readonly Reading[]): void {
     const tx = zero();
-    this.deps.db.transaction(() => {
+    this.deps.store.transaction(() => {
       for (const r of readings) {
         try {
           this.add(this.encoder.encode(r, []), tx);
@@ -221,7 +210,7 @@ export class InfluxSink implements TelemetrySink {
           this.deps.log.error({ err, deviceId: r.deviceId }, 'telemetry: reading not encodable as line protocol');
         }
       }
-    })();
+    });
     this.settle(tx);
   }
 
@@ -250,14 +239,14 @@ export class InfluxSink implements TelemetrySink {
 
   /** One write of the oldest queued points; false when there is nothing to do until the next tick. */
   private async step(): Promise<boolean> {
-    if (!this.queued.points || !this.deps.db.open) {
+    if (!this.queued.points || !this.deps.store.isOpen) {
       this.flushDue = false;
       return false;
     }
     if (this.deps.hold?.()) return false;
     if (this.outage && Date.now() < this.outage.retryAt) return false;
     if (!this.outage && this.queued.points < this.s.batchSize && !this.flushDue) return false;
-    const rows = this.stmts.next.all(this.s.batchSize) as Array<{ id: number; lines: string; points: number; bytes: number }>;
+    const rows = this.deps.store.telemetryQueue.next(this.s.batchSize);
     if (!rows.length) {
       this.queued = zero(); // the counts drifted (a failed delete re-counted): the table is the truth
       return false;
@@ -277,7 +266,7 @@ export class InfluxSink implements TelemetrySink {
       .join('\n');
     const outcome = await this.post(body, points);
     if (outcome === 'retry') return this.failed();
-    this.stmts.done.run(rows[n - 1].id);
+    this.deps.store.telemetryQueue.doneUpTo(rows[n - 1].id);
     this.queued.points -= points;
     this.queued.bytes -= bytes;
     if (this.queued.points <= 0) this.flushDue = false;
@@ -354,9 +343,9 @@ export class InfluxSink implements TelemetrySink {
     for (;;) {
       const batch = await spool.peek(this.s.batchSize);
       if (!batch || !batch.lines.length) break;
-      this.deps.db.transaction(() => {
-        for (const l of batch.lines) if (l) this.stmts.insert.run(l, 1, Buffer.byteLength(l) + 1);
-      })();
+      this.deps.store.transaction(() => {
+        for (const l of batch.lines) if (l) this.deps.store.telemetryQueue.add(l, 1, Buffer.byteLength(l) + 1);
+      });
       moved += batch.lines.length;
       await spool.commit(batch.next);
     }

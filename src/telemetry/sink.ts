@@ -3,7 +3,7 @@
 // cheapest batching there is) and InfluxDB 2 (production; points queued in the store inside the processing
 // transaction and written to the server in the background). See docs/telemetry.md.
 import type { Logger } from 'pino';
-import type { Db } from '../store/db.js';
+import type { Store } from '../store/store.js';
 import type { DeviceInfo, Directory } from '../config/inventory.js';
 import type { Clock } from '../clock/clock.js';
 import type { EventBus } from '../bus.js';
@@ -56,7 +56,7 @@ export interface TelemetrySink {
 export type TelemetrySettings = Settings['telemetry'];
 
 export interface TelemetryDeps {
-  db: Db;
+  store: Store;
   directory: Directory;
   clock: Clock;
   bus: EventBus;

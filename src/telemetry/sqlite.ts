@@ -2,8 +2,6 @@
 // ReadingHandler inside the ingest processing transaction (so it rides that batch's commit and costs no
 // commit of its own). Rows older than settings.telemetry.retentionDays are deleted by an hourly job, in
 // chunks so a long backlog never holds the write lock for long.
-import type { Statement } from 'better-sqlite3';
-import { payloadJson } from '../../devices/shared/json.js';
 import type { Reading } from '../ingest/reading.js';
 import type { ReadingHandler } from '../ingest/pipeline.js';
 import type { HistoryQuery, HistoryResult, TelemetryDeps, TelemetrySink } from './sink.js';
@@ -18,7 +16,6 @@ export const INTERVAL_LOOKAHEAD_MS = 2 * DAY_MS;
 
 export class SqliteSink implements TelemetrySink {
   readonly name = 'sqlite' as const;
-  private insert!: Statement;
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<number> | null = null;
   private readonly handler: ReadingHandler = { name: 'telemetry.sqlite', handle: (r) => this.writeOne(r) };
@@ -27,8 +24,7 @@ export class SqliteSink implements TelemetrySink {
   constructor(private readonly deps: TelemetryDeps) {}
 
   async start(): Promise<void> {
-    const { db, metrics, bus, handlers } = this.deps;
-    this.insert = db.prepare('INSERT INTO readings (device_id, ts, received_at, type, payload) VALUES (?, ?, ?, ?, ?)');
+    const { metrics, bus, handlers } = this.deps;
     this.written = metrics.telemetryPoints.labels('sqlite', 'written');
     handlers.push(this.handler);
     // Counted once committed: the bus emits 'reading' only after the processing transaction.
@@ -53,20 +49,19 @@ export class SqliteSink implements TelemetrySink {
   }
 
   private writeOne(r: Reading): void {
-    this.insert.run(r.deviceId, r.ts, r.receivedAt, r.type, payloadJson(r.payload));
+    this.deps.store.readings.add(r);
   }
 
   /** Delete rows past the retention window (event time); resolves to the number deleted. */
   sweep(): Promise<number> {
     if (this.sweeping) return this.sweeping;
     const run = async () => {
-      const { db, clock, settings, log } = this.deps;
+      const { store, clock, settings, log } = this.deps;
       const cutoff = clock.now() - settings.retentionDays * DAY_MS;
-      const del = db.prepare('DELETE FROM readings WHERE rowid IN (SELECT rowid FROM readings WHERE ts < ? LIMIT ?)');
       let total = 0;
       for (;;) {
-        if (!db.open) break;
-        const n = del.run(cutoff, SWEEP_CHUNK).changes;
+        if (!store.isOpen) break;
+        const n = store.readings.sweep(cutoff, SWEEP_CHUNK);
         total += n;
         if (n < SWEEP_CHUNK) break;
         await new Promise((r) => setImmediate(r)); // let ingest batches in between chunks
@@ -84,34 +79,28 @@ export class SqliteSink implements TelemetrySink {
   }
 
   async query(q: HistoryQuery): Promise<HistoryResult> {
-    const { db } = this.deps;
-    const id = q.device.id;
+    const { readings } = this.deps.store;
+    const deviceId = q.device.id;
     if (q.field === 'water') {
-      const rows = db
-        .prepare("SELECT json_extract(payload, '$.intervals') AS iv FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? AND type = 'reading' AND iv IS NOT NULL ORDER BY ts")
-        .all(id, q.from, q.to + INTERVAL_LOOKAHEAD_MS) as Array<{ iv: string }>;
+      const rows = await readings.field<unknown>({ deviceId, field: 'intervals', from: q.from, to: q.to + INTERVAL_LOOKAHEAD_MS, type: 'reading' });
       const intervals: WaterInterval[] = [];
-      for (const row of rows) intervals.push(...intervalsOf({ intervals: JSON.parse(row.iv) }));
+      for (const row of rows) intervals.push(...intervalsOf({ intervals: row.value }));
       const covered = intervals.some((iv) => iv.end > q.from && iv.end <= q.to);
       if (covered) return { source: 'intervals', buckets: waterFromIntervals(intervals, q.from, q.to, q.every) };
-      const register = "SELECT ts, json_extract(payload, '$.totalM3') AS totalM3 FROM readings WHERE device_id = ? AND type = 'reading' AND totalM3 IS NOT NULL";
-      const before = db.prepare(`${register} AND ts < ? ORDER BY ts DESC LIMIT 1`).get(id, q.from) as { ts: number; totalM3: number } | undefined;
-      const inside = db.prepare(`${register} AND ts >= ? AND ts < ? ORDER BY ts`).all(id, q.from, q.to) as Array<{ ts: number; totalM3: number }>;
-      const samples = before ? [before, ...inside] : inside;
+      const register = { deviceId, field: 'totalM3', type: 'reading' };
+      const before = await readings.fieldBefore<number>({ ...register, before: q.from });
+      const inside = await readings.field<number>({ ...register, from: q.from, to: q.to });
+      const samples = (before ? [before, ...inside] : inside).map((r) => ({ ts: r.ts, totalM3: r.value }));
       if (samples.length < 2) return { source: 'none', buckets: emptyBuckets(q.from, q.to, q.every) };
       return { source: 'register', buckets: waterFromRegister(samples, q.from, q.to, q.every) };
     }
     if (q.field === 'occupancy') {
-      const state = "SELECT ts, json_extract(payload, '$.occupied') AS occupied FROM readings WHERE device_id = ? AND occupied IS NOT NULL";
-      const before = db.prepare(`${state} AND ts < ? ORDER BY ts DESC LIMIT 1`).get(id, q.from) as { occupied: number } | undefined;
-      const inside = db.prepare(`${state} AND ts >= ? AND ts < ? ORDER BY ts`).all(id, q.from, q.to) as Array<{ ts: number; occupied: number }>;
-      // json_extract gives SQLite's 1/0 for JSON true/false.
-      const reports = inside.map((r) => ({ at: r.ts, occupied: r.occupied === 1 }));
-      return occupancy(before ? before.occupied === 1 : null, reports, q.from, q.to, q.every, q.now);
+      const before = await readings.fieldBefore<unknown>({ deviceId, field: 'occupied', before: q.from });
+      const inside = await readings.field<unknown>({ deviceId, field: 'occupied', from: q.from, to: q.to });
+      const reports = inside.map((r) => ({ at: r.ts, occupied: r.value === true }));
+      return occupancy(before ? before.value === true : null, reports, q.from, q.to, q.every, q.now);
     }
-    const rows = db
-      .prepare("SELECT ts, json_extract(payload, '$.batteryPct') AS value FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? AND value IS NOT NULL")
-      .all(id, q.from, q.to) as Array<{ ts: number; value: number }>;
+    const rows = await readings.field<number>({ deviceId, field: 'batteryPct', from: q.from, to: q.to });
     return { buckets: lastPerBucket(rows, q.from, q.to, q.every) };
   }
 }

@@ -137,9 +137,9 @@ describe('care rounds over MQTT (event clock)', () => {
   });
 
   it('retention keeps this year\'s visits', () => {
-    const r = runRetention({ db: env.t.app.db, now: env.t.app.clock.now(), rejectionsMax: 10_000 });
+    const r = runRetention({ store: env.t.app.store, now: env.t.app.clock.now(), rejectionsMax: 10_000 });
     expect(r.careVisits).toBe(0);
-    expect(runRetention({ db: env.t.app.db, now: env.t.app.clock.now() + 366 * 24 * HOUR, rejectionsMax: 10_000 }).careVisits).toBe(1);
+    expect(runRetention({ store: env.t.app.store, now: env.t.app.clock.now() + 366 * 24 * HOUR, rejectionsMax: 10_000 }).careVisits).toBe(1);
   });
 
   it('keeps the rounds across a restart', async () => {

@@ -2,6 +2,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import pino from 'pino';
 import { openDb, type Db } from '../../src/store/db.js';
+import { sqliteStore } from '../../src/store/sqlite/index.js';
 import { WallClock } from '../../src/clock/clock.js';
 import { createMetrics } from '../../src/metrics.js';
 import { Outbox, Deliverer, type Attempt } from '../../src/notify/outbox.js';
@@ -18,8 +19,9 @@ function setup(dest: Destination, rx: RobotReceiver, options = {}) {
   const dir = tempDir('shaobing-outbox-');
   const db: Db = openDb({ dataDir: dir.path, synchronous: 'normal' });
   const attempts: Attempt[] = [];
+  const store = sqliteStore(db);
   const deliverer = new Deliverer({
-    db,
+    store,
     clock: new WallClock(),
     log: pino({ level: 'silent' }),
     metrics: createMetrics(),
@@ -28,7 +30,7 @@ function setup(dest: Destination, rx: RobotReceiver, options = {}) {
     onAttempt: (a) => attempts.push(a),
   });
   cleanups.push(() => dir.remove(), () => db.close(), () => deliverer.stop(), () => rx.stop());
-  return { db, outbox: new Outbox(db), deliverer, attempts };
+  return { db, outbox: new Outbox(store.outbox), deliverer, attempts };
 }
 
 const notice = (i: number): Notice => ({

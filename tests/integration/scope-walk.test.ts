@@ -195,8 +195,10 @@ afterAll(async () => {
 // ── the walk ────────────────────────────────────────────────────────────────────────────────────────────
 
 /** What each registered route is called with, for one caller. Keys are `METHOD url` as Fastify has them. */
-function routeCases(v: View): Record<string, Case[] | 'stream' | { public: string; cases: Case[] }> {
-  const alerts = env.t.app.rules.alerts.list({ grids: 'all', limit: 1000 });
+type RouteTable = Record<string, Case[] | 'stream' | { public: string; cases: Case[] }>;
+
+async function routeCases(v: View): Promise<RouteTable> {
+  const alerts = await env.t.app.rules.alerts.list({ grids: 'all', limit: 1000 });
   const sees = (a: { communityId: string; gridId: string; householdId?: string }) =>
     seesGrid(v, a.communityId, a.gridId) && (!v.volunteer || (a.householdId !== undefined && v.paired.has(a.householdId)));
   const get = (url: string): Req => ({ method: 'GET', url });
@@ -204,7 +206,7 @@ function routeCases(v: View): Record<string, Case[] | 'stream' | { public: strin
   const split = <T>(items: T[], own: (x: T) => boolean, mk: (x: T) => Req, missing: Req): Case[] =>
     items.map((x) => (own(x) ? { req: mk(x), kind: 'own' as const } : { req: mk(x), kind: 'foreign' as const, missing }));
   const communities = [...dir.communities.keys()];
-  const absences = env.t.app.rules.absences.since(0);
+  const absences = await env.t.app.rules.absences.since(0);
   const grids = [...dir.communities.values()].flatMap((c) => c.grids.map((g) => ({ c: c.id, g: g.id })));
   // Devices and households to try: those that sent something, plus two of each kind, grid and placement
   // (household or common area) — every distinction the scope makes, without walking all of them.
@@ -230,7 +232,7 @@ function routeCases(v: View): Record<string, Case[] | 'stream' | { public: strin
     ...grids.map(({ g }) => ({ req: get(`${path}?gridId=${g}`), kind: 'plain' as const })),
     ...extra.map((q) => ({ req: get(`${path}?${q}`), kind: 'plain' as const })),
   ];
-  const table: ReturnType<typeof routeCases> = {
+  const table: RouteTable = {
     'GET /api/alerts': listQueries('/api/alerts', [...SEEDED.map((d) => `deviceId=${d}`), 'status=open,acknowledged']),
     'GET /api/alerts/:id': split(alerts, sees, (a) => get(`/api/alerts/${a.id}`), get(`/api/alerts/${MISSING.alert}`)),
     'GET /api/devices': listQueries('/api/devices', [...communities.map((c) => `communityId=${c}`), 'kind=parking-sensor']),
@@ -391,7 +393,7 @@ describe('every route × every role', () => {
   it('shows nobody anything outside their view, and answers a foreign thing like a missing one', async () => {
     const failures: string[] = [];
     const registered = env.t.app.api.registeredRoutes.map((r) => `${r.method} ${r.url}`);
-    const known = routeCases(viewOf(dir));
+    const known = await routeCases(viewOf(dir));
     for (const key of registered) if (!(key in known)) failures.push(`${key}: registered but not walked — add it to the walk`);
     for (const key of Object.keys(known)) if (!registered.includes(key)) failures.push(`${key}: walked but not registered (stale entry)`);
     const publicRoutes = new Set(env.t.app.api.registeredRoutes.filter((r) => r.isPublic).map((r) => `${r.method} ${r.url}`));
@@ -424,7 +426,7 @@ describe('every route × every role', () => {
 
     for (const who of [...subjects, { label: 'nobody (no token)' } as Subject]) {
       const view = who.token ? viewOf(dir, who.person) : undefined;
-      const table = routeCases(view ?? viewOf(dir));
+      const table = await routeCases(view ?? viewOf(dir));
       for (const key of registered) {
         const entry = table[key];
         if (!entry || entry === 'stream') continue;

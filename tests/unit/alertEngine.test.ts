@@ -5,6 +5,7 @@ import pino from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { Directory } from '../../src/config/inventory.js';
 import { openDb, type Db } from '../../src/store/db.js';
+import { sqliteStore } from '../../src/store/sqlite/index.js';
 import { EventClock } from '../../src/clock/clock.js';
 import { EventBus } from '../../src/bus.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -29,9 +30,10 @@ function setup(ruleList = rules) {
   const log = pino({ level: 'silent' });
   const bus = new EventBus(log);
   const clock = new EventClock(T0);
-  const states = new DeviceStates(db);
+  const store = sqliteStore(db);
+  const states = new DeviceStates(store.deviceState);
   const directory = new Directory(config.communities);
-  const engine = new RuleEngine({ db, directory, kinds: deviceKinds, clock, bus, metrics: createMetrics(), states, log, settings: {}, communities: config.communities, rules: ruleList });
+  const engine = new RuleEngine({ store, directory, kinds: deviceKinds, clock, bus, metrics: createMetrics(), states, log, settings: {}, communities: config.communities, rules: ruleList });
   engine.start();
   cleanups.push(() => engine.stop());
   const emitted: AlertView[] = [];
@@ -93,7 +95,7 @@ describe('rule engine', () => {
 
   it('is told the outcome: a bus event alone publishes nothing, committed() does', async () => {
     const { db, engine, emitted } = setup();
-    const states = new DeviceStates(db);
+    const states = new DeviceStates(sqliteStore(db).deviceState);
     const r = alarm(T0);
     db.transaction(() => {
       engine.handler.handle(r, states.applyReading(r));

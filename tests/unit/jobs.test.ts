@@ -8,6 +8,7 @@ import { CronJob } from '../../src/jobs/cronJob.js';
 import { runRetention } from '../../src/jobs/retention.js';
 import { ConfigError } from '../../src/config/load.js';
 import { openDb } from '../../src/store/db.js';
+import { sqliteStore } from '../../src/store/sqlite/index.js';
 import { tempDir } from '../helpers.js';
 
 const DAY = 86_400_000;
@@ -84,10 +85,10 @@ describe('retention', () => {
     visit.run(now - 366 * DAY, now - 366 * DAY);
     visit.run(now - 300 * DAY, now - 300 * DAY);
 
-    expect(runRetention({ db, now, rejectionsMax: 100 })).toEqual({ rejections: 30, outbox: 2, careVisits: 1, careAbsences: 0 });
+    expect(runRetention({ store: sqliteStore(db), now, rejectionsMax: 100 })).toEqual({ rejections: 30, outbox: 2, careVisits: 1, careAbsences: 0 });
     expect(db.prepare('SELECT COUNT(*) FROM rejections').pluck().get()).toBe(100);
     expect(db.prepare('SELECT COUNT(*) FROM outbox').pluck().get()).toBe(3);
-    expect(runRetention({ db, now, rejectionsMax: 100 })).toEqual({ rejections: 0, outbox: 0, careVisits: 0, careAbsences: 0 });
+    expect(runRetention({ store: sqliteStore(db), now, rejectionsMax: 100 })).toEqual({ rejections: 0, outbox: 0, careVisits: 0, careAbsences: 0 });
     db.close();
   });
 });

@@ -3,6 +3,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { RuleStates } from '../../src/alerts/ruleState.js';
 import { openDb } from '../../src/store/db.js';
+import { sqliteStore } from '../../src/store/sqlite/index.js';
 import { tempDir } from '../helpers.js';
 
 const dirs: Array<{ remove(): void }> = [];
@@ -22,7 +23,7 @@ const rows = (store: ReturnType<typeof db>) =>
 describe('RuleStates', () => {
   it('keeps puts in memory until flush, then writes each subject once with its newest state', () => {
     const store = db();
-    const rs = new RuleStates(store);
+    const rs = new RuleStates(sqliteStore(store).ruleState);
     store.transaction(() => {
       rs.put('no_water_use', 'h1', { n: 1 }, 10);
       rs.put('no_water_use', 'h1', { n: 2 }, 20);
@@ -36,7 +37,7 @@ describe('RuleStates', () => {
       { rule: 'no_water_use', subject: 'h1', state: '{"n":2}', updated_at: 20 },
     ]);
     // A fresh instance reads what was written; a null state deletes the row.
-    const again = new RuleStates(store);
+    const again = new RuleStates(sqliteStore(store).ruleState);
     expect(again.get('no_water_use', 'h1')).toEqual({ n: 2 });
     expect(again.get('no_water_use', 'nobody')).toBeUndefined();
     store.transaction(() => {
@@ -48,7 +49,7 @@ describe('RuleStates', () => {
 
   it('undo puts back what the unit since mark() changed, and flush then writes only the rest', () => {
     const store = db();
-    const rs = new RuleStates(store);
+    const rs = new RuleStates(sqliteStore(store).ruleState);
     store.transaction(() => {
       rs.put('r', 'a', { v: 'kept' }, 1);
       rs.flush();
@@ -77,7 +78,7 @@ describe('RuleStates', () => {
 
   it('evicts the oldest written states beyond its limit, never one not yet written', () => {
     const store = db();
-    const rs = new RuleStates(store, 2);
+    const rs = new RuleStates(sqliteStore(store).ruleState, 2);
     store.transaction(() => {
       for (const s of ['a', 'b', 'c', 'd']) rs.put('r', s, { s }, 1);
       rs.flush();
@@ -93,7 +94,7 @@ describe('RuleStates', () => {
 
   it('forget drops memory: the next get reads the store', () => {
     const store = db();
-    const rs = new RuleStates(store);
+    const rs = new RuleStates(sqliteStore(store).ruleState);
     store.transaction(() => {
       rs.put('r', 'a', { v: 1 }, 1);
       rs.flush();

@@ -1,5 +1,6 @@
 import { describe, it, expect, vi, afterEach } from 'vitest';
-import { DeadlineHeap, Scheduler, MAX_TIMER_MS, sqliteDeadlineStore, type Deadline } from '../../src/clock/scheduler.js';
+import { sqliteStore } from '../../src/store/sqlite/index.js';
+import { DeadlineHeap, Scheduler, MAX_TIMER_MS, type Deadline } from '../../src/clock/scheduler.js';
 import { EventClock, WallClock } from '../../src/clock/clock.js';
 import { openDb } from '../../src/store/db.js';
 import { tempDir } from '../helpers.js';
@@ -147,7 +148,7 @@ describe('Scheduler persistence', () => {
 
   it('brings deadlines back after a restart and fires a passed one once, at start', () => {
     const store = db();
-    const first = new Scheduler({ clock: new EventClock(0), store: sqliteDeadlineStore(store), onDue: () => undefined });
+    const first = new Scheduler({ clock: new EventClock(0), store: sqliteStore(store).deadlines, onDue: () => undefined });
     first.start();
     first.set('no_water_use:wm-1', 5_000);
     first.set('device_offline:wm-1', 1e12);
@@ -156,7 +157,7 @@ describe('Scheduler persistence', () => {
 
     vi.useFakeTimers({ now: 10_000 }); // the service was down past the deadline
     const handled: Deadline[] = [];
-    const store2 = sqliteDeadlineStore(store);
+    const store2 = sqliteStore(store).deadlines;
     const second: Scheduler = new Scheduler({
       clock: new WallClock(),
       store: store2,
@@ -178,7 +179,7 @@ describe('Scheduler persistence', () => {
 
   it('claims a deadline only while the table still holds it at that time', () => {
     const store = db();
-    const s = new Scheduler({ clock: new EventClock(0), store: sqliteDeadlineStore(store), onDue: () => undefined });
+    const s = new Scheduler({ clock: new EventClock(0), store: sqliteStore(store).deadlines, onDue: () => undefined });
     s.start();
     s.set('k', 100);
     s.set('k', 200);

@@ -9,7 +9,7 @@
 // (a timeout) is not retried, since it may have rung. Everything else that fails for a reason that heals (5xx,
 // a busy platform, a minute-level limit) is retried with doubling backoff for up to `retry.maxMinutes`.
 import type { Logger } from 'pino';
-import type { Db } from '../../store/db.js';
+import type { OutboxRow, PhoneMessage, Store } from '../../store/store.js';
 import type { Clock } from '../../clock/clock.js';
 import type { Metrics } from '../../metrics.js';
 import type { AlertView } from '../../alerts/types.js';
@@ -53,7 +53,7 @@ export interface PhoneEvent {
 }
 
 export interface PhoneDelivererDeps {
-  db: Db;
+  store: Store;
   clock: Clock;
   log: Logger;
   metrics: Metrics;
@@ -67,12 +67,7 @@ export interface PhoneDelivererDeps {
   hold?: () => boolean;
 }
 
-interface Row {
-  id: number;
-  notice: string;
-  attempts: number;
-  created_at: number;
-}
+type Row = OutboxRow;
 
 const HOUR = 3_600_000;
 
@@ -86,26 +81,7 @@ export class PhoneDeliverer {
   private readonly s;
 
   constructor(private readonly deps: PhoneDelivererDeps) {
-    const { db } = deps;
-    this.s = {
-      due: db.prepare(
-        `SELECT id, notice, attempts, created_at FROM outbox
-         WHERE status = 'pending' AND destination IN ('phone:sms', 'phone:call') AND due_at <= ? AND next_try_at <= ?
-         ORDER BY due_at, id LIMIT 50`,
-      ),
-      sent: db.prepare(`UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?`),
-      retry: db.prepare(`UPDATE outbox SET attempts = attempts + 1, next_try_at = ?, last_error = ? WHERE id = ?`),
-      failed: db.prepare(`UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`),
-      count: db.prepare(`SELECT COUNT(*) FROM phone_messages WHERE number = ? AND channel = ? AND sent_at > ?`).pluck(),
-      sameAlert: db.prepare(`SELECT COUNT(*) FROM phone_messages WHERE number = ? AND channel = ? AND alert_id = ? AND sent_at > ?`).pluck(),
-      insert: db.prepare(
-        `INSERT INTO phone_messages (outbox_id, alert_id, channel, provider, number, ref, status, detail, sent_at, next_poll_at, done_at, context)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      pending: db.prepare(`SELECT id, outbox_id, alert_id, channel, provider, number, ref, sent_at, context FROM phone_messages WHERE status = 'accepted' AND next_poll_at <= ? ORDER BY id LIMIT 200`),
-      final: db.prepare(`UPDATE phone_messages SET status = ?, detail = ?, done_at = ?, next_poll_at = NULL WHERE id = ? AND status = 'accepted'`),
-      later: db.prepare(`UPDATE phone_messages SET next_poll_at = ? WHERE id = ?`),
-    };
+    this.s = deps.store;
   }
 
   start(): void {
@@ -157,7 +133,7 @@ export class PhoneDeliverer {
   private async pass(): Promise<void> {
     try {
       if (this.deps.hold?.()) return;
-      const rows = this.s.due.all(this.deps.clock.now(), Date.now()) as Row[];
+      const rows = this.s.outbox.due({ appNow: this.deps.clock.now(), wallNow: Date.now(), destinations: 'phone', perDestination: 50, limit: 50 });
       for (const row of rows) {
         if (!this.running) return;
         await this.one(row);
@@ -176,10 +152,10 @@ export class PhoneDeliverer {
     if (!alert || alert.status !== 'open') return this.settle(row, n, { outcome: 'cancelled', reason: alert ? `alert is ${alert.status}` : 'alert gone' }, 'failed');
     const limits = n.channel === 'sms' ? settings.limits.sms : settings.limits.call;
     const sameMinutes = settings.limits.call.sameAlertMinutes;
-    if ((this.s.sameAlert.get(n.number, n.channel, n.alertId, wall - sameMinutes * 60_000) as number) > 0)
+    if (this.s.phone.countSince({ number: n.number, channel: n.channel, alertId: n.alertId, since: wall - sameMinutes * 60_000 }) > 0)
       return this.settle(row, n, { outcome: 'duplicate', reason: `already ${n.channel === 'call' ? 'called' : 'texted'} about this alert within ${sameMinutes} min` }, 'failed');
-    const lastHour = this.s.count.get(n.number, n.channel, wall - HOUR) as number;
-    const lastDay = this.s.count.get(n.number, n.channel, wall - 24 * HOUR) as number;
+    const lastHour = this.s.phone.countSince({ number: n.number, channel: n.channel, since: wall - HOUR });
+    const lastDay = this.s.phone.countSince({ number: n.number, channel: n.channel, since: wall - 24 * HOUR });
     if (lastHour >= limits.perNumberPerHour || lastDay >= limits.perNumberPerDay)
       return this.settle(row, n, { outcome: 'limited', reason: lastHour >= limits.perNumberPerHour ? `${limits.perNumberPerHour} per hour reached` : `${limits.perNumberPerDay} per day reached` }, 'failed');
 
@@ -202,7 +178,7 @@ export class PhoneDeliverer {
     if (result.ok) {
       this.deps.metrics.notifications.inc({ channel: n.channel, result: 'sent' });
       return this.settle(row, n, { ...base, outcome: 'accepted', ref: result.ref }, 'sent', () =>
-        this.s.insert.run(row.id, n.alertId, n.channel, cfg.provider, n.number, result.ref, 'accepted', null, at, at + this.pollMs, null, JSON.stringify(n)),
+        this.s.phone.add({ outboxId: row.id, alertId: n.alertId, channel: n.channel, provider: cfg.provider, number: n.number, ref: result.ref, status: 'accepted', detail: null, sentAt: at, nextPollAt: at + this.pollMs, doneAt: null, context: JSON.stringify(n) }),
       );
     }
     this.deps.metrics.notifications.inc({ channel: n.channel, result: result.kind === 'limited' ? 'limited' : 'failed' });
@@ -210,14 +186,14 @@ export class PhoneDeliverer {
     if (result.kind === 'retry') {
       const backoff = Math.min(settings.retry.capSeconds * 1000, settings.retry.baseSeconds * 1000 * 2 ** row.attempts);
       const next = at + (result.retryAfterMs ?? backoff / 2 + Math.random() * (backoff / 2));
-      if (next - row.created_at <= settings.retry.maxMinutes * 60_000)
+      if (next - row.createdAt <= settings.retry.maxMinutes * 60_000)
         return this.settle(row, n, { ...base, outcome: 'failed', code: result.code, reason: result.message, retrying: true }, { retryAt: next });
       return this.settle(row, n, { ...base, outcome: 'failed', code: result.code, reason: `${result.message} (gave up after ${settings.retry.maxMinutes} min)` }, 'failed');
     }
     if (result.kind === 'unknown')
       // It may have rung: counted against the limits, never retried, and down a chain treated as not answered.
       return this.settle(row, n, { ...base, outcome: 'unknown', code: result.code, reason: result.message }, 'sent', () =>
-        this.s.insert.run(row.id, n.alertId, n.channel, cfg.provider, n.number, null, 'unknown', result.code, at, null, at, JSON.stringify(n)),
+        this.s.phone.add({ outboxId: row.id, alertId: n.alertId, channel: n.channel, provider: cfg.provider, number: n.number, ref: null, status: 'unknown', detail: result.code, sentAt: at, nextPollAt: null, doneAt: at, context: JSON.stringify(n) }),
       );
     return this.settle(row, n, { ...base, outcome: result.kind === 'limited' ? 'limited' : 'failed', code: result.code, reason: result.message }, 'failed');
   }
@@ -225,13 +201,13 @@ export class PhoneDeliverer {
   /** Record the outcome on the row, the timeline and whatever follows, in one transaction. */
   private settle(row: Row, n: PhoneNotice, e: Omit<PhoneEvent, 'notice'>, status: 'sent' | 'failed' | { retryAt: number }, extra?: () => void): void {
     const at = Date.now();
-    this.deps.db.transaction(() => {
-      if (status === 'sent') this.s.sent.run(at, row.id);
-      else if (status === 'failed') this.s.failed.run(e.reason ?? e.code ?? e.outcome, row.id);
-      else this.s.retry.run(status.retryAt, `${e.code}: ${e.reason}`, row.id);
+    this.deps.store.transaction(() => {
+      if (status === 'sent') this.s.outbox.sent(row.id, at);
+      else if (status === 'failed') this.s.outbox.failed(row.id, e.reason ?? e.code ?? e.outcome);
+      else this.s.outbox.retry(row.id, status.retryAt, `${e.code}: ${e.reason}`);
       extra?.();
       this.deps.onEvent({ ...e, notice: n });
-    })();
+    });
     this.deps.afterEvents();
   }
 
@@ -247,13 +223,13 @@ export class PhoneDeliverer {
 
   private async receiptsPass(): Promise<void> {
     const wall = Date.now();
-    const rows = this.s.pending.all(wall) as Array<{ id: number; alert_id: number; channel: PhoneChannel; provider: Provider; number: string; ref: string; sent_at: number; context: string }>;
+    const rows = this.s.phone.awaitingReceipt(wall, 200) as Array<PhoneMessage & { channel: PhoneChannel; provider: Provider; ref: string }>;
     const groups = new Map<string, typeof rows>();
     for (const r of rows) groups.set(`${r.provider}|${r.channel}`, [...(groups.get(`${r.provider}|${r.channel}`) ?? []), r]);
     for (const [key, list] of groups) {
       const [providerName, channel] = key.split('|') as [Provider, PhoneChannel];
       const provider = this.deps.providers.get(providerName);
-      const pending: PendingReceipt[] = list.map((r) => ({ ref: r.ref, number: r.number, sentAt: r.sent_at }));
+      const pending: PendingReceipt[] = list.map((r) => ({ ref: r.ref, number: r.number, sentAt: r.sentAt }));
       let receipts: Map<string, Receipt>;
       try {
         if (!provider) continue;
@@ -264,20 +240,20 @@ export class PhoneDeliverer {
       }
       const now = Date.now();
       const giveUp = this.deps.settings.receipts.giveUpMinutes * 60_000;
-      this.deps.db.transaction(() => {
+      this.deps.store.transaction(() => {
         for (const r of list) {
           const rc = receipts.get(r.ref) ?? { state: 'pending' as const };
           const n = JSON.parse(r.context) as PhoneNotice;
           if (rc.state === 'pending') {
-            if (now - r.sent_at < giveUp) this.s.later.run(now + this.pollMs, r.id);
-            else if (this.s.final.run('unknown', 'no receipt', now, r.id).changes)
+            if (now - r.sentAt < giveUp) this.s.phone.pollLater(r.id, now + this.pollMs);
+            else if (this.s.phone.finish(r.id, 'unknown', 'no receipt', now))
               this.deps.onEvent({ notice: n, outcome: 'unknown', provider: providerName, ref: r.ref, reason: `no receipt within ${this.deps.settings.receipts.giveUpMinutes} min` });
             continue;
           }
-          if (this.s.final.run(rc.state, rc.code, now, r.id).changes)
+          if (this.s.phone.finish(r.id, rc.state, rc.code ?? null, now))
             this.deps.onEvent({ notice: n, outcome: rc.state, provider: providerName, ref: r.ref, code: rc.code });
         }
-      })();
+      });
       this.deps.afterEvents();
     }
   }

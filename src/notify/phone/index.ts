@@ -10,7 +10,7 @@
 // written in the alert's transaction (./deliverer.ts sends them and follows their receipts).
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Db } from '../../store/db.js';
+import type { Store } from '../../store/store.js';
 import type { Clock } from '../../clock/clock.js';
 import type { Metrics } from '../../metrics.js';
 import type { Directory, PersonInfo, HouseholdInfo } from '../../config/inventory.js';
@@ -48,7 +48,7 @@ interface Target {
 }
 
 export interface PhoneNotifierDeps {
-  db: Db;
+  store: Store;
   clock: Clock;
   log: Logger;
   metrics: Metrics;
@@ -80,10 +80,10 @@ export class PhoneNotifier {
 
   constructor(private readonly deps: PhoneNotifierDeps) {
     this.routes = phoneRoutes(deps.settings);
-    this.outbox = new Outbox(deps.db);
+    this.outbox = new Outbox(deps.store.outbox);
     const providers = deps.providers ?? createProviders(deps.settings, deps.credentials);
     this.deliverer = new PhoneDeliverer({
-      db: deps.db,
+      store: deps.store,
       clock: deps.clock,
       log: deps.log,
       metrics: deps.metrics,
@@ -94,17 +94,7 @@ export class PhoneNotifier {
       afterEvents: () => this.deliverer.kick(),
       hold: deps.hold,
     });
-    this.s = {
-      link: deps.db.prepare('INSERT INTO contact_links (code, alert_id, purpose, who, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)'),
-      getLink: deps.db.prepare('SELECT code, alert_id, purpose, who, expires_at, used_at, answer FROM contact_links WHERE code = ?'),
-      useLink: deps.db.prepare('UPDATE contact_links SET used_at = ?, answer = ? WHERE code = ? AND used_at IS NULL'),
-      // A page already texted to this contact about this elder, still unanswered, for an alert still open.
-      openAsk: deps.db.prepare(
-        `SELECT l.alert_id FROM contact_links l JOIN alerts a ON a.id = l.alert_id
-         WHERE l.purpose = 'ask' AND l.who = ? AND l.used_at IS NULL AND l.expires_at > ? AND a.household_id = ? AND a.status = 'open' LIMIT 1`,
-      ).pluck(),
-      openOfHousehold: deps.db.prepare(`SELECT id FROM alerts WHERE household_id = ? AND status = 'open' ORDER BY id`).pluck(),
-    };
+    this.s = deps.store.phone;
   }
 
   /** Sending is on when texts or calls are configured. */
@@ -171,7 +161,7 @@ export class PhoneNotifier {
       if (!this.wants(step, t).sms) continue;
       // One question at a time: a family already asked about this elder (say no_water_use, then missed_check)
       // is not asked again; their answer on the page they have covers every open alert of the household.
-      const asked = step.ask ? (this.s.openAsk.get(linkWho(t), Date.now(), alert.householdId ?? '') as number | undefined) : undefined;
+      const asked = step.ask ? this.s.openAsk(linkWho(t), Date.now(), alert.householdId ?? '') : undefined;
       if (asked !== undefined) {
         this.deps.engine.alerts.record(alert.id, now, 'phone', 'system', { channel: 'sms', to: t.to, number: maskPhone(t.number), purpose: 'ask', outcome: 'duplicate', step: index + 1, reason: `already asked about this household (alert ${asked})` });
         continue;
@@ -274,7 +264,7 @@ export class PhoneNotifier {
     // 10 characters of base62-ish randomness (~59 bits): short enough for a template variable, never guessable.
     const code = randomBytes(8).toString('base64url').replace(/[-_]/g, '').slice(0, 10).padEnd(10, '0');
     // Links are used by people, in real time, whatever clock the alerts run on.
-    this.s.link.run(code, alertId, purpose, who, Date.now(), Date.now() + this.deps.linkTtlMinutes * 60_000);
+    this.s.addLink({ code, alertId, purpose, who, createdAt: Date.now(), expiresAt: Date.now() + this.deps.linkTtlMinutes * 60_000 });
     return code;
   }
 
@@ -340,10 +330,10 @@ export class PhoneNotifier {
   // ── the one-tap page (src/api/contactLinks.ts) ────────────────────────────────────────────────────────
 
   linkInfo(code: string): { alert: AlertView; purpose: 'ask' | 'ack'; who: string; expired: boolean; used: boolean; answer?: string } | undefined {
-    const r = this.s.getLink.get(code) as { alert_id: number; purpose: 'ask' | 'ack'; who: string; expires_at: number; used_at: number | null; answer: string | null } | undefined;
-    const alert = r && this.deps.engine.alerts.get(r.alert_id);
+    const r = this.s.link(code);
+    const alert = r && this.deps.engine.alerts.get(r.alertId);
     if (!r || !alert) return undefined;
-    return { alert, purpose: r.purpose, who: r.who, expired: r.expires_at <= Date.now(), used: r.used_at !== null, answer: r.answer ?? undefined };
+    return { alert, purpose: r.purpose, who: r.who, expired: r.expiresAt <= Date.now(), used: r.usedAt !== null, answer: r.answer ?? undefined };
   }
 
   /**
@@ -355,7 +345,7 @@ export class PhoneNotifier {
     if (!info) return { ok: false, reason: 'unknown' };
     if (info.expired) return { ok: false, reason: 'expired' };
     if ((info.purpose === 'ack') !== (answer === 'ack')) return { ok: false, reason: 'wrong' };
-    if (this.s.useLink.run(Date.now(), answer, code).changes === 0) return { ok: false, reason: 'used' };
+    if (!this.s.useLink(code, Date.now(), answer)) return { ok: false, reason: 'used' };
     const actor = info.who;
     const { engine } = this.deps;
     if (answer === 'ack') {
@@ -367,7 +357,7 @@ export class PhoneNotifier {
     const household = info.alert.householdId;
     const ids = new Set([info.alert.id]);
     if (household)
-      for (const id of this.s.openOfHousehold.all(household) as number[]) {
+      for (const id of this.deps.store.alerts.openIdsOfHousehold(household)) {
         const a = engine.alerts.get(id);
         if (a && (this.routes[a.kind] ?? []).some((s) => s.ask)) ids.add(id);
       }
