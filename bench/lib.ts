@@ -23,32 +23,35 @@ export function benchDevices(n: number, prefix = 'bench-wm'): Array<[string, str
 export function writeBenchInventory(
   dir: string,
   groups: Array<{ kind: 'water-meter' | 'smoke-detector'; devices: Array<[string, string]> }>,
-  opts: { loneElder?: boolean; people?: string[] } = {},
+  opts: { loneElder?: boolean; people?: string[]; communityId?: string } = {},
 ): string {
+  const community = opts.communityId ?? COMMUNITY;
+  // Ids are unique across communities: another community's are prefixed with its id.
+  const p = opts.communityId ? `${opts.communityId}-` : 'b';
   const households: string[] = [];
   const devices: string[] = [];
   let h = 0;
   for (const g of groups)
     for (const [id, secret] of g.devices) {
-      households.push(`      - { id: bh-${h}, room: "${1000 + h}"${opts.loneElder ? ', loneElder: true' : ''} }`);
-      devices.push(`  - { id: ${id}, kind: ${g.kind}, householdId: bh-${h}, secretHash: "${hashSecret(secret)}" }`);
+      households.push(`      - { id: ${p}h-${h}, room: "${1000 + h}"${opts.loneElder ? ', loneElder: true' : ''} }`);
+      devices.push(`  - { id: ${id}, kind: ${g.kind}, householdId: ${p}h-${h}, secretHash: "${hashSecret(secret)}" }`);
       h++;
     }
   const lines = [
-    `id: ${COMMUNITY}`,
+    `id: ${community}`,
     'name: 基准小区',
-    'grids: [{ id: bg1, name: 基准网格 }]',
+    `grids: [{ id: ${p}g1, name: 基准网格 }]`,
     'buildings:',
-    '  - id: bb1',
+    `  - id: ${p}b1`,
     '    name: 1号楼',
-    '    gridId: bg1',
+    `    gridId: ${p}g1`,
     '    households:',
     ...households,
     'devices:',
     ...devices,
     ...(opts.people?.length ? ['people:', ...opts.people] : []),
   ];
-  const path = join(dir, 'bench.yaml');
+  const path = join(dir, `${community}.yaml`);
   writeFileSync(path, lines.join('\n') + '\n');
   return path;
 }

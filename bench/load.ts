@@ -2,7 +2,8 @@
 // over loopback TCP and publish canonical water-meter readings as fast as the broker takes them. Packets
 // are pre-encoded with mqtt-packet and written straight to the socket, so the generator outruns the broker
 // (mqtt.js itself would be the bottleneck). QoS1 keeps a window of 100 unacknowledged messages per device.
-// argv: url devices(json [id,secret][]) messagesPerDevice qos communityId [rate]
+// argv: url devices(json [id,secret,community?][]) messagesPerDevice qos communityId [rate] (a device's own
+// community, when given, overrides communityId: bench/cluster.ts spreads devices over several communities)
 // rate (messages per second, all devices together; 0 or absent = as fast as the broker takes them): paced QoS0
 // load, sent in 10 ms steps, for a steady fraction of the broker's capacity (bench/notify.ts).
 import { connect, type Socket } from 'node:net';
@@ -10,7 +11,7 @@ import mqttPacket from 'mqtt-packet';
 
 const [url, devicesJson, perDeviceArg, qosArg, community, rateArg] = process.argv.slice(2);
 const rate = Number(rateArg ?? 0);
-const devices = JSON.parse(devicesJson) as Array<[string, string]>;
+const devices = JSON.parse(devicesJson) as Array<[string, string, string?]>;
 const perDevice = Number(perDeviceArg);
 const qos = Number(qosArg) as 0 | 1;
 const { hostname, port } = new URL(url);
@@ -53,8 +54,8 @@ async function open(id: string, secret: string): Promise<{ sock: Socket; acks():
   };
 }
 
-async function run(conn: Awaited<ReturnType<typeof open>>, id: string): Promise<void> {
-  const topic = `iot/${community}/${id}/up`;
+async function run(conn: Awaited<ReturnType<typeof open>>, id: string, own?: string): Promise<void> {
+  const topic = `iot/${own ?? community}/${id}/up`;
   if (rate > 0) {
     // Each device's share of the rate, in 10 ms steps, on the wall clock (no drift from slow steps).
     const perStep = (rate / devices.length) * 0.01;
@@ -88,6 +89,6 @@ async function run(conn: Awaited<ReturnType<typeof open>>, id: string): Promise<
 const conns = await Promise.all(devices.map(([id, secret]) => open(id, secret)));
 process.send?.({ ready: true });
 process.once('message', async () => {
-  await Promise.all(conns.map((c, i) => run(c, devices[i][0])));
+  await Promise.all(conns.map((c, i) => run(c, devices[i][0], devices[i][2])));
   process.send?.({ done: true });
 });

@@ -50,10 +50,22 @@ export interface ExternalBrokerOptions {
 
 export const uplinkFilter = (communityId: string) => `iot/${communityId}/+/up`;
 
+/** A community's session held here: its connection, and the uplink in ingest (one at a time: see above). */
+interface Session {
+  client?: MqttClient;
+  /** Being handed over: take nothing more, let the one in ingest be acknowledged, then disconnect. */
+  draining: boolean;
+  inIngest: number;
+  drained?: () => void;
+}
+
+/** How long a handover waits for the uplink in ingest to be committed and acknowledged. */
+const DRAIN_MS = 5000;
+
 export class ExternalBroker implements DeviceTransport {
   readonly name = 'mqtt (external broker)';
   private publisher?: MqttClient;
-  private readonly sessions = new Map<string, MqttClient>();
+  private readonly sessions = new Map<string, Session>();
   private readonly prefix: string;
 
   constructor(private readonly opts: ExternalBrokerOptions) {
@@ -109,37 +121,58 @@ export class ExternalBroker implements DeviceTransport {
     if (this.sessions.has(communityId)) return;
     const clientId = `${this.prefix}${communityId}`;
     // Handlers first: a resumed session's queued messages come right after the CONNACK.
-    let client: MqttClient | undefined;
-    const own = () => client!;
+    const session: Session = { draining: false, inIngest: 0 };
+    const own = () => session.client!;
     const connecting = this.connect(clientId, {
       clean: false,
       properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds ?? 7 * 86400 },
       customHandleAcks: (topic, payload, packet, done) =>
-        this.take(communityId, own, topic, payload, packet.qos, (code) => done(code), { session: clientId, packetId: packet.messageId ?? 0, dup: !!packet.dup }),
+        this.take(communityId, session, own, topic, payload, packet.qos, (code) => done(code), { session: clientId, packetId: packet.messageId ?? 0, dup: !!packet.dup }),
     }, (c) => {
-      client = c;
+      session.client = c;
       // QoS 0 uplinks skip customHandleAcks: they come as plain messages.
       c.on('message', (topic, payload, packet) => {
-        if (packet.qos === 0) this.take(communityId, own, topic, payload, 0, () => {});
+        if (packet.qos === 0) this.take(communityId, session, own, topic, payload, 0, () => {});
       });
     });
-    client = await connecting;
-    this.sessions.set(communityId, client);
-    await client.subscribeAsync(uplinkFilter(communityId), { qos: 1 });
+    this.sessions.set(communityId, session);
+    try {
+      session.client = await connecting;
+    } catch (err) {
+      this.sessions.delete(communityId);
+      throw err;
+    }
+    await session.client.subscribeAsync(uplinkFilter(communityId), { qos: 1 });
     this.opts.log.info({ communityId, clientId }, 'external broker: community attached');
   }
 
-  /** Give a community's traffic up (another instance resumes the session; nothing queued is lost). */
+  /**
+   * Give a community's traffic up (another instance resumes the session; nothing queued is lost). The uplink in
+   * ingest, if any, is committed and acknowledged first: disconnecting before its PUBACK went out would have the
+   * broker send it again to the next holder, which — until the stores are shared — would process it a second
+   * time. Uplinks arriving meanwhile are not taken (no PUBACK): the broker sends them to the next holder.
+   */
   async detach(communityId: string): Promise<void> {
-    const client = this.sessions.get(communityId);
-    if (!client) return;
+    const session = this.sessions.get(communityId);
+    if (!session) return;
+    session.draining = true;
+    if (session.inIngest > 0)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, DRAIN_MS);
+        session.drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     this.sessions.delete(communityId);
-    await client.endAsync();
+    await session.client?.endAsync();
     this.opts.log.info({ communityId }, 'external broker: community detached');
   }
 
-  private take(communityId: string, client: () => MqttClient, topic: string, payload: Buffer, qos: number, ack: (code: number) => void, delivery?: Delivery): void {
+  private take(communityId: string, session: Session, client: () => MqttClient, topic: string, payload: Buffer, qos: number, ack: (code: number) => void, delivery?: Delivery): void {
     const { log, inbound } = this.opts;
+    // Being handed over: not taken, not acknowledged; the next holder of the session gets it.
+    if (session.draining) return;
     const parts = topic.split('/');
     const device = parts.length === 4 && parts[0] === 'iot' && parts[1] === communityId && parts[3] === 'up' ? this.opts.deviceOf(parts[2]) : undefined;
     if (!device || device.communityId !== communityId) {
@@ -152,7 +185,9 @@ export class ExternalBroker implements DeviceTransport {
       log.warn({ communityId, topic }, 'failpoint externalBroker.hold: uplink held before the inbox, not acknowledged');
       return;
     }
+    session.inIngest++;
     inbound.submit(device, topic, payload, qos, (err) => {
+      if (--session.inIngest === 0) queueMicrotask(() => session.drained?.());
       if (!err) {
         if (this.opts.holdAck?.()) return void log.warn({ communityId, topic }, 'failpoint externalBroker.holdAck: uplink committed, PUBACK held');
         return ack(0);
