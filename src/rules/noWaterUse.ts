@@ -129,7 +129,10 @@ export function explain(v: Verdict, st: NoWaterUseState, c: NoWaterUseConfig, la
     explanation = `${until.trim()}的 ${c.windowHours} 小时内用水 ${v.fixedLitres} 升，低于 ${c.minLitres} 升（用水规律尚在学习${drip}）`;
   } else {
     const by = usuallyBy(st.m!, c, s.from);
-    const habit = by !== undefined && by <= s.to ? `平时 ${hhmm(by, off)} 前会用水，` : '';
+    // The habit's time is counted from the silence's start: on an earlier day than the data's end, say so.
+    const byDay = by !== undefined ? dayWord(by, s.to, off) : '';
+    const habit =
+      by === undefined || by > s.to ? '' : byDay === '今天' ? `平时 ${hhmm(by, off)} 前会用水，` : `按平时规律，${byDay} ${hhmm(by, off)} 前就会再用水，`;
     const long = v.why === 'max' ? `已连续 ${hours} 小时，` : '';
     explanation = `${habit}${until}仍未用水（${long}${last}预计约 ${Math.max(1, s.expectedLitres)} 升，实际 ${Math.round(s.litres)} 升${drip}）`;
   }

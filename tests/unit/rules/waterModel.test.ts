@@ -46,6 +46,19 @@ describe('no_water_use on the learned model', () => {
     expect(open.title).toMatch(/^王婆婆家\(6-302\) \d小时无用水$/);
   });
 
+  it('names the day of the habit when the silence began on an earlier day', () => {
+    const h = meter();
+    run(h, T0, 30 * 24, frugal);
+    h.personResolves();
+    const before = h.opened;
+    run(h, T0 + 30 * DAY, 8, frugal); // day 30: the 07:00 use, then nothing for a day and more
+    run(h, T0 + 30 * DAY + 8 * HOUR, 40, () => 0);
+    const opens = h.log.filter((l) => l.action.type === 'open' && l.at > T0 + 30 * DAY).map((l) => l.action as { details: Record<string, unknown> });
+    expect(h.opened).toBeGreaterThan(before);
+    // Called the next morning, a day after her last use: the habit's 19:xx is yesterday's, and says so.
+    expect(opens[0].details.explanation).toMatch(/^按平时规律，昨天 19:\d\d 前就会再用水，今天到 8:00 仍未用水（已连续 25 小时，最后用水 昨天 7:15；/);
+  });
+
   it("does not raise a frugal elder's ordinary quiet evening, which the fixed rule does", () => {
     const learned = meter();
     const fixed = meter({ minHistoryDays: 1000 });
