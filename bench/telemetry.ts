@@ -163,7 +163,6 @@ async function perReading(): Promise<void> {
     directory: new Directory([]),
     clock: createClock('wall'),
     bus: new EventBus(log),
-    handlers: [],
     metrics: createMetrics(),
     log,
     dataDir: dir,

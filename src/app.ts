@@ -1,5 +1,7 @@
-// buildApp(config) → an App whose start() brings up store, ingest, broker and API, and whose stop() takes
-// them down in reverse. Importing this file starts nothing; the constructor only assigns.
+// buildApp(config) → an App. start() opens the store, builds every part with its collaborators (assemble) and
+// starts the units of one ordered list (unitList: telemetry, notify, rules, ingest, api, broker, then the
+// external broker, the cluster and jobs when configured); stop() stops them in reverse and closes the store.
+// Importing this file starts nothing; the constructor only assigns.
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -22,7 +24,7 @@ import { Broker } from './broker/broker.js';
 import { buildApi } from './api/index.js';
 import { Failpoints } from './failpoints.js';
 import { deviceKinds } from '../devices/index.js';
-import { createTelemetrySink, NoTelemetry, type TelemetrySink } from './telemetry/index.js';
+import { createTelemetrySink, currentSink, NoTelemetry, type TelemetrySink } from './telemetry/index.js';
 import { RuleEngine } from './alerts/engine.js';
 import { Notifier } from './notify/index.js';
 import { Jobs } from './jobs/index.js';
@@ -38,6 +40,8 @@ import { findDevice } from './broker/access.js';
 import { contactLinksApi } from './api/contactLinks.js';
 import type { Server as TlsServer } from 'node:tls';
 import { readTls, secureOptions } from './tls.js';
+import type { DeviceTransport } from './transport/transport.js';
+import { Units, type Unit } from './units.js';
 import { join } from 'node:path';
 import { Snapshots } from './residents/snapshots.js';
 import { snapshotLinksApi } from './api/snapshotLinks.js';
@@ -77,7 +81,11 @@ export class App {
   notifier!: Notifier;
   /** Camera snapshots waiting to be stored (src/residents/snapshots.ts). */
   snapshots!: Snapshots;
-  jobs?: Jobs;
+  jobs!: Jobs;
+  /** The running parts, in start order (unitList); absent until start() has built them. */
+  units?: Units;
+  /** Where a device is answered (its errors topic): the embedded broker, and the external one when configured. */
+  private transports: DeviceTransport[] = [];
   private started = false;
   /** SHA-256 fingerprint of the certificate served, when TLS is on. */
   tlsFingerprint?: string;
@@ -100,6 +108,7 @@ export class App {
     const s = this.config.settings;
     // Before anything opens the store: a second instance on this data dir stops here (src/store/lock.ts).
     this.lock = lockDataDir(s.dataDir);
+    // The store opens first and closes last; everything else is built on it, then started as units.
     this.db = openDb({ dataDir: s.dataDir, synchronous: s.store.synchronous });
     this.store = sqliteStore(this.db);
     this.devicesRepo = new DevicesRepo(this.db);
@@ -108,60 +117,43 @@ export class App {
     }
     this.states = new DeviceStates(this.store.deviceState);
     this.states.load();
+    await this.assemble();
+    this.units = new Units(this.unitList(), this.log);
+    await this.units.start();
+    this.started = true;
+    // SIGHUP re-reads the certificate (a renewal); without TLS it is logged and ignored, never a stop.
+    process.on('SIGHUP', this.onSighup);
+    const ports = this.ports;
+    this.log.info(
+      { mqtt: ports.mqtt, mqtts: ports.mqtts ?? undefined, ws: ports.ws ?? `${ports.http}/mqtt`, http: ports.http, https: s.http.tls, clock: s.clock, communities: this.directory.communities.size, devices: this.directory.devices.size, tlsFingerprint256: this.tlsFingerprint, units: this.units.names },
+      `shaobing listening: mqtt://${s.mqtt.host}:${ports.mqtt}${ports.mqtts !== null ? ` mqtts://${s.mqtt.host}:${ports.mqtts}` : ''} ${s.http.tls ? 'https' : 'http'}://${s.http.host}:${ports.http}`,
+    );
+  }
 
+  /**
+   * Build every part with its collaborators, in dependency order; nothing here opens a port, starts a timer or
+   * reads a queue (that is each unit's start). The hooks are wired here too: the sinks' and the rules' reading
+   * handlers into ingest (in that order), the notifier into the rule engine's alert hooks.
+   */
+  private async assemble(): Promise<void> {
+    const s = this.config.settings;
     // TLS: the files were checked at load (src/config/load.ts); read here, and again on SIGHUP (reloadTls).
     const tlsOn = s.mqtt.tlsPort != null || s.http.tls;
     const tls = tlsOn ? readTls({ cert: s.tls.cert!, key: s.tls.key! }) : undefined;
     if (tls) this.tlsFingerprint = tls.fingerprint256;
     const failpoints = new Failpoints(this.opts.failpoints ?? process.env.SHAOBING_FAILPOINTS ?? '');
-    this.broker = new Broker({
-      directory: this.directory,
-      repo: this.devicesRepo,
-      ingest: undefined as never, // set below: the two refer to each other
-      log: this.log.child({ component: 'broker' }),
-      metrics: this.metrics,
-      // A payload past maxPayloadBytes is still taken and kept as a payload_too_large rejection up to 64 KiB more;
-      // a packet larger than that is refused at the parser and its connection closed.
-      settings: { host: s.mqtt.host, port: s.mqtt.port, wsPort: s.mqtt.wsPort ?? null, maxPacketBytes: s.mqtt.maxPayloadBytes + 65536, fairReads: s.mqtt.fairReads, tlsPort: s.mqtt.tlsPort ?? null },
-      tls: tls && { context: secureOptions(tls), handshakeTimeoutMs: s.tls.handshakeTimeoutSeconds * 1000, wsTls: s.http.tls },
-      adminToken: s.adminToken,
-    });
-    this.ingest = new Ingest({
-      db: this.db,
-      directory: this.directory,
-      kinds: deviceKinds,
-      clock: this.clock,
-      log: this.log.child({ component: 'ingest' }),
-      bus: this.bus,
-      metrics: this.metrics,
-      states: this.states,
-      failpoints,
-      settings: { batchMax: s.ingest.batchMax, rejectionsMax: s.store.rejectionsMax, maxPayloadBytes: s.mqtt.maxPayloadBytes, stuckAfterSeconds: s.ingest.stuckAfterSeconds },
-      publishError: (device, body) => {
-        this.broker.publish(device, 'errors', body);
-        this.external?.publish(device, 'errors', body);
-      },
-    });
-    (this.broker as unknown as { deps: { ingest: Ingest } }).deps.ingest = this.ingest;
-    // Before ingest starts: readings recovered from the inbox go to history too. A sink that cannot start is
-    // logged and left out; ingest goes on without history.
+
     this.telemetry = createTelemetrySink({
       store: this.store,
       directory: this.directory,
       clock: this.clock,
       bus: this.bus,
-      handlers: this.ingest.handlers,
       metrics: this.metrics,
       log: this.log.child({ component: 'telemetry' }),
       dataDir: s.dataDir,
       settings: s.telemetry,
       hold: () => failpoints.active('telemetry.afterCommit'),
     });
-    await this.telemetry.start().catch((err) => {
-      this.log.error({ err, sink: this.telemetry.name }, 'telemetry sink failed to start; ingest continues without history');
-      this.telemetry = new NoTelemetry();
-    });
-    // Rules and alerts commit inside the ingest transaction, so the engine is ready before ingest replays its inbox.
     this.rules = new RuleEngine({
       store: this.store,
       directory: this.directory,
@@ -174,7 +166,6 @@ export class App {
       settings: s.rules,
       communities: this.config.communities,
     });
-    // Notifications queue inside the alert's transaction, so the notifier hooks in before anything can fire.
     this.notifier = new Notifier({
       store: this.store,
       clock: this.clock,
@@ -188,9 +179,24 @@ export class App {
       hold: () => failpoints.active('notify.afterCommit'),
       phoneCredentials: this.config.phoneCredentials,
     });
-    this.notifier.start();
-    this.rules.start();
-    this.ingest.handlers.push(this.rules.handler);
+    // Notifications queue inside the alert's transaction.
+    this.rules.hooks.push(this.notifier);
+    this.ingest = new Ingest({
+      db: this.db,
+      directory: this.directory,
+      kinds: deviceKinds,
+      clock: this.clock,
+      log: this.log.child({ component: 'ingest' }),
+      bus: this.bus,
+      metrics: this.metrics,
+      states: this.states,
+      failpoints,
+      settings: { batchMax: s.ingest.batchMax, rejectionsMax: s.store.rejectionsMax, maxPayloadBytes: s.mqtt.maxPayloadBytes, stuckAfterSeconds: s.ingest.stuckAfterSeconds },
+      // A rejected payload is answered on the device's errors topic, through whichever transport carries it.
+      publishError: (device, body) => {
+        for (const t of this.transports) t.publish(device, 'errors', body);
+      },
+    });
     // Camera snapshots: stored through the photo store after each batch commits, attached to the alert they show.
     const photoStore = new FilePhotoStore(join(s.dataDir, 'photos'));
     this.snapshots = new Snapshots({
@@ -199,12 +205,24 @@ export class App {
       photos: new PhotosRepo(this.db),
       log: this.log.child({ component: 'snapshots' }),
     });
-    this.ingest.handlers.push(this.snapshots.handler);
-    this.ingest.start();
-    await this.broker.start();
+    // History rows, then rules and alerts (both commit inside the ingest transaction), then the snapshots.
+    if (this.telemetry.handler) this.ingest.handlers.push(this.telemetry.handler);
+    this.ingest.handlers.push(this.rules.handler, this.snapshots.handler);
+
+    this.broker = new Broker({
+      directory: this.directory,
+      repo: this.devicesRepo,
+      ingest: this.ingest,
+      log: this.log.child({ component: 'broker' }),
+      metrics: this.metrics,
+      // A payload past maxPayloadBytes is still taken and kept as a payload_too_large rejection up to 64 KiB more;
+      // a packet larger than that is refused at the parser and its connection closed.
+      settings: { host: s.mqtt.host, port: s.mqtt.port, wsPort: s.mqtt.wsPort ?? null, maxPacketBytes: s.mqtt.maxPayloadBytes + 65536, fairReads: s.mqtt.fairReads, tlsPort: s.mqtt.tlsPort ?? null },
+      tls: tls && { context: secureOptions(tls), handshakeTimeoutMs: s.tls.handshakeTimeoutSeconds * 1000, wsTls: s.http.tls },
+      adminToken: s.adminToken,
+    });
+    this.transports = [this.broker];
     if (s.externalBroker) {
-      // Alone, this instance takes every community's traffic from the external broker; in a cluster, those whose
-      // lease it holds (src/cluster/ownership.ts).
       const x = s.externalBroker;
       this.external = new ExternalBroker({
         url: x.url,
@@ -218,9 +236,7 @@ export class App {
         hold: () => failpoints.active('externalBroker.hold'),
         holdAck: () => failpoints.active('externalBroker.holdAck'),
       });
-      await this.external.start();
-      if (s.cluster) await this.startCluster(s.cluster, this.external);
-      else for (const c of this.directory.communities.keys()) await this.external.attach(c);
+      this.transports.push(this.external);
     }
 
     // One notion of 正常 / 迟报 / 离线 for the API, the console and the digest, with device_offline's settings.
@@ -237,7 +253,8 @@ export class App {
       log: this.log,
       adminToken: s.adminToken,
       dataDir: s.dataDir,
-      telemetry: this.telemetry,
+      // The sink in use: NoTelemetry when the configured one could not start.
+      telemetry: currentSink(() => this.telemetry),
       rules: { engine: this.rules, bus: this.bus, utcOffsetMinutes: s.notify.utcOffsetMinutes, publicUrl: s.http.publicUrl },
       health: () => ({ broker: this.broker.up, store: this.db.open, ingest: true, scheduler: this.rules.up }),
       backlog: () => this.ingest.backlog(),
@@ -255,9 +272,6 @@ export class App {
       // EMQX 5 authentication/authorization hooks, only where configured (README "Running on EMQX").
       ...(s.brokerHooks ? [brokerHooksApi(s.brokerHooks, this.broker.guard, { connections: (e) => this.deviceConnection(e) })] : []),
     ]);
-    this.broker.attachTo(this.api.server);
-    await this.api.listen({ port: s.http.port, host: s.http.host });
-    this.started = true;
     // Digest and retention (src/jobs): wall-clock schedules, computed on the injected clock; a failing run is logged.
     this.jobs = new Jobs({
       store: this.store,
@@ -268,14 +282,62 @@ export class App {
       notifier: this.notifier,
       deviceStatus,
     });
-    this.jobs.start();
-    // SIGHUP re-reads the certificate (a renewal); without TLS it is logged and ignored, never a stop.
-    process.on('SIGHUP', this.onSighup);
-    const ports = this.ports;
-    this.log.info(
-      { mqtt: ports.mqtt, mqtts: ports.mqtts ?? undefined, ws: ports.ws ?? `${ports.http}/mqtt`, http: ports.http, https: s.http.tls, clock: s.clock, communities: this.directory.communities.size, devices: this.directory.devices.size, tlsFingerprint256: this.tlsFingerprint },
-      `shaobing listening: mqtt://${s.mqtt.host}:${ports.mqtt}${ports.mqtts !== null ? ` mqtts://${s.mqtt.host}:${ports.mqtts}` : ''} ${s.http.tls ? 'https' : 'http'}://${s.http.host}:${ports.http}`,
-    );
+  }
+
+  /**
+   * The running parts, in start order (stopped in reverse): the system's shape in one list. Each depends only on
+   * units before it: rules and alerts commit inside the ingest transaction, so the engine (and the notifier it
+   * queues through) is ready before ingest replays its inbox; devices come last, once everything behind them runs.
+   */
+  private unitList(): Unit[] {
+    const s = this.config.settings;
+    const units: Unit[] = [
+      {
+        // A sink that cannot start is logged and left out; ingest goes on without history.
+        name: 'telemetry',
+        start: () =>
+          this.telemetry.start().catch((err) => {
+            this.log.error({ err, sink: this.telemetry.name }, 'telemetry sink failed to start; ingest continues without history');
+            const h = this.telemetry.handler;
+            if (h && this.ingest.handlers.includes(h)) this.ingest.handlers.splice(this.ingest.handlers.indexOf(h), 1);
+            this.telemetry = new NoTelemetry();
+          }),
+        stop: () => this.telemetry.stop(),
+      },
+      { name: 'notify', start: () => this.notifier.start(), stop: () => this.notifier.stop() },
+      { name: 'rules', start: () => this.rules.start(), stop: () => this.rules.stop() },
+      { name: 'ingest', start: () => this.ingest.start(), stop: () => this.ingest.stop() },
+      { name: 'api', start: () => this.api.listen({ port: s.http.port, host: s.http.host }).then(() => undefined), stop: () => this.api.close() },
+      {
+        // MQTT over TCP (and TLS, and its own WebSocket port), and over WebSocket at the API's /mqtt.
+        // Stopped first of the servers: it also ends the WebSocket sockets that hold the HTTP server open.
+        name: 'broker',
+        start: async () => {
+          await this.broker.start();
+          this.broker.attachTo(this.api.server);
+        },
+        stop: () => this.broker.aedes && this.broker.stop(),
+      },
+    ];
+    const external = this.external;
+    if (external) {
+      // Alone, this instance takes every community's traffic from the external broker; in a cluster, those whose
+      // lease it holds (the cluster unit attaches them).
+      units.push({
+        name: 'external broker',
+        start: async () => {
+          await external.start();
+          if (!s.cluster) for (const c of this.directory.communities.keys()) await external.attach(c);
+        },
+        stop: () => external.stop(),
+      });
+      if (s.cluster) {
+        const c = s.cluster;
+        units.push({ name: 'cluster', start: () => this.startCluster(c, external), stop: () => this.stopCluster() });
+      }
+    }
+    units.push({ name: 'jobs', start: () => this.jobs.start(), stop: () => this.jobs.stop() });
+    return units;
   }
 
   private readonly onSighup = (): void => {
@@ -358,6 +420,15 @@ export class App {
     return true;
   }
 
+  private async stopCluster(): Promise<void> {
+    try {
+      await this.ownership?.stop();
+      await this.connectionChannel?.stop();
+    } finally {
+      await this.pgPool?.end();
+    }
+  }
+
   get ports(): { mqtt: number; mqtts: number | null; ws: number | null; http: number } {
     return { ...this.broker.ports, http: (this.api.server.address() as AddressInfo | null)?.port ?? 0 };
   }
@@ -368,26 +439,13 @@ export class App {
     this.stopped = true;
     this.started = false;
     process.off('SIGHUP', this.onSighup);
-    const step = async (name: string, fn: () => unknown) => {
-      try {
-        await fn();
-      } catch (err) {
-        this.log.error({ err, unit: name }, 'stop failed');
-      }
-    };
-    // Devices first (the broker also ends MQTT-over-WebSocket sockets that hold the HTTP server open).
-    if (this.ownership) await step('cluster', () => this.ownership!.stop());
-    if (this.external) await step('external broker', () => this.external!.stop());
-    if (this.connectionChannel) await step('cluster channel', () => this.connectionChannel!.stop());
-    if (this.pgPool) await step('postgres', () => this.pgPool!.end());
-    if (this.broker?.aedes) await step('broker', () => this.broker.stop());
-    if (this.api) await step('api', () => this.api.close());
-    if (this.ingest) await step('ingest', () => this.ingest.stop());
-    await step('jobs', () => this.jobs?.stop());
-    if (this.notifier) await step('notify', () => this.notifier.stop());
-    if (this.rules) await step('rules', () => this.rules.stop());
-    if (this.telemetry) await step('telemetry', () => this.telemetry.stop());
-    await step('store', () => this.db?.open && this.db.close());
+    // The units in reverse start order (after a failed start, Units.start has stopped the started ones already).
+    await this.units?.stop();
+    try {
+      if (this.db?.open) this.db.close();
+    } catch (err) {
+      this.log.error({ err, unit: 'store' }, 'stop failed');
+    }
     this.lock.release();
   }
 }

@@ -6,6 +6,7 @@ import type { Config } from './config/load.js';
 import { sampleSecretsInUse, productionRefusal } from './config/samples.js';
 import { relative } from 'node:path';
 import { STARTUP_ERRORS } from './errors.js';
+import { UnitStartError } from './units.js';
 
 /** For the person who typed `npm start` (stderr; the log stays JSON lines on stdout): where the console is and,
  *  when the public sample secrets open anything, a warning nobody can miss. */
@@ -83,9 +84,11 @@ async function main(): Promise<void> {
     await app.start();
     greet(app, config);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    // A unit that fails to start says which it was (src/units.ts); what it threw is the cause.
+    const cause = err instanceof UnitStartError ? err.cause : err;
+    if (cause instanceof ConfigError) {
       // A problem only start-up can see (a person naming a destination that does not exist): still a config error.
-      process.stderr.write(`shaobing: ${err.message}\n`);
+      process.stderr.write(`shaobing: ${cause.message}\n`);
       await app.stop().catch(() => undefined);
       process.exit(STARTUP_ERRORS.SB_CONFIG_INVALID.exit);
     }

@@ -1,5 +1,5 @@
 // The notifier: reach the right people about an alert, and keep at it until somebody acknowledges.
-// It hooks into the rule engine (src/alerts/engine.ts AlertHooks): what it queues is written in the same
+// It is one of the rule engine's AlertHooks (src/alerts/engine.ts; src/app.ts adds it): what it queues is written in the same
 // transaction as the alert change (durable outbox), escalations and reminders are deadlines in the same
 // persisted scheduler as the rules (so they run on the event clock and survive restarts, exactly once), and
 // a delivery loop sends what is due (src/notify/outbox.ts).
@@ -94,14 +94,11 @@ export class Notifier implements AlertHooks {
   /** Start delivering. The settings were checked when the configuration loaded (src/notify/check.ts). */
   start(): void {
     this.ackKey = this.loadAckKey();
-    this.deps.engine.hooks.push(this);
     this.deliverer.start();
     this.phone.start();
   }
 
   async stop(): Promise<void> {
-    const i = this.deps.engine.hooks.indexOf(this);
-    if (i >= 0) this.deps.engine.hooks.splice(i, 1);
     await this.deliverer.stop();
     await this.phone.stop();
   }

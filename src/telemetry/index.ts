@@ -14,6 +14,16 @@ export class NoTelemetry implements TelemetrySink {
   }
 }
 
+/** The sink `current()` returns at each call: the app's, which becomes NoTelemetry if the configured one could not start. */
+export function currentSink(current: () => TelemetrySink): Pick<TelemetrySink, 'name' | 'query'> {
+  return {
+    get name() {
+      return current().name;
+    },
+    query: (q) => current().query(q),
+  };
+}
+
 export function createTelemetrySink(deps: TelemetryDeps): TelemetrySink {
   switch (deps.settings.sink) {
     case 'influx':

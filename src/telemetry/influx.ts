@@ -75,7 +75,8 @@ export class InfluxSink implements TelemetrySink {
   private fullLogged = false;
   private count!: Record<'written' | 'queued' | 'spooled' | 'dropped' | 'rejected', { inc(n?: number): void }>;
 
-  private readonly handler: ReadingHandler = {
+  /** In the ingest transaction, so a reading and its points commit together (the app adds this to ingest's handlers). */
+  readonly handler: ReadingHandler = {
     name: 'telemetry.influx',
     handle: (r) => this.enqueueReading(r),
     rolledBack: () => {
@@ -113,8 +114,6 @@ export class InfluxSink implements TelemetrySink {
     this.queued = { points: left.points, bytes: left.bytes, dropped: 0 };
     if (left.entries) log.info({ points: left.points, bytes: left.bytes }, 'telemetry queue holds points from the last run; sending those first');
     this.gauge();
-    // In the ingest transaction: a reading and its points commit together.
-    this.deps.handlers.push(this.handler);
     // Alerts and lot counts go to InfluxDB too, for the Grafana dashboard (deploy/grafana). Subscribed by name:
     // the rule engine owns those events and their full types.
     const on = bus.on.bind(bus) as unknown as (event: string, owner: string, fn: (p: unknown) => void) => void;
@@ -358,8 +357,6 @@ export class InfluxSink implements TelemetrySink {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    const i = this.deps.handlers.indexOf(this.handler);
-    if (i >= 0) this.deps.handlers.splice(i, 1);
     this.deps.bus.removeOwner('telemetry.influx');
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

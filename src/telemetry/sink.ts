@@ -44,7 +44,12 @@ export interface HistoryResult {
 
 export interface TelemetrySink {
   readonly name: SinkName;
-  /** Attach to ingest (handler or bus), start timers, replay anything left from the last run. */
+  /**
+   * What ingest runs for every accepted reading, inside its transaction (the app adds it to ingest's handlers;
+   * absent = the sink keeps no history from readings).
+   */
+  readonly handler?: ReadingHandler;
+  /** Start timers and subscriptions, replay anything left from the last run. */
   start(): Promise<void>;
   /** Flush what is buffered (to the server or to disk) and detach. */
   stop(): Promise<void>;
@@ -60,8 +65,6 @@ export interface TelemetryDeps {
   directory: Directory;
   clock: Clock;
   bus: EventBus;
-  /** The ingest pipeline's handlers: the SQLite sink adds itself here to write inside the transaction. */
-  handlers: ReadingHandler[];
   metrics: Metrics;
   log: Logger;
   dataDir: string;

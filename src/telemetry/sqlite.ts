@@ -18,15 +18,15 @@ export class SqliteSink implements TelemetrySink {
   readonly name = 'sqlite' as const;
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<number> | null = null;
-  private readonly handler: ReadingHandler = { name: 'telemetry.sqlite', handle: (r) => this.writeOne(r) };
+  /** One row per reading, inside the ingest transaction (the app adds this to ingest's handlers). */
+  readonly handler: ReadingHandler = { name: 'telemetry.sqlite', handle: (r) => this.writeOne(r) };
   private written!: ReturnType<TelemetryDeps['metrics']['telemetryPoints']['labels']>;
 
   constructor(private readonly deps: TelemetryDeps) {}
 
   async start(): Promise<void> {
-    const { metrics, bus, handlers } = this.deps;
+    const { metrics, bus } = this.deps;
     this.written = metrics.telemetryPoints.labels('sqlite', 'written');
-    handlers.push(this.handler);
     // Counted once committed: the bus emits 'reading' only after the processing transaction.
     bus.on('reading', 'telemetry.sqlite', () => this.written.inc());
     this.timer = setInterval(() => void this.sweep(), SWEEP_EVERY_MS);
@@ -37,8 +37,6 @@ export class SqliteSink implements TelemetrySink {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    const i = this.deps.handlers.indexOf(this.handler);
-    if (i >= 0) this.deps.handlers.splice(i, 1);
     this.deps.bus.removeOwner('telemetry.sqlite');
     await this.sweeping;
   }
