@@ -172,7 +172,7 @@ export class App {
       log: this.log.child({ component: 'notify' }),
       metrics: this.metrics,
       directory: this.directory,
-      engine: this.rules,
+      desk: this.rules.desk,
       settings: s.notify,
       publicUrl: s.http.publicUrl,
       dataDir: s.dataDir,

@@ -1,8 +1,10 @@
-// The rule engine: runs the pure rules of src/rules on every accepted reading (inside the ingest transaction,
-// as a ReadingHandler), on their deadlines (src/clock/scheduler.ts, each firing in its own transaction) and on
-// visitor registrations, and applies the actions they return — alert changes, deadlines, rule state — in that
-// same transaction. The `alert` and `parking` bus events and the alerts-opened metric follow only after the
-// commit; if a batch rolls back, what this engine holds in memory is read again from the store.
+// The alert engine: drives the rule runner (src/rules/lib/runner.ts) on every accepted reading (inside the ingest
+// transaction, as a ReadingHandler), on deadlines (src/clock/scheduler.ts, each firing in its own transaction)
+// and on visitor registrations, care visits and absences, and carries out what the rules decide — alert
+// changes, deadlines, rule state — in that same transaction (it is the runner's RuleWorld and RuleEffects over
+// the store). It also holds the alert lifecycle the API and the notifier work through (AlertDesk). The `alert`
+// and `parking` bus events and the alerts-opened metric follow only after the commit; if a batch rolls back,
+// what this engine holds in memory is read again from the store.
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 import type { Directory } from '../config/inventory.js';
@@ -17,7 +19,8 @@ import type { ReadingHandler } from '../ingest/pipeline.js';
 import { Scheduler, type Deadline } from '../clock/scheduler.js';
 import { rules as allRules } from '../rules/index.js';
 import { RuleSettings } from '../rules/lib/config.js';
-import { kindsOfRule, normalisePlate, type Action, type Rule, type RuleConfigBase, type RuleContext, type RuleInput, type OpenAlert, type SubjectLookup } from '../rules/lib/types.js';
+import { normalisePlate, type OpenAlert, type RuleConfigBase, type RuleInput, type SubjectLookup } from '../rules/lib/types.js';
+import { RuleRunner, deadlineKey, type AnyRule, type Decision, type RuleEffects, type RuleWorld } from '../rules/lib/runner.js';
 import type { LotState } from '../rules/lotFull.js';
 import { plateSubject } from '../rules/unregisteredVehicle.js';
 import { AlertStore, type OpenRequest } from './store.js';
@@ -25,14 +28,11 @@ import { RuleStates } from './ruleState.js';
 import { PlateLists } from './visitors.js';
 import { CareVisits } from './careVisits.js';
 import { CareAbsences, careFacts, ABSENCE_MEMORY_MS, type Absence } from './absences.js';
-import type { AbsenceFacts, CareFacts } from '../rules/lib/care.js';
+import type { AbsenceFacts } from '../rules/lib/care.js';
 import { LotBoard } from './lots.js';
-import { ContextBuilder, type Places } from './context.js';
+import { ContextBuilder } from '../rules/lib/context.js';
 import type { Transition } from './lifecycle.js';
-import type { AlertKind, AlertPlace, AlertView, LotCounts } from './types.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rules differ in state and settings types
-type AnyRule = Rule<any, any>;
+import type { AlertKind, AlertView, LotCounts } from './types.js';
 
 export interface RuleEngineDeps {
   store: Store;
@@ -65,6 +65,28 @@ export interface AlertHooks {
   careNotice?(at: { communityId: string; gridId: string; householdId: string }, title: string, lines: string[], now: number): void;
 }
 
+/**
+ * What the notifier (and its phone steps) do with alerts and with their own deadlines, through the engine:
+ * the alert as it stands, lines on its timeline, system lifecycle moves, and deadlines keyed `${hook}:…` that
+ * the engine's scheduler hands back to the hook's `deadline`. Inside a hook call these join the transaction
+ * that called it.
+ */
+export interface AlertDesk {
+  /** The alert as it stands (in the current transaction, if there is one). */
+  get(id: number): AlertView | undefined;
+  /** A line on the alert's timeline, in the current transaction. */
+  record(id: number, at: number, type: string, actor: string, data?: Record<string, unknown>): void;
+  /** A lifecycle move in the current transaction (a hook's own step: the hooks are not told again). */
+  move(id: number, t: Transition, actor: string, body: { assignee?: string; note?: string }, now: number): AlertView;
+  /** A lifecycle move in its own transaction: hooks told, published after the commit. */
+  transition(id: number, t: Transition, actor: string, body: { assignee?: string; note?: string; score?: number; comment?: string }): AlertView;
+  /** Work in one transaction; the alerts it returns are published after the commit. */
+  runInTransaction(fn: (now: number) => AlertView[]): void;
+  /** Set (or move) a hook's deadline; its key starts with the hook's name. */
+  setDeadline(key: string, due: number): void;
+  cancelDeadline(key: string): void;
+}
+
 /** What one transaction changed, published once it commits. */
 interface Effects {
   alerts: Map<number, AlertView>;
@@ -73,7 +95,6 @@ interface Effects {
 }
 
 const newEffects = (): Effects => ({ alerts: new Map(), opened: [], lots: new Map() });
-const deadlineKey = (rule: string, subject: string) => `${rule}:${subject}`;
 
 export class RuleEngine {
   readonly alerts: AlertStore;
@@ -82,14 +103,13 @@ export class RuleEngine {
   readonly visits: CareVisits;
   /** Absences people marked (care_absences). */
   readonly absences: CareAbsences;
+  /** Which rules a reading concerns, their contexts and verdicts, what their actions mean (src/rules/lib/runner.ts). */
+  readonly runner: RuleRunner;
   /** Each household's newest logged visit (what the rules consult as a sign of life). */
   private lastVisit = new Map<string, number>();
   /** Devices of each household, for the device rules that take visits or absences. */
   private readonly householdDevices = new Map<string, string[]>();
   private readonly plates: PlateLists;
-  private readonly rules: readonly AnyRule[];
-  private readonly byName: Map<string, AnyRule>;
-  private readonly byKind = new Map<string, AnyRule[]>();
   private readonly ruleStates: RuleStates;
   private readonly contexts: ContextBuilder;
   private settings!: RuleSettings;
@@ -97,9 +117,22 @@ export class RuleEngine {
   /** Readings of the current ingest batch (and what they changed), until ingest says the batch committed. */
   private readonly pending = new Map<Reading, Effects | null>();
   private running = false;
-  private readonly runReading: (plan: NonNullable<RuleEngine['plan']>) => Effects;
+  private readonly runReading: (plan: Decision[]) => Effects;
+  /** Where the runner's effects of the input being run are gathered (published after its commit). */
+  private fx: Effects = newEffects();
 
   readonly hooks: AlertHooks[] = [];
+
+  /** The notifier's way to alerts and its deadlines (src/notify takes this, not the engine). */
+  readonly desk: AlertDesk = {
+    get: (id) => this.alerts.get(id),
+    record: (id, at, type, actor, data) => this.alerts.record(id, at, type, actor, data),
+    move: (id, t, actor, body, now) => this.alerts.transition(id, t, actor, body, now),
+    transition: (id, t, actor, body) => this.transition(id, t, actor, body),
+    runInTransaction: (fn) => this.runInTransaction(fn),
+    setDeadline: (key, due) => this.scheduler.set(key, due),
+    cancelDeadline: (key) => this.scheduler.cancel(key),
+  };
 
   readonly handler: ReadingHandler = {
     name: 'rules',
@@ -118,10 +151,44 @@ export class RuleEngine {
   };
   private lastReading: Reading | null = null;
 
+  /** What the runner asks, answered from the store and memory (inside the current transaction). */
+  private readonly world: RuleWorld = {
+    places: (rule, subject, reading) => this.contexts.places(rule.subjectType, subject, reading),
+    config: (rule, p) => this.settings.resolve<RuleConfigBase>(rule, p.place.communityId, p.place.gridId, p.household, p.levelKey),
+    openAlert: (kind, subject) => this.alerts.openFor(kind, subject),
+    deadline: (key) => this.scheduler.get(key),
+    state: (kind, subject) => this.ruleStates.get(kind, subject),
+    // What the rules consult about a household: its absences and last visit (src/rules/lib/care.ts).
+    care: (householdId) => careFacts(this.absences.factsOf(householdId), this.lastVisit.get(householdId)),
+  };
+
+  /** What the rules' actions do: written in the current transaction, gathered in `this.fx` for publishing. */
+  private readonly effects: RuleEffects = {
+    open: (kind, subject, req) => {
+      const res = this.alerts.openOrRepeat({ kind, subject, ...req });
+      this.fx.alerts.set(res.alert.id, res.alert);
+      if (res.created) this.fx.opened.push(kind);
+      if (res.created || res.reopened) for (const h of this.hooks) h.opened?.(res.alert, res.created ? 'created' : 'reopened', req.now);
+    },
+    update: (kind, subject, details, title, now) => changed(this.fx, this.alerts.update(kind, subject, details, title, now)),
+    resolve: (kind, subject, reason, now) => changed(this.fx, this.alerts.resolveAuto(kind, subject, reason, now)),
+    note: (kind, subject, note, data, now) => changed(this.fx, this.alerts.note(kind, subject, note, data, now)),
+    setDeadline: (key, due) => this.scheduler.set(key, due),
+    cancelDeadline: (key) => this.scheduler.cancel(key),
+    putState: (kind, subject, state, now) => this.ruleStates.put(kind, subject, state, now),
+    lot: (lotId, occupied) => void this.fx.lots.set(lotId, occupied),
+    endAbsence: (id, at, note) => {
+      const cur = this.absences.get(id);
+      if (cur && cur.endedAt === undefined && at < cur.until) this.absences.end(id, at, 'water', note);
+    },
+    absenceOverdue: (id, title, lines, now) => {
+      const cur = this.absences.prompt(id, now);
+      if (cur) for (const h of this.hooks) h.careNotice?.(cur, title, lines, now);
+    },
+  };
+
   constructor(private readonly deps: RuleEngineDeps) {
-    this.rules = deps.rules ?? allRules;
-    this.byName = new Map(this.rules.map((r) => [r.name, r]));
-    for (const r of this.rules) for (const k of kindsOfRule(r, deps.kinds)) this.byKind.set(k, [...(this.byKind.get(k) ?? []), r]);
+    this.runner = new RuleRunner(deps.rules ?? allRules, deps.kinds, deps.log);
     this.alerts = new AlertStore(deps.store.alerts);
     this.ruleStates = new RuleStates(deps.store.ruleState);
     this.plates = new PlateLists(deps.store.visitors, deps.directory);
@@ -138,13 +205,13 @@ export class RuleEngine {
       onError: (err) => deps.log.error({ err }, 'deadline firing failed'),
     });
     // A savepoint per reading: a failing write undoes that reading's rule work and nothing else of the batch.
-    this.runReading = (plan: NonNullable<RuleEngine['plan']>) => deps.store.transaction(() => this.applyPlan(plan));
+    this.runReading = (plan: Decision[]) => deps.store.transaction(() => this.applyAll(plan));
   }
 
   /** Validate rule settings (throws with every problem), load alerts, visitors, lots and deadlines. */
   start(): void {
     const { deps } = this;
-    this.settings = new RuleSettings(this.rules, { settings: deps.settings, communities: deps.communities });
+    this.settings = new RuleSettings(this.runner.rules, { settings: deps.settings, communities: deps.communities });
     this.alerts.load();
     this.plates.load();
     this.loadCare();
@@ -183,16 +250,10 @@ export class RuleEngine {
       // Rules are pure: evaluate them all first. Most readings only change rule state (kept in memory until
       // the batch flushes), and those need no savepoint; one that opens, changes or resolves an alert or
       // moves a deadline is applied inside its own savepoint, so a failure undoes that reading alone.
-      this.plan = [];
-      let plan;
-      try {
-        this.evaluateReading(r);
-      } finally {
-        plan = this.plan;
-        this.plan = null;
-      }
-      const writes = plan.some((p) => p.actions.some((a) => a.type !== 'state' && a.type !== 'lot'));
-      const fx = writes ? this.runReading(plan) : this.applyPlan(plan);
+      const plan: Decision[] = [];
+      const lookup = this.lookupOf(r);
+      if (lookup) this.runner.forReading(r, lookup, this.deps.clock.now(), this.world, plan);
+      const fx = RuleRunner.writes(plan) ? this.runReading(plan) : this.applyAll(plan);
       this.pending.set(r, fx.alerts.size || fx.lots.size ? fx : null);
     } catch (err) {
       // A busy or full store fails the whole ingest batch, which is tried again: the alert must not be lost.
@@ -205,24 +266,7 @@ export class RuleEngine {
     }
   }
 
-  private applyPlan(plan: NonNullable<RuleEngine['plan']>): Effects {
-    const fx = newEffects();
-    for (const p of plan) for (const a of p.actions) this.apply(p.rule, p.subject, p.key, a, p.ctx, p.input, fx);
-    return fx;
-  }
-
-  private evaluateReading(r: Reading): Effects {
-    const fx = newEffects();
-    const lookup = this.lookupOf(r);
-    if (!lookup) return fx;
-    const places = new Map<string, Places | undefined>(); // most rules look at the same device: build its places once
-    for (const rule of this.byKind.get(r.kind) ?? []) {
-      for (const subject of rule.subjects(r, lookup)) this.run(rule, subject, { type: 'reading', reading: r }, fx, r, places);
-    }
-    return fx;
-  }
-
-  /** What a rule's `subjects()` may look at for a reading: its device and where it is (undefined: unknown device). */
+  /** What a rule's `subjects()` may look at for a reading: its device and where it is; undefined = unknown device. */
   private lookupOf(r: Reading): SubjectLookup | undefined {
     const device = this.deps.directory.devices.get(r.deviceId);
     if (!device) return undefined;
@@ -238,12 +282,41 @@ export class RuleEngine {
     const lookup = this.lookupOf(r);
     if (!lookup) return [];
     const out: OpenAlert[] = [];
-    for (const rule of this.byKind.get(r.kind) ?? [])
+    for (const rule of this.runner.rulesFor(r.kind, r.type))
       for (const subject of rule.subjects(r, lookup)) {
         const a = this.alerts.openFor(rule.name, subject);
         if (a) out.push(a);
       }
     return out;
+  }
+
+  /** Apply decisions into a fresh set of effects (the caller decides the transaction). */
+  private applyAll(plan: readonly Decision[]): Effects {
+    const outer = this.fx;
+    const fx = (this.fx = newEffects());
+    try {
+      for (const d of plan) this.runner.apply(d, this.effects);
+    } finally {
+      this.fx = outer;
+    }
+    return fx;
+  }
+
+  /** Run one rule on one subject now and apply its actions into `fx` (deadlines, visitors, care). */
+  private run(rule: AnyRule, subject: string, input: RuleInput, fx: Effects): void {
+    // On the event clock a deadline fires at its own time, however far the batch that passed it moved the
+    // clock: a replay then stamps the same times whatever the spacing of its messages.
+    const clockNow = this.deps.clock.now();
+    const now = input.type === 'deadline' && this.deps.clock.mode === 'event' ? Math.min(input.due, clockNow) : clockNow;
+    const d = this.runner.decide(rule, subject, input, now, this.world);
+    if (!d) return;
+    const outer = this.fx;
+    this.fx = fx;
+    try {
+      this.runner.apply(d, this.effects);
+    } finally {
+      this.fx = outer;
+    }
   }
 
   /** After the batch committed: publish what its readings changed, in order. */
@@ -289,115 +362,6 @@ export class RuleEngine {
     this.scheduler.reload();
   }
 
-  // ── one rule, one subject ─────────────────────────────────────────────────────────────────────────────
-
-  private run(rule: AnyRule, subject: string, input: RuleInput, fx: Effects, reading?: Reading, cache?: Map<string, Places | undefined>): void {
-    const cacheKey = `${rule.subjectType}|${subject}`;
-    let places = cache?.get(cacheKey);
-    if (!places) {
-      places = this.contexts.places(rule.subjectType, subject, reading);
-      cache?.set(cacheKey, places);
-    }
-    if (!places) return;
-    const config = this.settings.resolve<RuleConfigBase>(rule, places.place.communityId, places.place.gridId, places.household, places.levelKey);
-    if (!config.enabled) return;
-    const key = deadlineKey(rule.name, subject);
-    // On the event clock a deadline fires at its own time, however far the batch that passed it moved the
-    // clock: a replay then stamps the same times whatever the spacing of its messages.
-    const clockNow = this.deps.clock.now();
-    const now = input.type === 'deadline' && this.deps.clock.mode === 'event' ? Math.min(input.due, clockNow) : clockNow;
-    const state = rule.stateful ? this.ruleStates.get(rule.name, subject) : undefined;
-    // One literal of fixed shape (this runs for every rule on every reading).
-    const ctx: RuleContext<RuleConfigBase> = {
-      now,
-      subject,
-      config,
-      place: places.place,
-      alert: this.alerts.openFor(rule.name, subject),
-      deadline: this.scheduler.get(key),
-      device: places.device,
-      deviceState: places.deviceState,
-      kind: places.kind,
-      household: places.household,
-      space: places.space,
-      lot: places.lot,
-      gate: places.gate,
-      where: places.where,
-      care: places.household ? this.careOf(places.household.id) : undefined,
-      plates: places.plates,
-    };
-    let actions: Action<unknown>[];
-    try {
-      actions = rule.evaluate(input, state, ctx) as Action<unknown>[];
-    } catch (err) {
-      // A rule is pure, so a throw has written nothing: skip this rule only, so that a bug in one rule can
-      // never swallow another's alert (say, a smoke alarm in the same batch).
-      this.deps.log.error({ err, rule: rule.name, subject, input: input.type }, 'rule failed');
-      return;
-    }
-    if (this.plan) this.plan.push({ rule, subject, key, actions, ctx, input });
-    else for (const a of actions) this.apply(rule, subject, key, a, ctx, input, fx);
-  }
-
-  /** While a reading is evaluated: what its rules decided, applied once all of them have run. */
-  private plan: Array<{ rule: AnyRule; subject: string; key: string; actions: Action<unknown>[]; ctx: RuleContext<RuleConfigBase>; input: RuleInput }> | null = null;
-
-  private apply(
-    rule: AnyRule,
-    subject: string,
-    key: string,
-    a: Action<unknown>,
-    ctx: { now: number; config: RuleConfigBase; place: AlertPlace },
-    input: RuleInput,
-    fx: Effects,
-  ): void {
-    const { now } = ctx;
-    switch (a.type) {
-      case 'open': {
-        const res = this.alerts.openOrRepeat({
-          kind: rule.name,
-          subject,
-          place: { ...ctx.place, ...a.place },
-          severity: a.severity,
-          title: a.title,
-          details: stripUndefined(a.details),
-          now,
-          flapHoldMs: ctx.config.flapHoldMinutes * 60_000,
-        });
-        fx.alerts.set(res.alert.id, res.alert);
-        if (res.created) fx.opened.push(rule.name);
-        if (res.created || res.reopened) for (const h of this.hooks) h.opened?.(res.alert, res.created ? 'created' : 'reopened', now);
-        return;
-      }
-      case 'update':
-        return changed(fx, this.alerts.update(rule.name, subject, stripUndefined(a.details), a.title, now));
-      case 'resolve':
-        return changed(fx, this.alerts.resolveAuto(rule.name, subject, a.reason, now));
-      case 'note':
-        return changed(fx, this.alerts.note(rule.name, subject, a.note, a.data, now));
-      case 'deadline':
-        // A deadline set while its own deadline fires must lie ahead, or the firing would never end.
-        return this.scheduler.set(key, input.type === 'deadline' && a.due <= now ? now + 1 : a.due);
-      case 'cancelDeadline':
-        return this.scheduler.cancel(key);
-      case 'state':
-        return this.ruleStates.put(rule.name, subject, a.state, now);
-      case 'lot':
-        fx.lots.set(subject, a.occupied);
-        return;
-      case 'endAbsence': {
-        const cur = this.absences.get(a.id);
-        if (cur && cur.endedAt === undefined && a.at < cur.until) this.absences.end(a.id, a.at, 'water', a.note);
-        return;
-      }
-      case 'absenceOverdue': {
-        const cur = this.absences.prompt(a.id, now);
-        if (cur) for (const h of this.hooks) h.careNotice?.(cur, a.title, a.lines, now);
-        return;
-      }
-    }
-  }
-
   // ── deadlines (own transaction per chunk) ─────────────────────────────────────────────────────────────
 
   private fire(due: Deadline[]): void {
@@ -408,7 +372,7 @@ export class RuleEngine {
       if (!this.scheduler.claim(d)) return; // gone from the table: handled before a restart, or cancelled
       const sep = d.key.indexOf(':');
       const owner = d.key.slice(0, sep);
-      const rule = this.byName.get(owner);
+      const rule = this.runner.byName.get(owner);
       if (rule) this.run(rule, d.key.slice(sep + 1), { type: 'deadline', due: d.due }, dfx);
       else {
         // As for rules: on the event clock a deadline happens at its own time, however far a batch moved the clock.
@@ -455,7 +419,7 @@ export class RuleEngine {
     const fx = this.transact(() => {
       const fx = newEffects();
       this.plates.register({ communityId, plate: p, until, registeredBy: by, registeredAt: this.deps.clock.now() });
-      for (const rule of this.rules) if (rule.takesVisitors) this.run(rule, plateSubject(communityId, p), { type: 'visitor', until, by }, fx);
+      for (const rule of this.runner.rules) if (rule.takesVisitors) this.run(rule, plateSubject(communityId, p), { type: 'visitor', until, by }, fx);
       return fx;
     });
     this.publish(fx);
@@ -517,18 +481,13 @@ export class RuleEngine {
 
   /** Run a care input (visit, absence) through the rules that take it: household rules once, device rules per device of the household. */
   private runCare(takes: (r: AnyRule) => boolean | undefined, householdId: string, input: RuleInput, fx: Effects): void {
-    for (const rule of this.rules) {
+    for (const rule of this.runner.rules) {
       if (!takes(rule)) continue;
       if (rule.subjectType === 'household') this.run(rule, householdId, input, fx);
       else if (rule.subjectType === 'device')
         for (const id of this.householdDevices.get(householdId) ?? [])
           if (rule.deviceKinds.includes(this.deps.directory.devices.get(id)!.kind)) this.run(rule, id, input, fx);
     }
-  }
-
-  /** What the rules consult about a household: its absences and last visit (src/rules/lib/care.ts). */
-  private careOf(householdId: string): CareFacts | undefined {
-    return careFacts(this.absences.factsOf(householdId), this.lastVisit.get(householdId));
   }
 
   private loadCare(): void {
@@ -570,7 +529,7 @@ export class RuleEngine {
 
   /** A rule's merged settings for a household (defaults < settings < community < grid < household). */
   ruleConfig<C>(rule: AlertKind, householdId: string): C | undefined {
-    const r = this.byName.get(rule);
+    const r = this.runner.byName.get(rule);
     const h = this.deps.directory.households.get(householdId);
     return r && h ? this.settings.resolve<C>(r, h.communityId, h.gridId, h) : undefined;
   }
@@ -578,7 +537,7 @@ export class RuleEngine {
   /** A rule's merged settings for a device's place (community < grid < household), e.g. device_offline's
    *  cadence thresholds for GET /api/devices. */
   deviceRuleConfig<C>(rule: AlertKind, device: { communityId: string; gridId: string; householdId?: string }): C | undefined {
-    const r = this.byName.get(rule);
+    const r = this.runner.byName.get(rule);
     const h = device.householdId ? this.deps.directory.households.get(device.householdId) : undefined;
     return r && this.settings.resolve<C>(r, device.communityId, device.gridId, h);
   }
@@ -696,10 +655,4 @@ export function lifecycleLine(
 
 function changed(fx: Effects, v: AlertView | undefined): void {
   if (v) fx.alerts.set(v.id, v);
-}
-
-function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
-  return out;
 }

@@ -1,8 +1,8 @@
 // The notifier: reach the right people about an alert, and keep at it until somebody acknowledges.
-// It is one of the rule engine's AlertHooks (src/alerts/engine.ts; src/app.ts adds it): what it queues is written in the same
-// transaction as the alert change (durable outbox), escalations and reminders are deadlines in the same
-// persisted scheduler as the rules (so they run on the event clock and survive restarts, exactly once), and
-// a delivery loop sends what is due (src/notify/outbox.ts).
+// It is one of the alert engine's AlertHooks (src/alerts/engine.ts; src/app.ts adds it): what it queues is
+// written in the same transaction as the alert change (durable outbox), escalations and reminders are deadlines
+// in the same persisted scheduler as the rules, set through the engine's AlertDesk (so they run on the event
+// clock and survive restarts, exactly once), and a delivery loop sends what is due (src/notify/outbox.ts).
 import { existsSync, readFileSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -11,7 +11,7 @@ import type { Clock } from '../clock/clock.js';
 import type { Metrics } from '../metrics.js';
 import type { Directory, PersonInfo } from '../config/inventory.js';
 import type { Role, Settings } from '../config/schema.js';
-import type { AlertHooks, RuleEngine } from '../alerts/engine.js';
+import type { AlertDesk, AlertHooks } from '../alerts/engine.js';
 import type { AlertKind, AlertView } from '../alerts/types.js';
 import { byAlertKind } from '../alerts/kinds.js';
 import type { Transition } from '../alerts/lifecycle.js';
@@ -41,7 +41,8 @@ export interface NotifierDeps {
   log: Logger;
   metrics: Metrics;
   directory: Directory;
-  engine: RuleEngine;
+  /** Alerts and the notifier's deadlines (`notify:…`): the alert engine's AlertDesk. */
+  desk: AlertDesk;
   settings: NotifySettings;
   publicUrl: string;
   dataDir: string;
@@ -78,7 +79,7 @@ export class Notifier implements AlertHooks {
       log: deps.log.child({ channel: 'phone' }),
       metrics: deps.metrics,
       directory: deps.directory,
-      engine: deps.engine,
+      desk: deps.desk,
       settings: deps.settings.phone,
       credentials: deps.phoneCredentials ?? {},
       chatRoutes: () => this.routes(),
@@ -132,10 +133,10 @@ export class Notifier implements AlertHooks {
     // Escalation and reminders only for what somebody was told about (digest-only kinds wait for the digest).
     if (sent === 0 && this.escalation(alert.kind).length === 0) return;
     const steps = this.escalation(alert.kind);
-    steps.forEach((s, i) => this.deps.engine.scheduler.set(`notify:esc:${alert.id}:${i}`, now + s.afterMinutes * 60_000));
+    steps.forEach((s, i) => this.deps.desk.setDeadline(`notify:esc:${alert.id}:${i}`, now + s.afterMinutes * 60_000));
     const r = this.deps.settings.reminders;
     if (sent > 0 && r.max > 0 && r.severities.includes(alert.severity))
-      this.deps.engine.scheduler.set(`notify:rem:${alert.id}:1`, now + r.everyMinutes * 60_000);
+      this.deps.desk.setDeadline(`notify:rem:${alert.id}:1`, now + r.everyMinutes * 60_000);
   }
 
   transitioned(alert: AlertView, t: Transition, _actor?: string, now: number = this.deps.clock.now()): void {
@@ -175,7 +176,7 @@ export class Notifier implements AlertHooks {
 
   deadline(subject: string, _due: number, now: number): void | AlertView[] {
     const [what, idText, nText] = subject.split(':');
-    const alert = this.deps.engine.alerts.get(Number(idText));
+    const alert = this.deps.desk.get(Number(idText));
     // Stop the moment someone acknowledges (or the condition cleared itself).
     if (!alert || alert.status !== 'open') return;
     const n = Number(nText);
@@ -187,11 +188,11 @@ export class Notifier implements AlertHooks {
       const people = step.roles.length ? recipients(alert, this.deps.directory, { [alert.kind]: { roles: [], careContacts: false, digestOnly: false } }, step.roles) : [];
       const extra = step.streetOps ? [...this.destinations.values()].filter((d) => d.streetOps).map((d) => d.id) : [];
       this.send(alert, people, 'escalation', now, extra, minutes);
-      this.deps.engine.alerts.record(alert.id, now, 'escalated', 'system', { step: n + 1, afterMinutes: step.afterMinutes, roles: step.roles, streetOps: step.streetOps });
+      this.deps.desk.record(alert.id, now, 'escalated', 'system', { step: n + 1, afterMinutes: step.afterMinutes, roles: step.roles, streetOps: step.streetOps });
     } else if (what === 'rem') {
       const r = this.deps.settings.reminders;
       this.send(alert, recipients(alert, this.deps.directory, this.routes()), 'reminder', now, [], minutes);
-      if (n < r.max) this.deps.engine.scheduler.set(`notify:rem:${alert.id}:${n + 1}`, now + r.everyMinutes * 60_000);
+      if (n < r.max) this.deps.desk.setDeadline(`notify:rem:${alert.id}:${n + 1}`, now + r.everyMinutes * 60_000);
     }
   }
 
@@ -296,9 +297,9 @@ export class Notifier implements AlertHooks {
   }
 
   private cancelFollowUps(alertId: number): void {
-    const steps = this.escalation(this.deps.engine.alerts.get(alertId)?.kind ?? 'smoke');
-    steps.forEach((_, i) => this.deps.engine.scheduler.cancel(`notify:esc:${alertId}:${i}`));
-    for (let n = 1; n <= this.deps.settings.reminders.max; n++) this.deps.engine.scheduler.cancel(`notify:rem:${alertId}:${n}`);
+    const steps = this.escalation(this.deps.desk.get(alertId)?.kind ?? 'smoke');
+    steps.forEach((_, i) => this.deps.desk.cancelDeadline(`notify:esc:${alertId}:${i}`));
+    for (let n = 1; n <= this.deps.settings.reminders.max; n++) this.deps.desk.cancelDeadline(`notify:rem:${alertId}:${n}`);
   }
 
   private routes(): Partial<Record<AlertKind, Partial<Route>>> {
@@ -314,7 +315,7 @@ export class Notifier implements AlertHooks {
     try {
       this.deps.store.transaction(() => {
         for (const id of a.alertIds)
-          this.deps.engine.alerts.record(id, this.deps.clock.now(), 'notification', 'system', {
+          this.deps.desk.record(id, this.deps.clock.now(), 'notification', 'system', {
             destination: a.destination,
             channel: a.channel,
             ok: a.ok,

@@ -10,6 +10,7 @@ export const smoke: Rule<undefined, RuleConfigBase> = {
   description: 'a smoke detector reports alarm (not test); only a person resolves it',
   subjectType: 'device',
   deviceKinds: ['smoke-detector'],
+  readingTypes: ['alarm', 'alarm_cleared', 'silenced'],
   stateful: false,
   defaults: { enabled: true, flapHoldMinutes: 5 },
   configSchema: {},

@@ -18,6 +18,7 @@ export const unregisteredVehicle: Rule<undefined, UnregisteredVehicleConfig> = {
   description: "a plate not on the residents' or visitors' list enters; resolved by a person",
   subjectType: 'plate',
   deviceKinds: ['smart-gate'],
+  readingTypes: ['plate'],
   takesVisitors: true,
   stateful: false,
   defaults: { enabled: true, flapHoldMinutes: 5, minConfidence: 60 },

@@ -24,6 +24,7 @@ export const visitorOverstay: Rule<VisitorOverstayState, VisitorOverstayConfig> 
   description: 'a visitor plate stays past its allowed time; resolves on exit',
   subjectType: 'plate',
   deviceKinds: ['smart-gate'],
+  readingTypes: ['plate'],
   takesVisitors: true,
   stateful: true,
   defaults: { enabled: true, flapHoldMinutes: 5, graceMinutes: 0 },

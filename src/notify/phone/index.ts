@@ -14,7 +14,7 @@ import type { Store } from '../../store/store.js';
 import type { Clock } from '../../clock/clock.js';
 import type { Metrics } from '../../metrics.js';
 import type { Directory, PersonInfo, HouseholdInfo } from '../../config/inventory.js';
-import type { RuleEngine } from '../../alerts/engine.js';
+import type { AlertDesk } from '../../alerts/engine.js';
 import type { AlertKind, AlertView } from '../../alerts/types.js';
 import type { Transition } from '../../alerts/lifecycle.js';
 import type { Role } from '../../config/schema.js';
@@ -53,7 +53,8 @@ export interface PhoneNotifierDeps {
   log: Logger;
   metrics: Metrics;
   directory: Directory;
-  engine: RuleEngine;
+  /** Alerts and this notifier's deadlines (the alert engine's AlertDesk). */
+  desk: AlertDesk;
   settings: PhoneSettings;
   credentials: PhoneCredentials;
   /** The chat routes' overrides: the duty phones are those of the staff the alert goes to. */
@@ -89,7 +90,7 @@ export class PhoneNotifier {
       metrics: deps.metrics,
       settings: deps.settings,
       providers,
-      alert: (id) => deps.engine.alerts.get(id),
+      alert: (id) => deps.desk.get(id),
       onEvent: (e) => this.onEvent(e),
       afterEvents: () => this.deliverer.kick(),
       hold: deps.hold,
@@ -131,7 +132,7 @@ export class PhoneNotifier {
     for (const { step, index } of this.steps(alert)) {
       const due = base + step.afterMinutes * 60_000;
       if (due <= now) this.run(alert, step, index, now);
-      else this.deps.engine.scheduler.set(`${KEY}:${alert.id}:${index}`, due);
+      else this.deps.desk.setDeadline(`${KEY}:${alert.id}:${index}`, due);
     }
   }
 
@@ -146,7 +147,7 @@ export class PhoneNotifier {
   }
 
   private cancelSteps(alertId: number, kind: AlertKind): void {
-    (this.routes[kind] ?? []).forEach((_, i) => this.deps.engine.scheduler.cancel(`${KEY}:${alertId}:${i}`));
+    (this.routes[kind] ?? []).forEach((_, i) => this.deps.desk.cancelDeadline(`${KEY}:${alertId}:${i}`));
   }
 
   private run(alert: AlertView, step: PhoneStep, index: number, now: number): AlertView[] {
@@ -163,7 +164,7 @@ export class PhoneNotifier {
       // is not asked again; their answer on the page they have covers every open alert of the household.
       const asked = step.ask ? this.s.openAsk(linkWho(t), Date.now(), alert.householdId ?? '') : undefined;
       if (asked !== undefined) {
-        this.deps.engine.alerts.record(alert.id, now, 'phone', 'system', { channel: 'sms', to: t.to, number: maskPhone(t.number), purpose: 'ask', outcome: 'duplicate', step: index + 1, reason: `already asked about this household (alert ${asked})` });
+        this.deps.desk.record(alert.id, now, 'phone', 'system', { channel: 'sms', to: t.to, number: maskPhone(t.number), purpose: 'ask', outcome: 'duplicate', step: index + 1, reason: `already asked about this household (alert ${asked})` });
         continue;
       }
       queued += this.enqueue(alert, t, 'sms', step.ask ? 'ask' : 'alert', index, now);
@@ -171,7 +172,7 @@ export class PhoneNotifier {
     // Contacts to call are called one after another: the next only when the one before did not answer.
     const chain = this.callChain(alert, step);
     if (chain[0]) queued += this.enqueue(alert, chain[0], 'call', 'alert', index, now, 0);
-    this.deps.engine.alerts.record(alert.id, now, 'phone_step', 'system', {
+    this.deps.desk.record(alert.id, now, 'phone_step', 'system', {
       step: index + 1,
       afterMinutes: step.afterMinutes,
       to: step.to,
@@ -273,7 +274,7 @@ export class PhoneNotifier {
   private onEvent(e: PhoneEvent): void {
     const n = e.notice;
     const now = this.deps.clock.now();
-    this.deps.engine.alerts.record(n.alertId, now, 'phone', 'system', {
+    this.deps.desk.record(n.alertId, now, 'phone', 'system', {
       channel: n.channel,
       to: n.to,
       number: maskPhone(n.number),
@@ -292,12 +293,12 @@ export class PhoneNotifier {
     // An unanswered call (or one that could not be placed) moves to the next contact while the alert is open.
     const unanswered = ['no_answer', 'unknown', 'limited', 'duplicate'].includes(e.outcome) || (e.outcome === 'failed' && !e.retrying);
     if (n.channel !== 'call' || n.chain === undefined || !unanswered) return;
-    const alert = this.deps.engine.alerts.get(n.alertId);
+    const alert = this.deps.desk.get(n.alertId);
     const step = alert && this.routes[alert.kind]?.[n.step];
     if (!alert || !step || alert.status !== 'open') return;
     const next = this.callChain(alert, step)[n.chain + 1];
     if (next) this.enqueue(alert, next, 'call', 'alert', n.step, now, n.chain + 1);
-    else this.deps.engine.alerts.record(alert.id, now, 'phone_chain_end', 'system', { step: n.step + 1, reason: 'no contact answered' });
+    else this.deps.desk.record(alert.id, now, 'phone_chain_end', 'system', { step: n.step + 1, reason: 'no contact answered' });
   }
 
   // ── the work order ────────────────────────────────────────────────────────────────────────────────────
@@ -312,7 +313,7 @@ export class PhoneNotifier {
     const assignee =
       people.find((r) => r.via === 'care' && r.person.roles.includes('volunteer')) ??
       roles.map((role) => people.find((r) => r.via === role)).find((r) => r !== undefined);
-    this.deps.engine.alerts.record(alert.id, now, 'work_order', 'system', {
+    this.deps.desk.record(alert.id, now, 'work_order', 'system', {
       reason: why.reason,
       ...(why.step ? { step: why.step } : {}),
       ...(why.by ? { by: why.by } : {}),
@@ -320,7 +321,7 @@ export class PhoneNotifier {
       assignee: assignee?.person.id ?? null,
       told: people.map((r) => r.person.id),
     });
-    const view = assignee ? this.deps.engine.alerts.transition(alert.id, 'dispatch', 'system', { assignee: assignee.person.id }, now) : alert;
+    const view = assignee ? this.deps.desk.move(alert.id, 'dispatch', 'system', { assignee: assignee.person.id }, now) : alert;
     this.cancelSteps(alert.id, alert.kind);
     this.deps.cancelChatFollowUps(alert.id);
     this.deps.tellStaff(view, people, now);
@@ -331,7 +332,7 @@ export class PhoneNotifier {
 
   linkInfo(code: string): { alert: AlertView; purpose: 'ask' | 'ack'; who: string; expired: boolean; used: boolean; answer?: string } | undefined {
     const r = this.s.link(code);
-    const alert = r && this.deps.engine.alerts.get(r.alertId);
+    const alert = r && this.deps.desk.get(r.alertId);
     if (!r || !alert) return undefined;
     return { alert, purpose: r.purpose, who: r.who, expired: r.expiresAt <= Date.now(), used: r.usedAt !== null, answer: r.answer ?? undefined };
   }
@@ -347,10 +348,10 @@ export class PhoneNotifier {
     if ((info.purpose === 'ack') !== (answer === 'ack')) return { ok: false, reason: 'wrong' };
     if (!this.s.useLink(code, Date.now(), answer)) return { ok: false, reason: 'used' };
     const actor = info.who;
-    const { engine } = this.deps;
+    const { desk } = this.deps;
     if (answer === 'ack') {
-      if (engine.alerts.get(info.alert.id)!.status === 'open') engine.transition(info.alert.id, 'ack', actor, {});
-      return { ok: true, alert: engine.alerts.get(info.alert.id)! };
+      if (desk.get(info.alert.id)!.status === 'open') desk.transition(info.alert.id, 'ack', actor, {});
+      return { ok: true, alert: desk.get(info.alert.id)! };
     }
     // The answer is about the elder, so it covers every open alert of the household that asks the family
     // (the one this page was texted for, and any whose question was held back as a duplicate).
@@ -358,15 +359,15 @@ export class PhoneNotifier {
     const ids = new Set([info.alert.id]);
     if (household)
       for (const id of this.deps.store.alerts.openIdsOfHousehold(household)) {
-        const a = engine.alerts.get(id);
+        const a = desk.get(id);
         if (a && (this.routes[a.kind] ?? []).some((s) => s.ask)) ids.add(id);
       }
-    engine.runInTransaction((now) => {
+    desk.runInTransaction((now) => {
       const changed: AlertView[] = [];
       for (const id of ids) {
-        const a = engine.alerts.get(id);
+        const a = desk.get(id);
         if (!a) continue;
-        engine.alerts.record(a.id, now, 'contact_answer', actor, { answer, note: answer === 'safe' ? '已联系上，平安' : '联系不上', ...(id !== info.alert.id ? { page: info.alert.id } : {}) });
+        desk.record(a.id, now, 'contact_answer', actor, { answer, note: answer === 'safe' ? '已联系上，平安' : '联系不上', ...(id !== info.alert.id ? { page: info.alert.id } : {}) });
         if (answer === 'unreachable') {
           const visitStep = (this.routes[a.kind] ?? []).find((s) => s.visit);
           changed.push(...this.visit(a, visitStep?.visit?.roles ?? ['grid_member', 'grid_head'], now, { reason: 'unreachable', by: actor }));
@@ -374,8 +375,8 @@ export class PhoneNotifier {
       }
       return changed;
     });
-    if (answer === 'safe') for (const id of ids) if (engine.alerts.get(id)?.status === 'open') engine.transition(id, 'ack', actor, {});
-    return { ok: true, alert: engine.alerts.get(info.alert.id)! };
+    if (answer === 'safe') for (const id of ids) if (desk.get(id)?.status === 'open') desk.transition(id, 'ack', actor, {});
+    return { ok: true, alert: desk.get(info.alert.id)! };
   }
 }
 

@@ -1,5 +1,5 @@
 // What a rule is: `evaluate(input, state, ctx) → actions`, pure (DESIGN.md "Rules are pure"). A rule never
-// touches the store, the clock or the bus: the engine (src/alerts/engine.ts) gives it its own state for one
+// touches the store, the clock or the bus: the runner (src/rules/lib/runner.ts, driven by src/alerts/engine.ts) gives it its own state for one
 // subject, the time and the places involved, and applies the actions it returns in the transaction that
 // caused them.
 import type { DeviceKindName } from '../../config/schema.js';
@@ -106,6 +106,11 @@ export interface Rule<S = unknown, C extends RuleConfigBase = RuleConfigBase> {
   deviceKinds: readonly DeviceKindName[];
   /** A device-health rule: it looks at every kind whose definition lists this watch (not only `deviceKinds`). */
   health?: HealthWatch;
+  /**
+   * The reading types (`type` of the payload) it can act on; absent = every type. The runner skips the rule for
+   * other types before calling `subjects()` or building any context (src/rules/lib/runner.ts).
+   */
+  readingTypes?: readonly string[];
   /** Inputs other than readings and its own deadlines that it takes. */
   takesVisitors?: boolean;
   /**

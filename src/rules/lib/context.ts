@@ -1,14 +1,19 @@
 // The places a rule needs to judge one subject and title its alert: the device and where it is (household,
 // parking space, lot, gate), built from the inventory. For a reading, the reading's device; for a deadline or
 // a visitor registration, whatever the subject names.
-import type { Directory } from '../config/inventory.js';
-import type { DeviceKindDef } from '../ingest/types.js';
-import type { DeviceStates } from '../state/deviceState.js';
-import type { Reading } from '../ingest/reading.js';
-import type { AlertPlace } from './types.js';
-import type { RuleContext, SubjectType } from '../rules/lib/types.js';
-import { whereOf } from '../rules/lib/place.js';
-import type { PlateLists } from './visitors.js';
+import type { Directory } from '../../config/inventory.js';
+import type { DeviceKindDef } from '../../ingest/types.js';
+import type { DeviceStates } from '../../state/deviceState.js';
+import type { Reading } from '../../ingest/reading.js';
+import type { AlertPlace } from '../../alerts/types.js';
+import type { RuleContext, SubjectType } from './types.js';
+import { whereOf } from './place.js';
+
+/** The community's plate lists (src/alerts/visitors.ts keeps them). */
+export interface PlateSource {
+  isResident(communityId: string, plate: string): boolean;
+  visitorUntil(communityId: string, plate: string): number | undefined;
+}
 
 export type Places = Omit<RuleContext<unknown>, 'now' | 'subject' | 'config' | 'alert' | 'deadline' | 'care'> & {
   /** community|grid|household: which rule settings apply (RuleSettings caches by it). */
@@ -23,7 +28,7 @@ export class ContextBuilder {
     private readonly directory: Directory,
     kinds: readonly DeviceKindDef[],
     private readonly states: DeviceStates,
-    private readonly plateLists: PlateLists,
+    private readonly plateLists: PlateSource,
   ) {
     this.kinds = new Map(kinds.map((k) => [k.kind, { label: k.label, heartbeatSeconds: k.heartbeatSeconds, periodic: k.periodic ?? false, routineTypes: k.routineTypes }]));
   }
