@@ -1,7 +1,12 @@
-// Calls one rule directly, the way the engine does, and keeps what the engine would keep between calls (the
-// rule's state, its pending deadline, whether its alert is open) so a test reads as a story of messages.
-// Nothing here touches a store or a clock: rules are pure.
+// Runs one rule through the real rule runner (src/rules/lib/runner.ts) — the index by kind and type, the rule's
+// `subjects()`, its context, and what each action means — over an in-memory world that keeps what the engine
+// would keep between calls (the rule's state, its pending deadline, whether its alert is open), so a test reads
+// as a story of messages. Nothing here touches a store or a clock: rules are pure.
+import pino from 'pino';
 import type { Action, Rule, RuleConfigBase, RuleContext, RuleInput, OpenAlert } from '../../../src/rules/lib/types.js';
+import { RuleRunner, type Decision, type RuleEffects, type RuleWorld } from '../../../src/rules/lib/runner.js';
+import type { Places } from '../../../src/rules/lib/context.js';
+import { deviceKinds } from '../../../devices/index.js';
 import type { Reading } from '../../../src/ingest/reading.js';
 import type { DeviceInfo, HouseholdInfo, LotInfo, SpaceInfo } from '../../../src/config/inventory.js';
 import type { DeviceKindName } from '../../../src/config/schema.js';
@@ -74,6 +79,8 @@ export class Harness<S, C extends RuleConfigBase> {
     readonly o: HarnessOptions = {},
   ) {
     this.lastSeenAt = o.lastSeenAt;
+    this.subject = o.subject ?? o.device?.id ?? 'subject';
+    this.runner = new RuleRunner([rule], deviceKinds, pino({ level: 'silent' }));
   }
 
   ctx(now: number): RuleContext<C> {
@@ -81,7 +88,7 @@ export class Harness<S, C extends RuleConfigBase> {
     const d = o.device;
     return {
       now,
-      subject: o.subject ?? d?.id ?? 'subject',
+      subject: this.subject,
       config: { ...COMMON_DEFAULTS, ...this.rule.defaults, ...o.config } as C,
       place: { communityId: 'c1', gridId: 'g1', deviceId: d?.id },
       alert: this.alert,
@@ -117,43 +124,83 @@ export class Harness<S, C extends RuleConfigBase> {
     };
   }
 
-  /** Run one input at `now` and apply the actions the way the engine would. */
+  /** The subject a deadline or another non-reading input is for: the option, else the last a reading named. */
+  subject: string;
+  private readonly runner: RuleRunner;
+  private now = 0;
+
+  /** What the runner asks: the options' places and settings, and what this harness keeps. */
+  private readonly world: RuleWorld = {
+    places: () => this.places(this.now),
+    config: () => ({ ...COMMON_DEFAULTS, ...this.rule.defaults, ...this.o.config }) as RuleConfigBase,
+    openAlert: () => this.alert,
+    deadline: () => this.deadline,
+    state: () => this.state,
+    care: () => this.care,
+  };
+
+  /** What the actions do, in memory (the engine writes them to the store). */
+  private readonly effects: RuleEffects = {
+    open: (_kind, _subject, req) => {
+      if (!this.alert) {
+        this.opened++;
+        this.alert = { id: this.opened, status: 'open', severity: req.severity, count: 1, openedAt: req.now, details: req.details };
+      } else this.alert = { ...this.alert, count: this.alert.count + 1, details: req.details };
+    },
+    update: (_kind, _subject, details) => {
+      if (this.alert) this.alert = { ...this.alert, details };
+    },
+    resolve: () => {
+      this.alert = undefined;
+    },
+    note: () => undefined,
+    setDeadline: (_key, due) => {
+      this.deadline = due;
+    },
+    cancelDeadline: () => {
+      this.deadline = undefined;
+    },
+    putState: (_kind, _subject, state) => {
+      this.state = (state ?? undefined) as S | undefined;
+    },
+    lot: (_lot, occupied) => {
+      this.lot = occupied;
+    },
+    endAbsence: () => undefined,
+    absenceOverdue: () => undefined,
+  };
+
+  private places(now: number): Places {
+    const { now: _now, subject: _subject, config: _config, alert: _alert, deadline: _deadline, care: _care, ...rest } = this.ctx(now);
+    return { ...rest, levelKey: 'c1|g1|' };
+  }
+
+  /** Run one input at `now` through the runner; returns the actions the rule returned. */
   run(input: RuleInput, now: number): Action<S>[] {
+    this.now = now;
+    const decisions: Decision[] = [];
     if (input.type === 'reading') {
-      this.lastSeenAt = Math.max(this.lastSeenAt ?? -Infinity, input.reading.ts);
-      this.cadence = observe(this.cadence, input.reading.ts, input.reading.receivedAt);
-    }
-    const actions = this.rule.evaluate(input, this.state, this.ctx(now));
-    for (const a of actions) {
-      this.log.push({ at: now, action: a });
-      switch (a.type) {
-        case 'open':
-          if (!this.alert) {
-            this.opened++;
-            this.alert = { id: this.opened, status: 'open', severity: a.severity, count: 1, openedAt: now, details: a.details };
-          } else this.alert = { ...this.alert, count: this.alert.count + 1, details: a.details };
-          break;
-        case 'update':
-          if (this.alert) this.alert = { ...this.alert, details: a.details };
-          break;
-        case 'resolve':
-          this.alert = undefined;
-          break;
-        case 'deadline':
-          this.deadline = a.due;
-          break;
-        case 'cancelDeadline':
-          this.deadline = undefined;
-          break;
-        case 'state':
-          this.state = a.state ?? undefined;
-          break;
-        case 'lot':
-          this.lot = a.occupied;
-          break;
-        case 'note':
-          break;
+      const r = input.reading;
+      this.lastSeenAt = Math.max(this.lastSeenAt ?? -Infinity, r.ts);
+      this.cadence = observe(this.cadence, r.ts, r.receivedAt);
+      const d = this.o.device;
+      if (d) {
+        // A device in a household says so (the inventory's rule); subjects() looks at it.
+        const device = this.o.household && !d.householdId ? { ...d, householdId: this.o.household.id } : d;
+        this.runner.forReading(r, { device, space: this.o.space, household: this.o.household }, now, this.world, decisions);
       }
+    } else {
+      const d = this.runner.decide(this.rule, this.subject, input, now, this.world);
+      if (d) decisions.push(d);
+    }
+    const actions: Action<S>[] = [];
+    for (const d of decisions) {
+      if (input.type === 'reading') this.subject = d.subject;
+      for (const a of d.actions as Action<S>[]) {
+        this.log.push({ at: now, action: a });
+        actions.push(a);
+      }
+      this.runner.apply(d, this.effects);
     }
     return actions;
   }
