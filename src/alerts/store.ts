@@ -8,7 +8,7 @@
 import type { AlertRecord, AlertsRepo } from '../store/store.js';
 import { AppError } from '../errors.js';
 import { move, type Transition } from './lifecycle.js';
-import type { AlertKind, AlertPlace, AlertStatus, AlertView, Severity, TimelineEntry } from './types.js';
+import type { AlertKind, AlertOpening, AlertStatus, AlertView, Severity, TimelineEntry } from './types.js';
 import type { OpenAlert } from '../rules/lib/types.js';
 
 export const SYSTEM = 'system';
@@ -42,15 +42,9 @@ export function toView(r: AlertRecord): AlertView {
   return v;
 }
 
-export interface OpenRequest {
+export interface OpenRequest extends AlertOpening {
   kind: AlertKind;
   subject: string;
-  place: AlertPlace;
-  severity: Severity;
-  title: string;
-  details: Record<string, unknown>;
-  now: number;
-  flapHoldMs: number;
   /** Who opened it, on the timeline: a rule is `system` (the default); a resident's filing names the household. */
   actor?: string;
 }

@@ -21,6 +21,17 @@ export interface AlertPlace {
 }
 
 /** The Alert as the API and the `alert` bus event carry it (times ISO 8601, title in Chinese). */
+/** An alert to open, or whose repeat to count, for a kind and subject (a rule's `open` action, a filing). */
+export interface AlertOpening {
+  place: AlertPlace;
+  severity: Severity;
+  title: string;
+  details: Record<string, unknown>;
+  now: number;
+  /** A self-clearing alert back within this time re-opens the same alert (flap damping). */
+  flapHoldMs: number;
+}
+
 export interface AlertView extends AlertPlace {
   id: number;
   kind: AlertKind;

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { DeviceKindDef } from '../../ingest/types.js';
 import type { Reading } from '../../ingest/reading.js';
-import type { AlertKind, AlertPlace, Severity } from '../../alerts/types.js';
+import type { AlertKind, AlertOpening } from '../../alerts/types.js';
 import type { CareFacts } from './care.js';
 import type { Places } from './context.js';
 import { kindsOfRule, type Action, type OpenAlert, type Rule, type RuleConfigBase, type RuleContext, type RuleInput, type SubjectLookup } from './types.js';
@@ -27,20 +27,9 @@ export interface RuleWorld {
   care(householdId: string): CareFacts | undefined;
 }
 
-/** An alert a rule opens, or whose repeat it counts. */
-export interface OpenAlertRequest {
-  place: AlertPlace;
-  severity: Severity;
-  title: string;
-  details: Record<string, unknown>;
-  now: number;
-  /** A self-clearing alert back within this time re-opens the same alert (flap damping). */
-  flapHoldMs: number;
-}
-
 /** What the runner's actions do; each call belongs to the transaction of the input being run. */
 export interface RuleEffects {
-  open(kind: AlertKind, subject: string, req: OpenAlertRequest): void;
+  open(kind: AlertKind, subject: string, req: AlertOpening): void;
   update(kind: AlertKind, subject: string, details: Record<string, unknown>, title: string | undefined, now: number): void;
   resolve(kind: AlertKind, subject: string, reason: string, now: number): void;
   note(kind: AlertKind, subject: string, note: string, data: Record<string, unknown> | undefined, now: number): void;
