@@ -171,7 +171,7 @@ export class Notifier implements AlertHooks {
       data: { id: alert.id, kind: alert.kind, status: alert.status, householdId: alert.householdId, resolvedAt: alert.resolvedAt },
     };
     for (const dest of dests) this.outbox.enqueue(dest, notice, now, now);
-    this.deps.engine.alerts.record(alert.id, now, 'household_told', 'system', { destinations: dests.length });
+    this.deps.desk.record(alert.id, now, 'household_told', 'system', { destinations: dests.length });
   }
 
   deadline(subject: string, _due: number, now: number): void | AlertView[] {
