@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import type { MqttClient } from 'mqtt';
 import { startApp, connectDevice, waitFor, auth, type TestApp } from '../helpers.js';
 import { formats, payloadArb, withFuzzLot } from '../fuzzPayloads.js';
+import { deviceKinds } from '../../devices/index.js';
 
 const seed = Number(process.env.FUZZ_SEED ?? 20261122);
 let t: TestApp;
@@ -34,9 +35,12 @@ describe('fuzzing ingest over MQTT', () => {
       const id = `fuzz-${i}`;
       const place = (list: Map<string, { communityId: string }>, communityId = 'guihuayuan') =>
         [...list].find(([s, v]) => v.communityId === communityId && ![...t.app.directory.devices.values()].some((d) => d.spaceId === s))![0];
-      const communityId = kind === 'parking-sensor' ? lot.communityId : 'guihuayuan';
-      const where =
-        kind === 'parking-sensor' ? { spaceId: place(t.app.directory.spaces, communityId) } : kind === 'smart-gate' ? { gateId: place(t.app.directory.gates) } : {};
+      // Where the device goes comes from its kind's declared placement (devices/<kind>/index.ts), so a new kind
+      // is fuzzed without a line here.
+      const def = deviceKinds.find((k) => k.kind === kind)!;
+      const communityId = def.placement.some((p) => p.field === 'spaceId') ? lot.communityId : 'guihuayuan';
+      const places = { spaceId: t.app.directory.spaces, gateId: t.app.directory.gates, buildingId: t.app.directory.buildings, householdId: t.app.directory.households } as const;
+      const where = Object.fromEntries(def.placement.map((p) => [p.field, place(places[p.field], communityId)]));
       const res = await fetch(`${t.httpUrl}/api/devices`, {
         method: 'POST',
         headers: { ...auth(), 'content-type': 'application/json' },
