@@ -21,6 +21,7 @@ import { DeviceStatusBoard } from './state/deviceStatus.js';
 import type { CadenceSettings } from './state/cadence.js';
 import { Ingest } from './ingest/pipeline.js';
 import { Broker } from './broker/broker.js';
+import { BrokerThread } from './transport/brokerThread.js';
 import { buildApi } from './api/index.js';
 import { Failpoints } from './failpoints.js';
 import { deviceKinds } from '../devices/index.js';
@@ -74,7 +75,8 @@ export class App {
   private readonly connections = new ConnectionTracker();
   /** In a cluster: connection events to the instance that owns the device's community. */
   private connectionChannel?: PgChannel<ConnectionEvent>;
-  broker!: Broker;
+  /** The embedded broker: on the main thread, or on a thread of its own with settings.mqtt.thread. */
+  broker!: Broker | BrokerThread;
   api!: FastifyInstance;
   telemetry!: TelemetrySink;
   rules!: RuleEngine;
@@ -209,7 +211,7 @@ export class App {
     if (this.telemetry.handler) this.ingest.handlers.push(this.telemetry.handler);
     this.ingest.handlers.push(this.rules.handler, this.snapshots.handler);
 
-    this.broker = new Broker({
+    const brokerDeps = {
       directory: this.directory,
       repo: this.devicesRepo,
       ingest: this.ingest,
@@ -220,7 +222,23 @@ export class App {
       settings: { host: s.mqtt.host, port: s.mqtt.port, wsPort: s.mqtt.wsPort ?? null, maxPacketBytes: s.mqtt.maxPayloadBytes + 65536, fairReads: s.mqtt.fairReads, tlsPort: s.mqtt.tlsPort ?? null },
       tls: tls && { context: secureOptions(tls), handshakeTimeoutMs: s.tls.handshakeTimeoutSeconds * 1000, wsTls: s.http.tls },
       adminToken: s.adminToken,
-    });
+    };
+    // settings.mqtt.thread: sockets, MQTT parsing, CONNECT auth, ACL and fair reads on a worker thread of their own
+    // (src/transport/brokerThread.ts); ingest, rules and the store keep the main thread (issue 18).
+    this.broker = s.mqtt.thread
+      ? new BrokerThread({
+          ...brokerDeps,
+          worker: {
+            communities: this.config.communities,
+            dataDir: s.dataDir,
+            settings: brokerDeps.settings,
+            tls: brokerDeps.tls,
+            adminToken: s.adminToken,
+            log: { level: s.log.level, format: s.log.format },
+            urgentKinds: deviceKinds.filter((k) => k.urgent).map((k) => k.kind),
+          },
+        })
+      : new Broker(brokerDeps);
     this.transports = [this.broker];
     if (s.externalBroker) {
       const x = s.externalBroker;
@@ -316,7 +334,9 @@ export class App {
           await this.broker.start();
           this.broker.attachTo(this.api.server);
         },
-        stop: () => this.broker.aedes && this.broker.stop(),
+        stop: async () => {
+          if (this.broker instanceof BrokerThread || this.broker.aedes) await this.broker.stop();
+        },
       },
     ];
     const external = this.external;

@@ -36,6 +36,7 @@ const ENV: Array<[name: string, path: string[], type: 'int' | 'string' | 'clock'
   ['SHAOBING_DATA_DIR', ['dataDir'], 'string'],
   ['SHAOBING_MQTT_PORT', ['mqtt', 'port'], 'int'],
   ['SHAOBING_WS_PORT', ['mqtt', 'wsPort'], 'int'],
+  ['SHAOBING_MQTT_THREAD', ['mqtt', 'thread'], 'bool'],
   ['SHAOBING_HTTP_PORT', ['http', 'port'], 'int'],
   ['SHAOBING_ADMIN_TOKEN', ['adminToken'], 'string'],
   ['SHAOBING_CLOCK', ['clock'], 'string'],

@@ -55,6 +55,8 @@ export const settingsSchema = {
         /** Own port for MQTT over WebSocket; null serves it on the HTTP port at /mqtt only. */
         wsPort: { type: ['integer', 'null'], minimum: 0, maximum: 65535, default: null },
         maxPayloadBytes: { type: 'integer', minimum: 64, maximum: 1048576, default: 65536 },
+        /** The broker (sockets, MQTT parsing, auth, ACL) on a thread of its own, ingest on the main thread (src/transport/brokerThread.ts). */
+        thread: { type: 'boolean', default: false },
         // Fair reads (src/broker/connectionGuard.ts): bytes parsed per event-loop turn by busy connections
         // together (0 turns fairness off) and per connection, so one flood cannot hold back a smoke alarm.
         fairReads: {

@@ -1,6 +1,6 @@
 // The broker on a thread of its own (src/transport/brokerThread.ts, issue 18): the real service's ingest fed
-// by a BrokerThread on a port of its own — real aedes in a worker thread, real sockets, real SQLite. Until the
-// app wires settings.mqtt.thread itself, the test starts the thread beside the app's in-thread broker. Under
+// by a BrokerThread on a port of its own — real aedes in a worker thread, real sockets, real SQLite. Most tests
+// start the thread beside the app's in-thread broker; the last starts the app with settings.mqtt.thread. Under
 // vitest the worker compiles its TypeScript with tsx first: 90 s per test on a loaded machine.
 import { describe, it, expect, afterEach } from 'vitest';
 import { connect } from 'node:net';
@@ -118,5 +118,24 @@ describe('broker thread', () => {
     // Ahead of most of the flood (fair reads in the broker thread, the fast lane on the main thread).
     expect(before).toBeLessThan(flood / 2);
     await waitFor(() => t.app.db.prepare("SELECT COUNT(*) FROM alerts WHERE kind = 'smoke' AND device_id = ?").pluck().get(smoke), 'the smoke alert');
+  }, 90_000);
+
+  it('serves the app with settings.mqtt.thread: readings, a refusal on the errors channel, healthz, connected devices', async () => {
+    const t = await startApp({ mqtt: { port: 0, host: '127.0.0.1', thread: true } });
+    cleanups.push(() => t.stop());
+    expect(t.app.broker).toBeInstanceOf(BrokerThread);
+    const c = await connectDevice(t.mqttUrl, meter);
+    cleanups.push(() => c.end(true));
+    await c.publishAsync(`iot/chunjiang/${meter}/up`, '{"type":"reading","totalM3":123.456}', { qos: 1 });
+    // QoS 1 is acknowledged after the inbox commit: the state is there when the PUBACK has come.
+    expect(t.app.states.get(meter)?.meterTotalM3).toBe(123.456);
+    await c.subscribeAsync(`iot/chunjiang/${meter}/errors`);
+    const got = new Promise<string>((resolve) => c.once('message', (_topic, body) => resolve(body.toString())));
+    await c.publishAsync(`iot/chunjiang/${meter}/up`, 'not json', { qos: 1 });
+    expect(JSON.parse(await got)).toMatchObject({ error: 'decode_failed' });
+    const health = (await (await fetch(`${t.httpUrl}/healthz`)).json()) as Record<string, unknown>;
+    expect(JSON.stringify(health)).toMatch(/"broker":\s*(true|"ok"|\{[^}]*"ok":\s*true)/);
+    const connected = (await t.app.metrics.connectedDevices.get()).values[0]?.value;
+    expect(connected).toBe(1);
   }, 90_000);
 });
