@@ -1,19 +1,10 @@
 // Care visits a volunteer or staff member logged (POST /api/care/visits): a sign of life for the care
 // rounds (src/rules/missedCheck.ts). Written in the transaction that runs the rules on the visit, so a
 // visit never commits without the alert it resolved. Kept a year (src/jobs/retention.ts).
-import type { CareVisitsRepo } from '../store/store.js';
+import type { CareVisitRecord, CareVisitsRepo } from '../store/store.js';
 
-export interface CareVisit {
-  id: number;
-  householdId: string;
-  communityId: string;
-  gridId: string;
-  by: string;
-  /** When the visit happened, epoch ms. */
-  at: number;
-  note?: string;
-  loggedAt: number;
-}
+/** A logged visit: the store's record (`at` is when the visit happened, epoch ms). */
+export type CareVisit = CareVisitRecord;
 
 export class CareVisits {
   constructor(private readonly repo: CareVisitsRepo) {}
