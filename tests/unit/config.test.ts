@@ -160,7 +160,7 @@ parkingLots:
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: { ...process.env, SHAOBING_CONFIG: join(dir, 'settings.yaml') },
       encoding: 'utf8',
-      timeout: 20_000,
+      timeout: 60_000, // a loaded machine takes tsx 30 s to start; before the fix this ran until the limit
     });
     expect(run.status).toBe(78);
     expect(run.stderr).toContain('invalid configuration (3 errors)');
@@ -168,7 +168,7 @@ parkingLots:
     expect(run.stderr).toContain('/log/level: must be one of');
     expect(run.stderr).toMatch(/communities\/0 .*missing\.yaml.*file not found/);
     expect(run.stderr).not.toMatch(/\n\s+at /);
-  });
+  }, 90_000);
 });
 
 describe('configuration mistakes that used to pass silently (issue #13 item 6)', () => {
@@ -215,9 +215,9 @@ notify:
       // Free ports: before the fix this process started and ran until the timeout.
       env: { ...process.env, SHAOBING_CONFIG: join(dir, 'settings.yaml'), SHAOBING_DATA_DIR: join(dir, 'data'), SHAOBING_MQTT_PORT: '0', SHAOBING_HTTP_PORT: '0' },
       encoding: 'utf8',
-      timeout: 20_000,
+      timeout: 60_000, // a loaded machine takes tsx 30 s to start; before the fix this ran until the limit
     });
     expect(run.status).toBe(78);
     expect(run.stderr).toMatch(/settings\.yaml: \/notify\/routes\/smok: unknown alert kind/);
-  });
+  }, 90_000);
 });
