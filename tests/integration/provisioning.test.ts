@@ -73,7 +73,7 @@ describe('device provisioning', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/provision.ts', '--id', 'cj-wm-cli-1', '--kind', 'water-meter', '--community', 'chunjiang', '--household', 'cj-1-101', '--json'], {
       env: { ...process.env, SHAOBING_CONFIG: 'config/settings.yaml', SHAOBING_DATA_DIR: t.dataDir },
       encoding: 'utf8',
-      timeout: 20_000,
+      timeout: 60_000, // tsx start-up takes 30 s on a loaded machine
     });
     expect(run.stderr.replace(/npm warn.*\n/g, '')).toBe('');
     expect(run.status).toBe(0);
@@ -84,7 +84,7 @@ describe('device provisioning', () => {
     expect(stored).toMatch(/^sha256\$/);
     expect(stored).not.toContain(secret);
     return connectDevice(t.mqttUrl, id, secret).then((c) => c.end(true));
-  });
+  }, 90_000);
 });
 
 describe('bearer tokens and grid scoping', () => {
