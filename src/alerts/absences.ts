@@ -89,11 +89,6 @@ export class CareAbsences {
     return this.repo.prompt(id, at) ? this.get(id) : undefined;
   }
 
-  /** Delete absences that ended before `before`; the number deleted. */
-  prune(before: number): number {
-    return this.repo.prune(before);
-  }
-
   private refresh(id: number): Absence | undefined {
     const a = this.get(id);
     if (!a) return undefined;

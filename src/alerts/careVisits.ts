@@ -25,9 +25,4 @@ export class CareVisits {
   lastEach(after: number): Map<string, number> {
     return this.repo.lastEach(after);
   }
-
-  /** Delete visits older than `before`; the number deleted. */
-  prune(before: number): number {
-    return this.repo.prune(before);
-  }
 }

@@ -25,15 +25,14 @@ export interface RetentionResult {
   careAbsences: number;
 }
 
-export function runRetention(d: RetentionDeps): RetentionResult {
+export async function runRetention(d: RetentionDeps): Promise<RetentionResult> {
   const { store, now } = d;
   const careBefore = now - (d.careVisitDays ?? RETENTION.careVisitDays) * DAY;
-  return store.transaction(
-    (): RetentionResult => ({
-      rejections: store.rejections.keepNewest(d.rejectionsMax),
-      outbox: store.outbox.prune(now - (d.outboxDays ?? RETENTION.outboxDays) * DAY),
-      careVisits: store.careVisits.prune(careBefore),
-      careAbsences: store.absences.prune(careBefore),
-    }),
-  );
+  // Each delete is a unit of its own: nothing ties them together, and none holds the others' rows.
+  return {
+    rejections: await store.rejections.keepNewest(d.rejectionsMax),
+    outbox: await store.outbox.prune(now - (d.outboxDays ?? RETENTION.outboxDays) * DAY),
+    careVisits: await store.careVisits.prune(careBefore),
+    careAbsences: await store.absences.prune(careBefore),
+  };
 }

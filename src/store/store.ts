@@ -16,8 +16,9 @@
 //     deciding: open alerts, rule state, deadlines, device state, visitors, recent absences. They are small,
 //     and an async adapter answers them from what it loaded for the communities it owns (`open`), keeping
 //     its copy current with its own writes.
-//   - Queries (lists, history, reports, the digest, sweeps) return Promises: callers are the API, jobs and
-//     care code, off the hot path, and may await.
+//   - Queries (lists, history, reports, the digest) return Promises: callers are the API, jobs and care code,
+//     off the hot path, and may await. So do the maintenance deletes (`keepNewest`, `sweep`, `prune`): each is
+//     a unit of work of its own, called outside `transaction`, answering how many rows went.
 //
 // No SQLite-only semantics cross this seam: ids are numbers the adapter allocates and hands back at once
 // (SQLite: INTEGER PRIMARY KEY; PostgreSQL: a sequence reserved ahead in blocks), "did it happen" is a
@@ -97,8 +98,8 @@ export interface Rejection {
 export interface RejectionsRepo {
   /** Keep a rejection; its id. */
   add(r: Omit<Rejection, 'id'>): number;
-  /** Keep the newest `max`; the number deleted. */
-  keepNewest(max: number): number;
+  /** Keep the newest `max`; the number deleted (a unit of its own, outside `transaction`). */
+  keepNewest(max: number): Promise<number>;
   /** Newest first; only of these devices when given (an empty list gives none). */
   list(q: { deviceIds?: readonly string[]; limit: number }): Promise<Rejection[]>;
 }
@@ -126,8 +127,8 @@ export interface FieldSample<V = unknown> {
 
 export interface ReadingsRepo {
   add(r: StoredReading): void;
-  /** Delete up to `limit` readings with event time before `before`; the number deleted. */
-  sweep(before: number, limit: number): number;
+  /** Delete up to `limit` readings with event time before `before`; the number deleted (a unit of its own). */
+  sweep(before: number, limit: number): Promise<number>;
   /** A top-level payload field's values in [from, to), by time; readings without it are skipped. */
   field<V>(q: { deviceId: string; field: string; from: number; to: number; type?: string }): Promise<FieldSample<V>[]>;
   /** The newest value of the field before `before`. */
@@ -270,8 +271,8 @@ export interface OutboxRepo {
   retry(id: number, nextTryAt: number, error: string): void;
   failed(id: number, error: string): void;
   recordAttempt(a: { alertIds: number[]; outboxIds: number[]; destination: string; channel: string; ok: boolean; reason: string | null; merged: number; at: number }): void;
-  /** Delete rows sent before `before` whose alert is resolved (or that belong to none); the number deleted. */
-  prune(before: number): number;
+  /** Delete rows sent before `before` whose alert is resolved (or that belong to none); the number deleted (a unit of its own). */
+  prune(before: number): Promise<number>;
 }
 
 export interface PhoneMessage {
@@ -340,8 +341,8 @@ export interface CareVisitsRepo {
   recent(householdId: string, limit: number): Promise<CareVisitRecord[]>;
   /** Each household's newest visit after `after` (working set). */
   lastEach(after: number): Map<string, number>;
-  /** Delete visits before `before`; the number deleted. */
-  prune(before: number): number;
+  /** Delete visits before `before`; the number deleted (a unit of its own). */
+  prune(before: number): Promise<number>;
 }
 
 export interface AbsenceRecord {
@@ -374,8 +375,8 @@ export interface AbsencesRepo {
   changeUntil(id: number, until: number): void;
   /** Record the overdue notice; false if one was recorded already. */
   prompt(id: number, at: number): boolean;
-  /** Delete absences that ended before `before`; the number deleted. */
-  prune(before: number): number;
+  /** Delete absences that ended before `before`; the number deleted (a unit of its own). */
+  prune(before: number): Promise<number>;
 }
 
 export interface VisitorRecord {

@@ -59,7 +59,7 @@ export class SqliteSink implements TelemetrySink {
       let total = 0;
       for (;;) {
         if (!store.isOpen) break;
-        const n = store.readings.sweep(cutoff, SWEEP_CHUNK);
+        const n = await store.readings.sweep(cutoff, SWEEP_CHUNK);
         total += n;
         if (n < SWEEP_CHUNK) break;
         await new Promise((r) => setImmediate(r)); // let ingest batches in between chunks

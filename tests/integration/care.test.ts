@@ -136,10 +136,10 @@ describe('care rounds over MQTT (event clock)', () => {
     expect(msg.text).toMatch(/桂花园第二微网格（6号楼）：新增\d+件，未办结\d+件；确认用时/);
   });
 
-  it('retention keeps this year\'s visits', () => {
-    const r = runRetention({ store: env.t.app.store, now: env.t.app.clock.now(), rejectionsMax: 10_000 });
+  it('retention keeps this year\'s visits', async () => {
+    const r = await runRetention({ store: env.t.app.store, now: env.t.app.clock.now(), rejectionsMax: 10_000 });
     expect(r.careVisits).toBe(0);
-    expect(runRetention({ store: env.t.app.store, now: env.t.app.clock.now() + 366 * 24 * HOUR, rejectionsMax: 10_000 }).careVisits).toBe(1);
+    expect((await runRetention({ store: env.t.app.store, now: env.t.app.clock.now() + 366 * 24 * HOUR, rejectionsMax: 10_000 })).careVisits).toBe(1);
   });
 
   it('keeps the rounds across a restart', async () => {

@@ -193,8 +193,8 @@ export function storeContract(label: string, h: StoreHarness, available: () => b
       expect((await store.rejections.list({ deviceIds: ['d1'], limit: 10 })).map((r) => r.message)).toEqual(['bad 4', 'bad 1']);
       expect(await store.rejections.list({ deviceIds: [], limit: 10 })).toEqual([]);
       expect((await store.rejections.list({ limit: 2 })).length).toBe(2);
-      expect(store.transaction(() => store.rejections.keepNewest(2))).toBe(3);
-      expect(store.transaction(() => store.rejections.keepNewest(2))).toBe(0);
+      expect(await store.rejections.keepNewest(2)).toBe(3);
+      expect(await store.rejections.keepNewest(2)).toBe(0);
       await store.durable();
       expect((await store.rejections.list({ limit: 10 })).map((r) => r.message)).toEqual(['bad 5', 'bad 4']);
     });
@@ -241,9 +241,9 @@ export function storeContract(label: string, h: StoreHarness, available: () => b
       expect(await store.readings.fieldBefore({ deviceId: 'w1', field: 'litres', before: T0 + 20, type: 'flow' })).toEqual({ ts: T0, value: 1.5 });
       expect(await store.readings.fieldBefore({ deviceId: 'w1', field: 'litres', before: T0 })).toBeUndefined();
       await expect(store.readings.field({ deviceId: 'w1', field: "x') OR 1=1 --", from: 0, to: 1 })).rejects.toThrow();
-      expect(store.transaction(() => store.readings.sweep(T0 + 20, 2))).toBe(2);
-      expect(store.transaction(() => store.readings.sweep(T0 + 20, 2))).toBe(1);
-      expect(store.transaction(() => store.readings.sweep(T0 + 20, 2))).toBe(0);
+      expect(await store.readings.sweep(T0 + 20, 2)).toBe(2);
+      expect(await store.readings.sweep(T0 + 20, 2)).toBe(1);
+      expect(await store.readings.sweep(T0 + 20, 2)).toBe(0);
       await store.durable();
       expect(await store.readings.field({ deviceId: 'w1', field: 'litres', from: 0, to: T0 + 100 })).toEqual([{ ts: T0 + 20, value: 0 }]);
     });
@@ -437,10 +437,12 @@ export function storeContract(label: string, h: StoreHarness, available: () => b
       const next = new Map(store.outbox.nextPerDestination().map((n) => [n.destination, n.at]));
       expect(next).toEqual(new Map([['wecom:a', T0 + 2], ['wecom:b', T0 + 1000]]));
       // Sent rows of an unresolved alert stay; once it is resolved they go.
-      expect(store.transaction(() => store.outbox.prune(W + 100))).toBe(0);
+      await store.durable();
+      expect(await store.outbox.prune(W + 100)).toBe(0);
       store.transaction(() => store.alerts.update(ids.a, { status: 'resolved', resolvedAt: T0 + 50 }));
-      expect(store.transaction(() => store.outbox.prune(W + 1))).toBe(0);
-      expect(store.transaction(() => store.outbox.prune(W + 100))).toBe(1);
+      await store.durable();
+      expect(await store.outbox.prune(W + 1)).toBe(0);
+      expect(await store.outbox.prune(W + 100)).toBe(1);
       const again = await reopen();
       expect(again.outbox.due({ appNow: T0 + 10_000, wallNow: W + 60_000, destinations: 'chat', perDestination: 9, limit: 10 }).map((r) => r.id)).toEqual([ids.r2, ids.r3, ids.late]);
     });
@@ -518,7 +520,8 @@ export function storeContract(label: string, h: StoreHarness, available: () => b
       expect(store.careVisits.lastEach(T0 + 5)).toEqual(new Map([['h1', T0 + 20], ['h2', T0 + 10]]));
       await store.durable();
       expect(await store.careVisits.recent('h1', 5)).toEqual([{ id: ids[1], ...v('h1', T0 + 20) }, { id: ids[0], ...v('h1', T0, '精神不错') }]);
-      expect(store.transaction(() => store.careVisits.prune(T0 + 15))).toBe(2);
+      expect(await store.careVisits.prune(T0 + 15)).toBe(2);
+      expect(store.careVisits.last('h2')).toBeUndefined();
       expect((await reopen()).careVisits.lastEach(0)).toEqual(new Map([['h1', T0 + 20]]));
     });
 
@@ -541,7 +544,8 @@ export function storeContract(label: string, h: StoreHarness, available: () => b
       expect(store.absences.get(b)?.promptedAt).toBeUndefined();
       await store.durable();
       expect((await store.absences.since(T0 + 45, 10)).map((r) => r.id)).toEqual([b, c]);
-      expect(store.transaction(() => store.absences.prune(T0 + 60))).toBe(2);
+      expect(await store.absences.prune(T0 + 60)).toBe(2);
+      expect(store.absences.get(a)).toBeUndefined();
       expect((await reopen()).absences.live(0).map((r) => r.id)).toEqual([b]);
     });
 

@@ -60,7 +60,7 @@ describe('retention', () => {
   const dir = tempDir('shaobing-retention-');
   afterAll(() => dir.remove());
 
-  it('trims rejections to the cap, old sent outbox rows of resolved alerts, and visits older than a year', () => {
+  it('trims rejections to the cap, old sent outbox rows of resolved alerts, and visits older than a year', async () => {
     const db = openDb({ dataDir: dir.path, synchronous: 'normal' });
     const now = Date.parse('2026-03-01T00:00:00Z');
     const rej = db.prepare(
@@ -85,10 +85,10 @@ describe('retention', () => {
     visit.run(now - 366 * DAY, now - 366 * DAY);
     visit.run(now - 300 * DAY, now - 300 * DAY);
 
-    expect(runRetention({ store: sqliteStore(db), now, rejectionsMax: 100 })).toEqual({ rejections: 30, outbox: 2, careVisits: 1, careAbsences: 0 });
+    expect(await runRetention({ store: sqliteStore(db), now, rejectionsMax: 100 })).toEqual({ rejections: 30, outbox: 2, careVisits: 1, careAbsences: 0 });
     expect(db.prepare('SELECT COUNT(*) FROM rejections').pluck().get()).toBe(100);
     expect(db.prepare('SELECT COUNT(*) FROM outbox').pluck().get()).toBe(3);
-    expect(runRetention({ store: sqliteStore(db), now, rejectionsMax: 100 })).toEqual({ rejections: 0, outbox: 0, careVisits: 0, careAbsences: 0 });
+    expect(await runRetention({ store: sqliteStore(db), now, rejectionsMax: 100 })).toEqual({ rejections: 0, outbox: 0, careVisits: 0, careAbsences: 0 });
     db.close();
   });
 });

@@ -95,7 +95,7 @@ export function sqliteCare(db: Db): { careVisits: CareVisitsRepo; absences: Abse
       },
       recent: async (householdId, limit) => (vs().recent.all(householdId, limit) as VisitRow[]).map(visit),
       lastEach: (after) => new Map((vs().lastEach.all(after) as Array<{ h: string; at: number }>).map((r) => [r.h, r.at])),
-      prune: (before) => vs().prune.run(before).changes,
+      prune: async (before) => vs().prune.run(before).changes,
     },
     absences: {
       add: (x) =>
@@ -110,7 +110,7 @@ export function sqliteCare(db: Db): { careVisits: CareVisitsRepo; absences: Abse
       end: (id, at, by, note) => void as().end.run(at, by, note, id),
       changeUntil: (id, until) => void as().until.run(until, id),
       prompt: (id, at) => as().prompt.run(at, id).changes > 0,
-      prune: (before) => as().prune.run(before).changes,
+      prune: async (before) => as().prune.run(before).changes,
     },
     visitors: {
       all: () =>

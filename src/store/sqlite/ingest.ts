@@ -90,7 +90,7 @@ export function sqliteIngest(db: Db): {
     },
     rejections: {
       add: (r) => Number(st().rejectionInsert.run(r.deviceId, r.communityId, r.topic, r.code, r.message, r.payload, r.payloadBytes, r.receivedAt).lastInsertRowid),
-      keepNewest: (max) => db.prepare('DELETE FROM rejections WHERE id <= (SELECT MAX(id) FROM rejections) - ?').run(max).changes,
+      keepNewest: async (max) => db.prepare('DELETE FROM rejections WHERE id <= (SELECT MAX(id) FROM rejections) - ?').run(max).changes,
       list: async ({ deviceIds, limit }) => {
         if (deviceIds && deviceIds.length === 0) return [];
         const rows = deviceIds
@@ -109,7 +109,7 @@ export function sqliteIngest(db: Db): {
     },
     readings: {
       add: (r) => void st().readingInsert.run(r.deviceId, r.ts, r.receivedAt, r.type, payloadJson(r.payload as object)),
-      sweep: (before, limit) => db.prepare('DELETE FROM readings WHERE rowid IN (SELECT rowid FROM readings WHERE ts < ? LIMIT ?)').run(before, limit).changes,
+      sweep: async (before, limit) => db.prepare('DELETE FROM readings WHERE rowid IN (SELECT rowid FROM readings WHERE ts < ? LIMIT ?)').run(before, limit).changes,
       field: async <V>(q: { deviceId: string; field: string; from: number; to: number; type?: string }) => {
         const args: unknown[] = [q.deviceId];
         if (q.type !== undefined) args.push(q.type);

@@ -101,7 +101,7 @@ export function sqliteNotify(db: Db): { outbox: OutboxRepo; phone: PhoneRepo; ac
       failed: (id, error) => void s().failed.run(error, id),
       recordAttempt: (a) =>
         void s().attempt.run(JSON.stringify(a.alertIds), JSON.stringify(a.outboxIds), a.destination, a.channel, a.ok ? 1 : 0, a.reason, a.merged, a.at),
-      prune: (before) =>
+      prune: async (before) =>
         db
           .prepare(
             `DELETE FROM outbox WHERE status = 'sent' AND sent_at < ?
