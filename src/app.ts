@@ -47,7 +47,6 @@ import { join } from 'node:path';
 import { Snapshots } from './residents/snapshots.js';
 import { snapshotLinksApi } from './api/snapshotLinks.js';
 import { FilePhotoStore } from './residents/photos.js';
-import { PhotosRepo } from './store/photosRepo.js';
 
 export interface AppOptions {
   log?: Logger;
@@ -184,7 +183,7 @@ export class App {
     // Notifications queue inside the alert's transaction.
     this.rules.hooks.push(this.notifier);
     this.ingest = new Ingest({
-      db: this.db,
+      store: this.store,
       directory: this.directory,
       kinds: deviceKinds,
       clock: this.clock,
@@ -204,7 +203,7 @@ export class App {
     this.snapshots = new Snapshots({
       engine: this.rules,
       store: photoStore,
-      photos: new PhotosRepo(this.db),
+      photos: this.store.photos,
       log: this.log.child({ component: 'snapshots' }),
     });
     // History rows, then rules and alerts (both commit inside the ingest transaction), then the snapshots.

@@ -17,7 +17,7 @@
 //
 // Exactly once across a crash (issue 16): a message from an external broker's persistent session comes with its
 // delivery (session, packet id, DUP flag). The commit that makes it durable — the inbox row, or the fast lane's
-// processing — also records (session, packet id, hash of topic and payload) in `deliveries`. An instance that
+// processing — also records (session, packet id, hash of topic and payload) through the store's `deliveries`. An instance that
 // dies after that commit and before its PUBACK reached the broker has the message sent again, flagged DUP, to
 // whoever resumes the session; `submit` finds the record and acknowledges it without processing it twice. Only a
 // record among the session's last DELIVERY_WINDOW matches: the broker numbers a session's packets in turn and
@@ -26,7 +26,7 @@ import type { DeviceInbound, Delivery } from '../transport/transport.js';
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { Db } from '../store/db.js';
+import type { DeliveryRecord, Store } from '../store/store.js';
 import type { DeviceInfo, Directory } from '../config/inventory.js';
 import type { Clock } from '../clock/clock.js';
 import type { EventBus } from '../bus.js';
@@ -36,7 +36,6 @@ import type { Decoder, DeviceKindDef } from './types.js';
 import { compileValidators, plainJsonProblem, type PayloadValidator } from './validate.js';
 import { eventTime, MAX_FUTURE_MS, type Reading, type Rejection } from './reading.js';
 import { POISON_MARKER, type Failpoints } from '../failpoints.js';
-import { isTransientStoreError } from '../store/db.js';
 
 /**
  * Work done for each accepted reading inside the processing transaction (rules, telemetry, …). Every attempt
@@ -59,7 +58,7 @@ export interface ReadingHandler {
 }
 
 export interface IngestDeps {
-  db: Db;
+  store: Store;
   directory: Directory;
   kinds: readonly DeviceKindDef[];
   clock: Clock;
@@ -82,7 +81,7 @@ interface Pending {
   inboxId?: number;
   done?: (err?: Error) => void;
   /** An external broker's delivery, recorded with the commit (exactly once across a crash). */
-  delivery?: { session: string; packetId: number; hash: string };
+  delivery?: DeliveryRecord;
 }
 
 /** How many of a session's latest deliveries a redelivery is matched against (far fewer than 65535 packet ids). */
@@ -115,14 +114,6 @@ export class Ingest implements DeviceInbound {
   /** Kinds whose messages may be larger than the settings' limit (DeviceKindDef.maxPayloadBytes). */
   private payloadLimits = new Map<string, number>();
   private validators = new Map<string, PayloadValidator>();
-  private stmts!: {
-    inboxInsert: import('better-sqlite3').Statement;
-    inboxDelete: import('better-sqlite3').Statement;
-    rejectionInsert: import('better-sqlite3').Statement;
-    deliveryRecord: import('better-sqlite3').Statement;
-    deliveryFind: import('better-sqlite3').Statement;
-  };
-  private deliverySeq = 0;
   private inboxTx!: (items: Pending[]) => void;
   private processTx!: (items: Pending[]) => Outcome[];
   /** The same work with a savepoint per message (after processTx threw). */
@@ -141,63 +132,56 @@ export class Ingest implements DeviceInbound {
   constructor(private readonly deps: IngestDeps) {}
 
   start(): void {
-    const { db, kinds } = this.deps;
+    const { store, kinds } = this.deps;
     for (const def of kinds) for (const d of def.decoders) this.decoders.set(`${def.kind}/${d.format}`, d);
     for (const def of kinds) if (def.urgent) this.urgentKinds.add(def.kind);
     for (const def of kinds) if (def.maxPayloadBytes) this.payloadLimits.set(def.kind, Math.max(def.maxPayloadBytes, this.deps.settings.maxPayloadBytes));
     this.validators = compileValidators(kinds);
-    this.stmts = {
-      inboxInsert: db.prepare('INSERT INTO inbox (device_id, topic, payload, received_at) VALUES (?, ?, ?, ?)'),
-      inboxDelete: db.prepare('DELETE FROM inbox WHERE id = ?'),
-      rejectionInsert: db.prepare(
-        'INSERT INTO rejections (device_id, community_id, topic, code, message, payload, payload_bytes, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      deliveryRecord: db.prepare(
-        'INSERT INTO deliveries (session, packet_id, hash, seq) VALUES (?, ?, ?, ?) ON CONFLICT (session, packet_id) DO UPDATE SET hash = excluded.hash, seq = excluded.seq',
-      ),
-      deliveryFind: db.prepare(
-        'SELECT hash, seq, (SELECT MAX(seq) FROM deliveries WHERE session = d.session) AS latest FROM deliveries d WHERE session = ? AND packet_id = ?',
-      ),
-    };
-    this.deliverySeq = (db.prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM deliveries').get() as { n: number }).n;
-    this.inboxTx = db.transaction((items: Pending[]) => {
-      for (const m of items) {
-        m.inboxId = Number(this.stmts.inboxInsert.run(m.device.id, m.topic, m.payload, m.receivedAt).lastInsertRowid);
-        if (m.delivery) this.recordDelivery(m);
-      }
-    });
-    this.processTx = db.transaction((items: Pending[]) => {
-      this.recordFastLaneDeliveries(items);
-      const out: Outcome[] = [];
-      for (const m of items) out.push(this.processOne(m));
-      for (const h of this.handlers) h.flush?.();
-      this.stateChanges = this.deps.states.flush(this.deps.clock.now());
-      return out;
-    });
-    this.isolatedTx = db.transaction((items: Pending[]) => {
-      // What changed before the batch (connections) is written first, outside every message's savepoint, so
-      // that a rolled-back message leaves memory and store agreeing (DeviceStates.restore).
-      this.stateChanges = this.deps.states.flush(this.deps.clock.now());
-      this.recordFastLaneDeliveries(items);
-      const out: Outcome[] = [];
-      for (const m of items) out.push(this.isolate(m));
-      return out;
-    });
-    // Nested inside isolatedTx, each of these is a SAVEPOINT (better-sqlite3 nests transactions that way).
-    this.messageTx = db.transaction((m: Pending) => {
-      const o = this.processOne(m);
-      for (const h of this.handlers) h.flush?.();
-      this.stateChanges.push(...this.deps.states.flush(this.deps.clock.now()));
-      return o;
-    });
-    this.quarantineTx = db.transaction((o: Extract<Outcome, { rejection: Rejection }>, m: Pending) => {
-      this.storeRejection(o);
-      if (m.inboxId !== undefined) this.stmts.inboxDelete.run(m.inboxId);
-      this.stateChanges.push(...this.deps.states.flush(this.deps.clock.now()));
-    });
-    this.dropTx = db.transaction((m: Pending) => {
-      if (m.inboxId !== undefined) this.stmts.inboxDelete.run(m.inboxId);
-    });
+    // The units of work (src/store/store.ts): one per batch; a savepoint per message when isolating one.
+    this.inboxTx = (items) =>
+      store.transaction(() => {
+        for (const m of items) {
+          m.inboxId = store.inbox.add({ deviceId: m.device.id, topic: m.topic, payload: m.payload, receivedAt: m.receivedAt });
+          if (m.delivery) store.deliveries.record(m.delivery);
+        }
+      });
+    this.processTx = (items) =>
+      store.transaction(() => {
+        this.recordFastLaneDeliveries(items);
+        const out: Outcome[] = [];
+        for (const m of items) out.push(this.processOne(m));
+        for (const h of this.handlers) h.flush?.();
+        this.stateChanges = this.deps.states.flush(this.deps.clock.now());
+        return out;
+      });
+    this.isolatedTx = (items) =>
+      store.transaction(() => {
+        // What changed before the batch (connections) is written first, outside every message's savepoint, so
+        // that a rolled-back message leaves memory and store agreeing (DeviceStates.restore).
+        this.stateChanges = this.deps.states.flush(this.deps.clock.now());
+        this.recordFastLaneDeliveries(items);
+        const out: Outcome[] = [];
+        for (const m of items) out.push(this.isolate(m));
+        return out;
+      });
+    // Nested inside isolatedTx, each of these is a savepoint.
+    this.messageTx = (m) =>
+      store.transaction(() => {
+        const o = this.processOne(m);
+        for (const h of this.handlers) h.flush?.();
+        this.stateChanges.push(...this.deps.states.flush(this.deps.clock.now()));
+        return o;
+      });
+    this.quarantineTx = (o, m) =>
+      store.transaction(() => {
+        this.storeRejection(o);
+        if (m.inboxId !== undefined) store.inbox.remove(m.inboxId);
+        this.stateChanges.push(...this.deps.states.flush(this.deps.clock.now()));
+      });
+    this.dropTx = (m) =>
+      store.transaction(() => {
+        if (m.inboxId !== undefined) store.inbox.remove(m.inboxId);
+      });
     this.deps.metrics.probes.inbox = () => this.backlog();
     this.recover();
     this.watchTimer = setInterval(() => this.watch(), Math.min(WATCH_MS, this.deps.settings.stuckAfterSeconds * 500));
@@ -240,7 +224,9 @@ export class Ingest implements DeviceInbound {
     const m: Pending = { device, topic, payload, receivedAt: this.deps.clock.now(), t0: performance.now() };
     if (delivery && qos > 0) {
       m.delivery = { session: delivery.session, packetId: delivery.packetId, hash: deliveryHash(topic, payload) };
-      if (delivery.dup && this.committedBefore(m.delivery)) {
+      // Committed already (a redelivery after a crash between the commit and the PUBACK)? A message still queued
+      // here (a reconnect after a failed commit) is not committed: it must go on.
+      if (delivery.dup && this.deps.store.deliveries.recorded(m.delivery, DELIVERY_WINDOW)) {
         this.deps.log.info({ deviceId: device.id, session: delivery.session, packetId: delivery.packetId }, 'redelivery of a message committed before a crash: acknowledged, not processed again');
         return done();
       }
@@ -256,21 +242,9 @@ export class Ingest implements DeviceInbound {
     }
   }
 
-  /** Was this delivery committed already (a redelivery after a crash between the commit and the PUBACK)? */
-  private committedBefore(d: NonNullable<Pending['delivery']>): boolean {
-    // A message still queued here (a reconnect after a failed commit) is not committed: it must go on.
-    const row = this.stmts.deliveryFind.get(d.session, d.packetId) as { hash: string; seq: number; latest: number } | undefined;
-    return !!row && row.hash === d.hash && row.seq > row.latest - DELIVERY_WINDOW;
-  }
-
-  private recordDelivery(m: Pending): void {
-    const d = m.delivery!;
-    this.stmts.deliveryRecord.run(d.session, d.packetId, d.hash, ++this.deliverySeq);
-  }
-
-  /** The fast lane commits processing without an inbox row first: its deliveries are recorded in that transaction. */
+  /** The fast lane commits processing without an inbox row first: its deliveries are recorded in that unit. */
   private recordFastLaneDeliveries(items: Pending[]): void {
-    for (const m of items) if (m.delivery && m.inboxId === undefined && m.done) this.recordDelivery(m);
+    for (const m of items) if (m.delivery && m.inboxId === undefined && m.done) this.deps.store.deliveries.record(m.delivery);
   }
 
   /** A device's connection changed: state is written with the next batch (or now, if none is coming). */
@@ -305,12 +279,7 @@ export class Ingest implements DeviceInbound {
     // committed; if that transaction fails, the messages go back to the queue unacknowledged and take the
     // ordinary path (inbox, acknowledgement, processing). With processing held by the failpoint: ordinary path.
     if (this.deps.failpoints.active('ingest.afterInbox')) this.run(urgent);
-    else if (this.process(urgent))
-      for (const m of urgent) {
-        const done = m.done;
-        m.done = undefined;
-        done?.();
-      }
+    else if (this.process(urgent)) this.acknowledge(urgent);
     if (this.pending.length && !this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -339,11 +308,7 @@ export class Ingest implements DeviceInbound {
         for (const m of fresh) m.done!(err as Error);
         batch = batch.filter((m) => !m.done);
       }
-      for (const m of batch) {
-        const done = m.done;
-        m.done = undefined;
-        done?.();
-      }
+      this.acknowledge(batch);
       if (this.deps.failpoints.active('ingest.afterInbox')) {
         this.deps.log.warn({ count: fresh.length }, 'failpoint ingest.afterInbox: acknowledged, processing held');
         this.held = this.held.concat(batch);
@@ -351,6 +316,36 @@ export class Ingest implements DeviceInbound {
       }
     }
     this.process(batch);
+  }
+
+  /**
+   * Acknowledge the messages that wait for it, once what was just written for them is committed: at once on
+   * SQLite (`durable()` is undefined, no promise); an adapter that commits asynchronously hands back a promise
+   * (docs/seams.md "Store"), and a failed commit is not acknowledged (the device sends the message again).
+   */
+  private acknowledge(batch: Pending[]): void {
+    const committed = this.deps.store.durable();
+    if (!committed) {
+      for (const m of batch) {
+        const done = m.done;
+        m.done = undefined;
+        done?.();
+      }
+      return;
+    }
+    const dones: Array<(err?: Error) => void> = [];
+    for (const m of batch) {
+      if (m.done) dones.push(m.done);
+      m.done = undefined;
+    }
+    committed.then(
+      () => {
+        for (const done of dones) done();
+      },
+      (err: Error) => {
+        for (const done of dones) done(err);
+      },
+    );
   }
 
   private pausedUntil = 0;
@@ -372,7 +367,7 @@ export class Ingest implements DeviceInbound {
       outcomes = this.processTx(batch);
     } catch (err) {
       this.rollbackMemory(clockAt);
-      if (isTransientStoreError(err)) {
+      if (this.deps.store.isTransient(err)) {
         this.retryBatch(batch, err);
         return false;
       }
@@ -453,7 +448,7 @@ export class Ingest implements DeviceInbound {
     try {
       return this.messageTx(m);
     } catch (err) {
-      if (isTransientStoreError(err)) throw err;
+      if (this.deps.store.isTransient(err)) throw err;
       this.deps.clock.restore(clockAt);
       this.deps.states.restore(m.device.id, snap);
       if (this.reachedHandlers) for (const h of this.handlers) h.undo?.();
@@ -473,7 +468,7 @@ export class Ingest implements DeviceInbound {
     try {
       this.quarantineTx(outcome, m);
     } catch (err2) {
-      if (isTransientStoreError(err2)) throw err2;
+      if (this.deps.store.isTransient(err2)) throw err2;
       // Not even the rejection could be written: the bytes go to the log, and the message leaves the inbox.
       this.deps.states.restore(m.device.id, snap);
       this.deps.log.error(
@@ -497,24 +492,22 @@ export class Ingest implements DeviceInbound {
       for (const h of this.handlers) h.handle(r, state);
       if (this.deps.failpoints.active('ingest.poison') && m.payload.includes(POISON_MARKER)) throw new Error('failpoint ingest.poison');
     } else this.storeRejection(outcome);
-    if (m.inboxId !== undefined) this.stmts.inboxDelete.run(m.inboxId);
+    if (m.inboxId !== undefined) this.deps.store.inbox.remove(m.inboxId);
     return outcome;
   }
 
   private storeRejection(outcome: Extract<Outcome, { rejection: Rejection }>): void {
     const rej = outcome.rejection;
-    rej.id = Number(
-      this.stmts.rejectionInsert.run(
-        rej.deviceId,
-        rej.communityId,
-        rej.topic,
-        rej.code,
-        rej.message,
-        outcome.raw.subarray(0, REJECTED_BYTES_KEPT),
-        rej.payloadBytes,
-        rej.receivedAt,
-      ).lastInsertRowid,
-    );
+    rej.id = this.deps.store.rejections.add({
+      deviceId: rej.deviceId,
+      communityId: rej.communityId,
+      topic: rej.topic,
+      code: rej.code,
+      message: rej.message,
+      payload: outcome.raw.subarray(0, REJECTED_BYTES_KEPT),
+      payloadBytes: rej.payloadBytes,
+      receivedAt: rej.receivedAt,
+    });
     this.rejectionsSincePrune++;
     if (rej.deviceId) this.deps.states.applyRejection(rej.deviceId, rej.receivedAt);
   }
@@ -529,8 +522,18 @@ export class Ingest implements DeviceInbound {
    */
   rejectUnknown(communityId: string, topic: string, payload: Buffer, message: string): Rejection {
     const rejection: Rejection = { deviceId: null, communityId, topic, code: 'unknown_device', message, receivedAt: this.deps.clock.now(), payloadBytes: payload.length };
-    rejection.id = Number(
-      this.stmts.rejectionInsert.run(null, communityId, topic, 'unknown_device', message, payload.subarray(0, REJECTED_BYTES_KEPT), payload.length, rejection.receivedAt).lastInsertRowid,
+    const { store } = this.deps;
+    rejection.id = store.transaction(() =>
+      store.rejections.add({
+        deviceId: null,
+        communityId,
+        topic,
+        code: 'unknown_device',
+        message,
+        payload: payload.subarray(0, REJECTED_BYTES_KEPT),
+        payloadBytes: payload.length,
+        receivedAt: rejection.receivedAt,
+      }),
     );
     this.counter('unknown', 'rejected').inc();
     this.deps.bus.emit('rejection', rejection);
@@ -597,31 +600,34 @@ export class Ingest implements DeviceInbound {
 
   /** Process inbox rows left by a crash, oldest first, in batches. */
   private recover(): void {
-    const rows = this.deps.db.prepare('SELECT id, device_id, topic, payload, received_at FROM inbox ORDER BY id').all() as Array<{
-      id: number;
-      device_id: string;
-      topic: string;
-      payload: Buffer;
-      received_at: number;
-    }>;
+    const { store } = this.deps;
+    const rows = store.inbox.left();
     if (!rows.length) return;
     this.deps.log.info({ count: rows.length }, 'processing inbox rows left from the previous run');
-    const orphans = this.deps.db.prepare('DELETE FROM inbox WHERE id = ?');
     for (let i = 0; i < rows.length; i += this.deps.settings.batchMax) {
       const batch: Pending[] = [];
       for (const row of rows.slice(i, i + this.deps.settings.batchMax)) {
-        const device = this.deps.directory.devices.get(row.device_id);
+        const device = this.deps.directory.devices.get(row.deviceId);
         if (!device) {
-          this.deps.log.error({ deviceId: row.device_id, inboxId: row.id }, 'inbox row for a device no longer configured; kept as rejection');
-          this.deps.db.transaction(() => {
-            this.stmts.rejectionInsert.run(row.device_id, null, row.topic, 'unknown_device', 'device no longer configured', row.payload, row.payload.length, row.received_at);
-            orphans.run(row.id);
-          })();
+          this.deps.log.error({ deviceId: row.deviceId, inboxId: row.id }, 'inbox row for a device no longer configured; kept as rejection');
+          store.transaction(() => {
+            store.rejections.add({
+              deviceId: row.deviceId,
+              communityId: null,
+              topic: row.topic,
+              code: 'unknown_device',
+              message: 'device no longer configured',
+              payload: row.payload,
+              payloadBytes: row.payload.length,
+              receivedAt: row.receivedAt,
+            });
+            store.inbox.remove(row.id);
+          });
           continue;
         }
         // Waiting since it was received (wall clock; on the event clock that time is not wall time).
-        const waited = this.deps.clock.mode === 'wall' ? Math.max(0, Date.now() - row.received_at) : 0;
-        batch.push({ device, topic: row.topic, payload: row.payload, receivedAt: row.received_at, t0: performance.now() - waited, inboxId: row.id });
+        const waited = this.deps.clock.mode === 'wall' ? Math.max(0, Date.now() - row.receivedAt) : 0;
+        batch.push({ device, topic: row.topic, payload: row.payload, receivedAt: row.receivedAt, t0: performance.now() - waited, inboxId: row.id });
       }
       this.process(batch);
     }
@@ -629,9 +635,8 @@ export class Ingest implements DeviceInbound {
 
   private pruneRejections(): void {
     this.rejectionsSincePrune = 0;
-    this.deps.db
-      .prepare('DELETE FROM rejections WHERE id <= (SELECT MAX(id) FROM rejections) - ?')
-      .run(this.deps.settings.rejectionsMax);
+    // A unit of its own (src/store/store.ts), called outside every transaction; every 500 rejections, not per message.
+    this.deps.store.rejections.keepNewest(this.deps.settings.rejectionsMax).catch((err: unknown) => this.deps.log.warn({ err }, 'pruning old rejections failed; tried again after the next 500'));
   }
 
   /** Process what is queued and refuse new work. */

@@ -48,6 +48,7 @@ export interface Store {
 
   readonly inbox: InboxRepo;
   readonly rejections: RejectionsRepo;
+  readonly deliveries: DeliveriesRepo;
   readonly deviceState: DeviceStateRepo;
   readonly readings: ReadingsRepo;
   readonly telemetryQueue: TelemetryQueueRepo;
@@ -102,6 +103,30 @@ export interface RejectionsRepo {
   keepNewest(max: number): Promise<number>;
   /** Newest first; only of these devices when given (an empty list gives none). */
   list(q: { deviceIds?: readonly string[]; limit: number }): Promise<Rejection[]>;
+}
+
+/**
+ * A QoS 1 message from an external broker's persistent session (src/ingest/pipeline.ts "Exactly once"): the
+ * session, the packet id the broker gave it, and a hash of its topic and payload.
+ */
+export interface DeliveryRecord {
+  session: string;
+  packetId: number;
+  hash: string;
+}
+
+export interface DeliveriesRepo {
+  /**
+   * Remember a delivery, in the unit of work that commits its message (the inbox write, or the fast lane's
+   * processing); it replaces the session's earlier record with the same packet id (the broker reuses a packet
+   * id only once the message that had it was acknowledged).
+   */
+  record(d: DeliveryRecord): void;
+  /**
+   * Whether this delivery — same session, packet id and hash — is among the session's latest `window`
+   * records (a redelivery of a message committed before a crash). Working set: asked on a redelivery only.
+   */
+  recorded(d: DeliveryRecord, window: number): boolean;
 }
 
 export interface DeviceStateRepo {

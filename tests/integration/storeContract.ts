@@ -199,6 +199,55 @@ export function storeContract(label: string, h: StoreHarness, available: () => b
       expect((await store.rejections.list({ limit: 10 })).map((r) => r.message)).toEqual(['bad 5', 'bad 4']);
     });
 
+    // A redelivery matches only its own session's record with the same packet id and hash, among the session's
+    // latest `window` records (the pipeline passes DELIVERY_WINDOW), once committed, and across a restart.
+    const dl = (session: string, packetId: number, hash = `h${packetId}`) => ({ session, packetId, hash });
+
+    test(['deliveries'], 'deliveries: matched by session, packet id and hash; a reused packet id replaces the record', async () => {
+      store.transaction(() => {
+        store.deliveries.record(dl('s1', 7));
+        store.deliveries.record(dl('s1', 8));
+      });
+      expect(store.deliveries.recorded(dl('s1', 7), 1000)).toBe(true);
+      expect(store.deliveries.recorded(dl('s1', 7, 'other payload'), 1000)).toBe(false);
+      expect(store.deliveries.recorded(dl('s2', 7), 1000)).toBe(false);
+      expect(store.deliveries.recorded(dl('s1', 9), 1000)).toBe(false);
+      store.transaction(() => store.deliveries.record(dl('s1', 7, 'next message')));
+      expect(store.deliveries.recorded(dl('s1', 7), 1000)).toBe(false);
+      expect(store.deliveries.recorded(dl('s1', 7, 'next message'), 1000)).toBe(true);
+      expect(() =>
+        store.transaction(() => {
+          store.deliveries.record(dl('s1', 3));
+          throw new Boom('the inbox write failed');
+        }),
+      ).toThrow(Boom);
+      expect(store.deliveries.recorded(dl('s1', 3), 1000)).toBe(false);
+    });
+
+    test(['deliveries'], "deliveries: only among the session's own latest `window` records, also after a restart", async () => {
+      store.transaction(() => {
+        for (let id = 1; id <= 10; id++) {
+          store.deliveries.record(dl('s1', id));
+          // Another session's traffic in between does not push s1's records out of s1's window.
+          store.deliveries.record(dl('s2', id));
+          store.deliveries.record(dl('s2', 100 + id));
+        }
+      });
+      // s1's packet 6 has 4 newer s1 records: inside a window of 5, outside a window of 4.
+      expect(store.deliveries.recorded(dl('s1', 6), 5)).toBe(true);
+      expect(store.deliveries.recorded(dl('s1', 6), 4)).toBe(false);
+      expect(store.deliveries.recorded(dl('s1', 1), 10)).toBe(true);
+      expect(store.deliveries.recorded(dl('s1', 1), 9)).toBe(false);
+      // A restarted instance orders its new records after the previous run's.
+      const again = await reopen();
+      again.transaction(() => again.deliveries.record(dl('s1', 11)));
+      expect(again.deliveries.recorded(dl('s1', 11), 1)).toBe(true);
+      expect(again.deliveries.recorded(dl('s1', 10), 1)).toBe(false);
+      expect(again.deliveries.recorded(dl('s1', 10), 2)).toBe(true);
+      expect(again.deliveries.recorded(dl('s1', 2), 10)).toBe(true);
+      expect(again.deliveries.recorded(dl('s1', 1), 10)).toBe(false);
+    });
+
     test(['deviceState'], 'device state: put replaces, all lists every device', async () => {
       store.transaction(() => {
         store.deviceState.put('d1', { battery: 80, ok: true }, T0);

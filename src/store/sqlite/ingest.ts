@@ -2,7 +2,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db.js';
 import { payloadJson } from '../../../devices/shared/json.js';
-import type { DeviceStateRepo, FieldSample, InboxMessage, InboxRepo, ReadingsRepo, Rejection, RejectionsRepo, TelemetryQueueRepo } from '../store.js';
+import type { DeliveriesRepo, DeviceStateRepo, FieldSample, InboxMessage, InboxRepo, ReadingsRepo, Rejection, RejectionsRepo, TelemetryQueueRepo } from '../store.js';
 
 interface RejectionRow {
   id: number;
@@ -41,6 +41,7 @@ const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function sqliteIngest(db: Db): {
   inbox: InboxRepo;
   rejections: RejectionsRepo;
+  deliveries: DeliveriesRepo;
   deviceState: DeviceStateRepo;
   readings: ReadingsRepo;
   telemetryQueue: TelemetryQueueRepo;
@@ -56,6 +57,14 @@ export function sqliteIngest(db: Db): {
       'INSERT INTO device_state (device_id, state, updated_at) VALUES (?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
     ),
     readingInsert: db.prepare('INSERT INTO readings (device_id, ts, received_at, type, payload) VALUES (?, ?, ?, ?, ?)'),
+    deliveryRecord: db.prepare(
+      'INSERT INTO deliveries (session, packet_id, hash, seq) VALUES (?, ?, ?, ?) ON CONFLICT (session, packet_id) DO UPDATE SET hash = excluded.hash, seq = excluded.seq',
+    ),
+    // The record, and how many of the session's records are newer than it (counted no further than the window).
+    deliveryFind: db.prepare(
+      `SELECT hash, (SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE session = @session AND seq > d.seq LIMIT @window)) AS newer
+       FROM deliveries d WHERE session = @session AND packet_id = @packetId`,
+    ),
   });
   const st = () => (s ??= prepare());
   const fieldQueries = new Map<string, Statement>();
@@ -99,6 +108,21 @@ export function sqliteIngest(db: Db): {
         return (rows as RejectionRow[]).map(rejection);
       },
     },
+    deliveries: (() => {
+      // Records are ordered by one counter over all sessions, carried on from the table's highest at first use
+      // (a rolled-back unit leaves a gap, which changes no order).
+      let seq: number | undefined;
+      return {
+        record: (d) => {
+          seq ??= (db.prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM deliveries').get() as { n: number }).n;
+          st().deliveryRecord.run(d.session, d.packetId, d.hash, ++seq);
+        },
+        recorded: (d, window) => {
+          const row = st().deliveryFind.get({ session: d.session, packetId: d.packetId, window }) as { hash: string; newer: number } | undefined;
+          return !!row && row.hash === d.hash && row.newer < window;
+        },
+      };
+    })(),
     deviceState: {
       all: () =>
         (db.prepare('SELECT device_id, state FROM device_state').all() as Array<{ device_id: string; state: string }>).map((r) => ({
