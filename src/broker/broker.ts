@@ -10,7 +10,7 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { Directory, DeviceInfo } from '../config/inventory.js';
-import type { DevicesRepo } from '../store/devicesRepo.js';
+import type { DevicesRepo } from '../store/store.js';
 import type { DeviceInbound, DeviceTransport, DeviceChannel } from '../transport/transport.js';
 import type { Metrics } from '../metrics.js';
 import { MqttAuthGuard, addressOf } from './authGuard.js';
@@ -21,7 +21,8 @@ export { OPERATOR_USERNAME } from './access.js';
 
 export interface BrokerDeps {
   directory: Directory;
-  repo: DevicesRepo;
+  /** Devices provisioned while running (a CONNECT from a username the directory lacks). */
+  repo: Pick<DevicesRepo, 'find'>;
   /** Where device messages go (ingest); acknowledged to the device once `submit`'s ack runs. */
   ingest: DeviceInbound;
   log: Logger;

@@ -7,9 +7,12 @@ import { migrations as allMigrations, type Migration } from './migrations.js';
 
 export type Db = Database.Database;
 
+/** The store's file in the data directory. */
+export const DB_FILE = 'shaobing.db';
+
 export function openDb(opts: { dataDir: string; synchronous: 'full' | 'normal'; file?: string }, migrations: Migration[] = allMigrations): Db {
   mkdirSync(opts.dataDir, { recursive: true });
-  const db = new Database(join(opts.dataDir, opts.file ?? 'shaobing.db'));
+  const db = new Database(join(opts.dataDir, opts.file ?? DB_FILE));
   db.pragma('journal_mode = WAL');
   // WAL + NORMAL survives a killed process; FULL also survives power loss (one fsync per commit).
   db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);

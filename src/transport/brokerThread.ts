@@ -9,7 +9,6 @@
 // the external-broker hooks' throttle does not share the broker's bans. Metrics the broker counts
 // (auth failures and throttles, blocked sources) are forwarded; shaobing_connected_devices is counted here.
 import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
 import type { Server as HttpServer } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
@@ -18,6 +17,7 @@ import type { DevicesRepo } from '../store/devicesRepo.js';
 import type { Metrics } from '../metrics.js';
 import type { DeviceInbound, DeviceTransport, DeviceChannel } from './transport.js';
 import { findDevice } from '../broker/access.js';
+import { deviceLookupSource } from '../store/deviceLookup.js';
 import { MqttAuthGuard } from '../broker/authGuard.js';
 import { readFrame, Rec } from './frames.js';
 import type { BrokerWorkerData, FromBroker, ToBroker } from './brokerWorker.js';
@@ -29,7 +29,7 @@ export interface BrokerThreadDeps {
   log: Logger;
   metrics: Metrics;
   /** What the broker thread is started with (its own directory is built from `communities`). */
-  worker: Omit<BrokerWorkerData, 'dbFile'> & { dataDir: string; dbFile?: string };
+  worker: Omit<BrokerWorkerData, 'devices'> & { dataDir: string; dbFile?: string };
 }
 
 export class BrokerThread implements DeviceTransport {
@@ -53,7 +53,7 @@ export class BrokerThread implements DeviceTransport {
     const { worker: w, metrics, log } = this.deps;
     const data: BrokerWorkerData = {
       communities: w.communities,
-      dbFile: join(w.dataDir, w.dbFile ?? 'shaobing.db'),
+      devices: deviceLookupSource(w.dataDir, w.dbFile),
       settings: w.settings,
       tls: w.tls,
       adminToken: w.adminToken,

@@ -5,15 +5,15 @@
 // an urgent kind (smoke) sends the frame at once. A QoS 1 message's aedes callback (→ PUBACK) waits here until
 // the main thread says its inbox commit is done.
 //
-// What it knows of the inventory: its own Directory from the same inventories, and the store read-only for
-// devices provisioned while running (findDevice), as the main thread does.
+// What it knows of the inventory: its own Directory from the same inventories, and the store's devices through
+// a read-only lookup of its own (src/store/deviceLookup.ts) for devices provisioned while running (findDevice),
+// as the main thread does.
 import { parentPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
 import type { SecureContextOptions } from 'node:tls';
 import { Broker, type BrokerDeps } from '../broker/broker.js';
 import { Directory, type DeviceInfo } from '../config/inventory.js';
 import type { Inventory } from '../config/schema.js';
-import { DevicesRepo } from '../store/devicesRepo.js';
+import { openDeviceLookup, type DeviceLookupSource } from '../store/deviceLookup.js';
 import { createLogger } from '../log.js';
 import { findDevice } from '../broker/access.js';
 import type { DeviceInbound, DeviceChannel } from './transport.js';
@@ -22,8 +22,8 @@ import type { Metrics } from '../metrics.js';
 
 export interface BrokerWorkerData {
   communities: Inventory[];
-  /** The store's file, opened read-only here. */
-  dbFile: string;
+  /** The store, opened read-only here for device lookups. */
+  devices: DeviceLookupSource;
   settings: BrokerDeps['settings'];
   tls?: { context: SecureContextOptions; handshakeTimeoutMs: number; wsTls: boolean };
   adminToken?: string;
@@ -55,9 +55,7 @@ const post = (m: FromBroker, transfer?: ArrayBuffer[]) => port.postMessage(m, tr
 
 const log = createLogger(data.log).child({ component: 'broker', thread: 'broker' });
 const directory = new Directory(data.communities);
-const db = new Database(data.dbFile, { readonly: true, fileMustExist: true });
-db.pragma('busy_timeout = 5000');
-const repo = new DevicesRepo(db as never);
+const repo = openDeviceLookup(data.devices);
 const urgent = new Set(data.urgentKinds);
 
 const writer = new FrameWriter();
@@ -139,7 +137,7 @@ port.on('message', (m: ToBroker) => {
     waiting.clear();
     void broker.stop().then(
       () => {
-        db.close();
+        repo.close();
         post({ t: 'stopped' });
       },
       (err: Error) => post({ t: 'failed', message: err.message }),

@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { BrokerThread } from '../../src/transport/brokerThread.js';
 import { deviceKinds } from '../../devices/index.js';
+import { hashSecret } from '../../src/broker/secrets.js';
 import { startApp, connectDevice, sampleDevices, sampleSecrets, waitFor, ADMIN_TOKEN, type TestApp } from '../helpers.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -90,6 +91,21 @@ describe('broker thread', () => {
     const failures = await t.app.metrics.authFailures.get();
     const reasons = failures.values.map((v) => v.labels.reason);
     expect(reasons).toEqual(expect.arrayContaining(['bad_credentials', 'publish_denied']));
+  }, 90_000);
+
+  it('lets a device provisioned while running connect through the thread (its read-only store lookup) and refuses an unknown one', async () => {
+    const { t, url } = await withThread();
+    const id = 'cj-sd-thread-new-1';
+    const secret = 'thread-secret-0123456789';
+    await expect(connectDevice(url, id, secret)).rejects.toThrow(/Bad username or password|Not authorized/i);
+    // Written by the main thread's store (as the API or `npm run provision` does): the thread finds it in its lookup.
+    t.app.store.transaction(() => t.app.store.devices.insert({ id, kind: 'smoke-detector', communityId: 'chunjiang', format: 'canonical', secretHash: hashSecret(secret) }, Date.now()));
+    const c = await connectDevice(url, id, secret);
+    cleanups.push(() => c.end(true));
+    const seen = new Promise<number>((resolve) => t.app.bus.on('reading', 'test', (r) => r.deviceId === id && resolve(r.payload.batteryPct as number)));
+    await c.publishAsync(`iot/chunjiang/${id}/up`, '{"type":"heartbeat","batteryPct":88}', { qos: 1 });
+    expect(await seen).toBe(88);
+    expect(t.app.db.prepare('SELECT COUNT(*) FROM readings WHERE device_id = ?').pluck().get(id)).toBe(1);
   }, 90_000);
 
   it('puts a smoke alarm ahead of a flood of bulk readings sent through the same thread', async () => {

@@ -8,9 +8,6 @@ import { join, relative } from 'node:path';
 const ROOT = join(import.meta.dirname, '..', '..');
 const SRC = join(ROOT, 'src');
 
-/** Files that still hold SQL or the SQLite handle while their area moves into src/store; must only shrink. */
-const PENDING = new Set<string>(['src/transport/brokerWorker.ts']);
-
 const RULES: Array<[string, RegExp]> = [
   ['imports the database driver', /from\s+['"]better-sqlite3['"]|import\(\s*['"]better-sqlite3['"]\s*\)/],
   ['takes the SQLite handle (Db) instead of the Store', /import\s+(type\s+)?\{[^}]*\bDb\b[^}]*\}\s+from\s+['"][./]*store\/db\.js['"]|\bdeps\.db\b/],
@@ -48,13 +45,8 @@ function violations(): Map<string, string[]> {
 describe('store boundary', () => {
   const found = violations();
 
-  it('finds SQL and the driver only in src/store (and in files still pending)', () => {
-    const unexpected = [...found].filter(([f]) => !PENDING.has(f)).map(([f, why]) => `${f}: ${why.join(', ')}`);
-    expect(unexpected).toEqual([]);
-  });
-
-  it('lists as pending only files that still hold SQL (the list shrinks as areas move)', () => {
-    expect([...PENDING].filter((f) => !found.has(f))).toEqual([]);
+  it('finds SQL and the driver only in src/store', () => {
+    expect([...found].map(([f, why]) => `${f}: ${why.join(', ')}`)).toEqual([]);
   });
 
   it('catches a query and a driver import written outside src/store', () => {
