@@ -8,7 +8,7 @@
 // there fires a deadline when any meter's data passes it, here at the meter's own next upload).
 //
 //   npx tsx bench/care-sweep.ts [--rule no_water_use|missed_check] [--seed 1] [--variant base] [--elders 60] [--days 44] [--warmup 14]
-//                               [--settings '[{"label":"default"},{"label":"x","improbability":0.01}]']
+//                               [--causes] [--settings '[{"label":"default"},{"label":"x","improbability":0.01}]']
 import { parseArgs } from 'node:util';
 import { noWaterUse } from '../src/rules/noWaterUse.js';
 import { missedCheck } from '../src/rules/missedCheck.js';
@@ -34,6 +34,26 @@ export interface SweepRow {
   outage: number;
   all: number;
   reopens: number;
+  /** False alerts (measured period) by finer cause: what the elder was doing, and what the meter showed. */
+  causes: Map<string, number>;
+}
+
+/**
+ * The finer causes of a false alert, one per dimension, for finding the biggest: what the ground truth says the
+ * elder was doing, which test fired (`basis`: the learned model, the 24 h net, the cold start's fixed rule), the
+ * meter's cadence, a dripping flat or not, and the elder's class.
+ */
+export function fineCauses(e: Elder, at: number, details: Record<string, unknown>): string[] {
+  const c = cause(e, { openedAt: new Date(at).toISOString(), details });
+  const what = c.startsWith('at home') ? 'at home' : c.replace(/ \((not )?registered\)/, (_, not) => (not ? ', not registered' : ', registered'));
+  const basis = details.basis === 'max' ? '24 h net' : details.basis === 'fixed' ? 'fixed rule (cold start)' : details.basis === 'model' ? 'learned model' : undefined;
+  return [
+    `doing: ${what}`,
+    ...(basis ? [`test: ${basis}`] : []),
+    `meter: ${e.meter.startsWith('hourly') ? 'hourly' : 'NB'}`,
+    `flat: ${e.drip && at >= e.drip.from ? 'dripping' : 'no drip'}`,
+    `elder: ${e.cls}`,
+  ];
 }
 
 interface Opened {
@@ -99,6 +119,7 @@ function runElder(rule: Rule<unknown, RuleConfigBase>, e: Elder, pop: Population
 export function sweep(pop: Population, label: string, config: Record<string, unknown>, rule = noWaterUse as unknown as Rule<unknown, RuleConfigBase>): SweepRow {
   const months = (pop.elders.length * (pop.end - pop.learnedFrom)) / (30 * DAY);
   const groups = { registered: 0, unregistered: 0, home: 0, outage: 0 };
+  const causes = new Map<string, number>();
   let reopens = 0;
   const delays: number[] = [];
   const hourlyDelays: number[] = [];
@@ -121,6 +142,7 @@ export function sweep(pop: Population, label: string, config: Record<string, unk
       }
       const g = causeGroup(cause(e, { openedAt: new Date(o.at).toISOString(), details: o.details }));
       groups[g]++;
+      for (const fc of fineCauses(e, o.at, o.details)) causes.set(fc, (causes.get(fc) ?? 0) + 1);
       if (process.env.SWEEP_DEBUG === g) console.error(JSON.stringify({ e: e.deviceId, cls: e.cls, L: Math.round(e.dailyLitres), meter: e.meter, drip: e.drip?.lph, at: new Date(o.at + 8 * HOUR).toISOString().slice(5, 16), basis: o.details.basis, h: o.details.coveredHours, chance: o.details.chance, rec: o.details.longestUsualHours, x: o.details.explanation }));
     }
   }
@@ -139,6 +161,7 @@ export function sweep(pop: Population, label: string, config: Record<string, unk
     outage: per(groups.outage),
     all: per(groups.home + groups.unregistered + groups.registered + groups.outage),
     reopens: per(reopens),
+    causes: new Map([...causes].sort((a, b) => a[0].split(':')[0].localeCompare(b[0].split(':')[0]) || b[1] - a[1]).map(([k, n]) => [k, per(n)])),
   };
 }
 
@@ -149,6 +172,20 @@ export const SWEEP_HEADER = [
 export const sweepLine = (r: SweepRow) =>
   `| ${r.label} | ${r.found} / ${r.incidents} | ${f1(r.delayMedian)} / ${f1(r.delayMax)} | ${f1(r.hourlyMedian)} / ${f1(r.hourlyMax)} | ${f2(r.all)} | ${f2(r.home)} | ${f2(r.unregistered)} | ${f2(r.registered)} | ${f2(r.outage)} | ${f2(r.reopens)} |`;
 
+const DIMENSIONS = ['doing', 'test', 'meter', 'flat', 'elder'];
+export const CAUSE_HEADER = [
+  '| setting | false per elder-month by what the elder was doing | … by the test that fired | … by meter | … by flat | … by elder class |',
+  '| --- | --- | --- | --- | --- | --- |',
+];
+/** One table row: each dimension's causes, biggest first. */
+export const causeCells = (r: SweepRow) =>
+  DIMENSIONS.map((d) =>
+    [...r.causes]
+      .filter(([k]) => k.startsWith(`${d}: `))
+      .map(([k, n]) => `${k.slice(d.length + 2)} ${f2(n)}`)
+      .join(' · '),
+  ).join(' | ');
+
 const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, ''));
 if (isMain) {
   const { values } = parseArgs({
@@ -156,15 +193,20 @@ if (isMain) {
       ...POPULATION_ARGS,
       settings: { type: 'string', default: '[{"label":"default"}]' },
       rule: { type: 'string', default: 'no_water_use' },
+      causes: { type: 'boolean', default: false },
     },
   });
   const pop = buildPopulation(populationOptions(values));
   console.log(`seed ${values.seed}, variant ${values.variant}, ${values.elders} elders × ${values.days} days`);
   console.log(SWEEP_HEADER.join('\n'));
+  const causeLines: string[] = [];
   for (const s of JSON.parse(values.settings!) as Array<Record<string, unknown>>) {
     const { label, ...config } = s;
     const rule = RULES[values.rule!];
     if (!rule) throw new Error(`--rule: one of ${Object.keys(RULES).join(', ')}`);
-    console.log(sweepLine(sweep(pop, String(label ?? JSON.stringify(config)), config, rule)));
+    const row = sweep(pop, String(label ?? JSON.stringify(config)), config, rule);
+    console.log(sweepLine(row));
+    if (values.causes) causeLines.push(`| ${row.label} | ${causeCells(row)} |`);
   }
+  if (causeLines.length) console.log(['', ...CAUSE_HEADER, ...causeLines].join('\n'));
 }

@@ -36,6 +36,8 @@ export interface NoWaterUseConfig extends RuleConfigBase {
   dayVariation: boolean;
   /** How much longer than the elder's longest silence begun at that time of day (last weeks) a silence must be. */
   recordMarginHours: number;
+  /** Learn from an episode the elder's own use ended within maxQuietHours (else its hours are skipped). */
+  learnShortEpisodes: boolean;
   /** Covered hours without real use that always alert. */
   maxQuietHours: number;
   /** The fixed rule of the cold start: < minLitres over windowHours of covered time. */
@@ -156,6 +158,7 @@ export const noWaterUse: Rule<NoWaterUseState, NoWaterUseConfig> = {
     priorDays: 3,
     dayVariation: false,
     recordMarginHours: 1,
+    learnShortEpisodes: true,
     maxQuietHours: 24,
     windowHours: 12,
     minLitres: 10,
@@ -170,6 +173,7 @@ export const noWaterUse: Rule<NoWaterUseState, NoWaterUseConfig> = {
     priorDays: { type: 'number', minimum: 0, maximum: 56 },
     dayVariation: { type: 'boolean' },
     recordMarginHours: { type: 'number', minimum: 0, maximum: 48 },
+    learnShortEpisodes: { type: 'boolean' },
     maxQuietHours: { type: 'number', exclusiveMinimum: 0, maximum: 168 },
     windowHours: { type: 'number', exclusiveMinimum: 0, maximum: 168 },
     minLitres: { type: 'number', minimum: 0 },
@@ -215,8 +219,10 @@ export const noWaterUse: Rule<NoWaterUseState, NoWaterUseConfig> = {
       const from0 = next.episodeFrom;
       const resumed = recentHours(next.m!).reduce((n, x) => (x.at + H > from0 && x.used ? n + x.litres : n), 0);
       if (sl?.lastUse !== undefined && sl.lastUse > next.episodeFrom && resumed >= c.resumeLitres) {
-        // Real use again: the episode ends, and its quiet hours are not the elder's normal.
-        next.m = { ...next.m!, skip: [next.episodeFrom, sl.lastUse] };
+        // Real use again: the episode ends. A silence that the elder's own use ended within maxQuietHours was
+        // their life (out for the day, a night at a child's — the alert was false, and the model should know
+        // such silences next time); a longer one (a fall, a stay in hospital) is not the elder's normal.
+        if (!c.learnShortEpisodes || sl.lastUse - next.episodeFrom > c.maxQuietHours * H) next.m = { ...next.m!, skip: [next.episodeFrom, sl.lastUse] };
         const from = next.episodeFrom;
         next.episodeFrom = undefined;
         next.since = sl.lastUse;

@@ -94,6 +94,46 @@ describe('no_water_use on the learned model', () => {
     expect(h.alert).toBeUndefined();
   });
 
+  it("learns from a false alarm that the elder's own use ended within a day (a day out), not from a longer silence", () => {
+    // A heavy user who goes out one day a week from 08:15 to 18:00–19:00 without telling anyone.
+    const dayOut = (day: number, back = 19) => (t: number) => (Math.floor((t - T0) / DAY) === day && localHour(t) >= 9 && localHour(t) < back ? 0 : heavy(t));
+    const week = (learn: boolean) => {
+      const h = meter({ learnShortEpisodes: learn });
+      run(h, T0, 21 * 24, heavy);
+      run(h, T0 + 21 * DAY, 24, dayOut(21)); // the first day out: a surprise, alerted, resolved by her return
+      const first = h.opened;
+      run(h, T0 + 22 * DAY, 6 * 24, heavy);
+      run(h, T0 + 28 * DAY, 24, dayOut(28, 18)); // a day out a week later (the record fades: 4-week half-life)
+      return { h, first, second: h.opened - first };
+    };
+    const learnt = week(true);
+    const skipped = week(false);
+    expect(learnt.first).toBe(1);
+    expect(skipped.first).toBe(1);
+    expect(skipped.second).toBe(1); // its hours skipped, the day out is as surprising as the first time
+    expect(learnt.second).toBe(0); // learned: her day out is her life
+
+    // A fall on a later day is still called, after about her longest day out lately (not at the 24 h net).
+    const h = learnt.h;
+    run(h, T0 + 29 * DAY, 7 * 24, heavy);
+    run(h, T0 + 36 * DAY, 9, heavy);
+    run(h, T0 + 36 * DAY + 9 * HOUR, 20, () => 0);
+    const fall = h.log.find((l) => l.action.type === 'open' && l.at > T0 + 36 * DAY);
+    expect(fall).toBeDefined();
+    expect(fall!.at - (T0 + 36 * DAY + 8 * HOUR + 15 * MIN)).toBeGreaterThan(7 * HOUR); // the first day out: 3.75 h
+    expect(fall!.at - (T0 + 36 * DAY + 8 * HOUR + 15 * MIN)).toBeLessThan(12 * HOUR);
+    expect((fall!.action as { details: Record<string, unknown> }).details.basis).toBe('model');
+
+    // A silence longer than maxQuietHours that ends in use (back from hospital) is not learned.
+    const long = meter();
+    run(long, T0, 21 * 24, heavy);
+    run(long, T0 + 21 * DAY, 9, heavy);
+    run(long, T0 + 21 * DAY + 9 * HOUR, 30, () => 0);
+    run(long, T0 + 22 * DAY + 15 * HOUR, 3 * 24, heavy);
+    expect(long.state!.m!.x.every((x) => x < 24)).toBe(true);
+    expect(long.state!.m!.skip).toBeDefined();
+  });
+
   it('alerts whatever the model says after maxQuietHours of covered silence', () => {
     const h = meter({ maxQuietHours: 6, improbability: 1e-12 });
     run(h, T0, 20 * 24, heavy);
