@@ -7,7 +7,7 @@
 // what this engine holds in memory is read again from the store.
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
-import type { Directory } from '../config/inventory.js';
+import type { DeviceInfo, Directory } from '../config/inventory.js';
 import type { Inventory } from '../config/schema.js';
 import type { Clock } from '../clock/clock.js';
 import type { EventBus } from '../bus.js';
@@ -112,10 +112,15 @@ export class RuleEngine {
   private readonly plates: PlateLists;
   private readonly ruleStates: RuleStates;
   private readonly contexts: ContextBuilder;
+  private readonly lookups = new WeakMap<DeviceInfo, SubjectLookup>();
   private settings!: RuleSettings;
   private readonly lotBoard: LotBoard;
   /** Readings of the current ingest batch (and what they changed), until ingest says the batch committed. */
-  private readonly pending = new Map<Reading, Effects | null>();
+  private readonly pending = new Map<Reading, Effects>();
+  /** Readings of the current batch the rules ran on (pending holds only those that changed alerts or lots). */
+  private handled = 0;
+  /** Whether the last reading handled was counted in `handled` (an undo takes it back). */
+  private lastCounted = false;
   private running = false;
   private readonly runReading: (plan: Decision[]) => Effects;
   /** Where the runner's effects of the input being run are gathered (published after its commit). */
@@ -142,6 +147,8 @@ export class RuleEngine {
     // The last reading's savepoint rolled back after its rule work was done and flushed (ingest set it aside).
     undo: () => {
       if (this.lastReading) this.pending.delete(this.lastReading);
+      if (this.lastCounted) this.handled--;
+      this.lastCounted = false;
       this.resync();
     },
     // The batch committed: publish what its readings changed, then (event clock) fire what came due.
@@ -212,6 +219,7 @@ export class RuleEngine {
   start(): void {
     const { deps } = this;
     this.settings = new RuleSettings(this.runner.rules, { settings: deps.settings, communities: deps.communities });
+    this.contexts.forget(); // places carry the settings resolved for them (src/rules/lib/runner.ts)
     this.alerts.load();
     this.plates.load();
     this.loadCare();
@@ -245,6 +253,7 @@ export class RuleEngine {
   private handle(r: Reading, _state: DeviceState): void {
     if (!this.running) return;
     this.lastReading = r;
+    this.lastCounted = false;
     this.ruleStates.mark();
     try {
       // Rules are pure: evaluate them all first. Most readings only change rule state (kept in memory until
@@ -254,7 +263,9 @@ export class RuleEngine {
       const lookup = this.lookupOf(r);
       if (lookup) this.runner.forReading(r, lookup, this.deps.clock.now(), this.world, plan);
       const fx = RuleRunner.writes(plan) ? this.runReading(plan) : this.applyAll(plan);
-      this.pending.set(r, fx.alerts.size || fx.lots.size ? fx : null);
+      if (fx.alerts.size || fx.lots.size) this.pending.set(r, fx);
+      this.handled++;
+      this.lastCounted = true;
     } catch (err) {
       // A busy or full store fails the whole ingest batch, which is tried again: the alert must not be lost.
       if (this.deps.store.isTransient(err)) throw err;
@@ -270,11 +281,15 @@ export class RuleEngine {
   private lookupOf(r: Reading): SubjectLookup | undefined {
     const device = this.deps.directory.devices.get(r.deviceId);
     if (!device) return undefined;
-    return {
-      device,
-      space: device.spaceId ? this.deps.directory.spaces.get(device.spaceId) : undefined,
-      household: device.householdId ? this.deps.directory.households.get(device.householdId) : undefined,
-    };
+    // Kept per DeviceInfo (a device provisioned again is a new object; spaces and households do not change).
+    let lookup = this.lookups.get(device);
+    if (!lookup)
+      this.lookups.set(device, (lookup = {
+        device,
+        space: device.spaceId ? this.deps.directory.spaces.get(device.spaceId) : undefined,
+        household: device.householdId ? this.deps.directory.households.get(device.householdId) : undefined,
+      }));
+    return lookup;
   }
 
   /** The open alerts a reading concerns (its rules' subjects), e.g. to attach a camera's snapshot once stored. */
@@ -321,25 +336,30 @@ export class RuleEngine {
 
   /** After the batch committed: publish what its readings changed, in order. */
   private committed(readings: readonly Reading[]): void {
-    for (const r of readings) {
-      const fx = this.pending.get(r);
-      if (fx) this.publish(fx);
-    }
+    if (this.pending.size)
+      for (const r of readings) {
+        const fx = this.pending.get(r);
+        if (fx) this.publish(fx);
+      }
     this.lastReading = null;
-    if (this.pending.size > readings.length) {
+    const notCommitted = this.handled - readings.length;
+    this.pending.clear();
+    this.handled = 0;
+    this.lastCounted = false;
+    if (notCommitted > 0) {
       // Not expected: handled readings the batch did not commit. Memory is read again from the store.
-      this.deps.log.warn({ readings: this.pending.size - readings.length }, 'readings handled but not committed; reloading rule memory');
-      this.pending.clear();
+      this.deps.log.warn({ readings: notCommitted }, 'readings handled but not committed; reloading rule memory');
       this.resync();
     }
-    this.pending.clear();
     this.afterBatch();
   }
 
   /** The batch rolled back: nothing it did is published, and memory is what the store has. */
   private rolledBack(): void {
-    if (this.pending.size) this.deps.log.warn({ readings: this.pending.size }, 'a processing transaction rolled back; reloading rule memory');
+    if (this.handled) this.deps.log.warn({ readings: this.handled }, 'a processing transaction rolled back; reloading rule memory');
     this.pending.clear();
+    this.handled = 0;
+    this.lastCounted = false;
     this.lastReading = null;
     this.resync();
     this.afterBatch();

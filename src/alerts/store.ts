@@ -14,7 +14,6 @@ import type { OpenAlert } from '../rules/lib/types.js';
 export const SYSTEM = 'system';
 const RANK: Record<Severity, number> = { critical: 0, major: 1, minor: 2, info: 3 };
 const iso = (t: number) => new Date(t).toISOString();
-const key = (kind: string, subject: string) => `${kind}\u0000${subject}`;
 
 export function toView(r: AlertRecord): AlertView {
   const v: AlertView = {
@@ -73,7 +72,9 @@ export interface LifecycleEntry {
 }
 
 export class AlertStore {
-  private readonly open = new Map<string, OpenAlert>();
+  /** Open alerts by kind, then subject (no key string built per lookup: openFor runs for every rule on every reading). */
+  private readonly open = new Map<AlertKind, Map<string, OpenAlert>>();
+  private openTotal = 0;
   /** Lifecycle entries written since the last takeLifecycle(); dropped when memory is read again after a rollback. */
   private lifecycle: LifecycleEntry[] = [];
 
@@ -82,14 +83,20 @@ export class AlertStore {
   /** (Re)read the open alerts into memory: at start, and after a rolled-back transaction. */
   load(): void {
     this.open.clear();
+    this.openTotal = 0;
     this.lifecycle = [];
     for (const r of this.repo.open()) this.index(r);
   }
 
   private index(r: AlertRecord): void {
-    if (r.status === 'resolved') this.open.delete(key(r.kind, r.subject));
-    else
-      this.open.set(key(r.kind, r.subject), {
+    let ofKind = this.open.get(r.kind);
+    if (r.status === 'resolved') {
+      if (ofKind?.delete(r.subject)) this.openTotal--;
+      return;
+    }
+    if (!ofKind) this.open.set(r.kind, (ofKind = new Map()));
+    if (!ofKind.has(r.subject)) this.openTotal++;
+    ofKind.set(r.subject, {
         id: r.id,
         status: r.status,
         severity: r.severity,
@@ -100,11 +107,11 @@ export class AlertStore {
   }
 
   openFor(kind: AlertKind, subject: string): OpenAlert | undefined {
-    return this.open.get(key(kind, subject));
+    return this.open.get(kind)?.get(subject);
   }
 
   get openCount(): number {
-    return this.open.size;
+    return this.openTotal;
   }
 
   private row(id: number): AlertRecord | undefined {

@@ -1,7 +1,7 @@
 // The places a rule needs to judge one subject and title its alert: the device and where it is (household,
 // parking space, lot, gate), built from the inventory. For a reading, the reading's device; for a deadline or
 // a visitor registration, whatever the subject names.
-import type { Directory } from '../../config/inventory.js';
+import type { DeviceInfo, Directory } from '../../config/inventory.js';
 import type { DeviceKindDef } from '../../ingest/types.js';
 import type { DeviceStates } from '../../state/deviceState.js';
 import type { Reading } from '../../ingest/reading.js';
@@ -23,6 +23,8 @@ export type Places = Omit<RuleContext<unknown>, 'now' | 'subject' | 'config' | '
 export class ContextBuilder {
   private readonly kinds: Map<string, { label: string; heartbeatSeconds: number; periodic: boolean; routineTypes: readonly string[] }>;
   private readonly plateViews = new Map<string, RuleContext<unknown>['plates']>();
+  /** Places built for readings of a device (see places()); null = the subject is not in the inventory. */
+  private byDevice = new WeakMap<DeviceInfo, { device?: Places | null; plate?: Places | null; household?: Map<string, Places | null>; lot?: Map<string, Places | null> }>();
 
   constructor(
     private readonly directory: Directory,
@@ -33,10 +35,40 @@ export class ContextBuilder {
     this.kinds = new Map(kinds.map((k) => [k.kind, { label: k.label, heartbeatSeconds: k.heartbeatSeconds, periodic: k.periodic ?? false, routineTypes: k.routineTypes }]));
   }
 
-  /** Places for `subject` of a rule of `type`; undefined when the subject is no longer in the inventory. */
+  /**
+   * Places for `subject` of a rule of `type`; undefined when the subject is no longer in the inventory.
+   *
+   * For a reading, the places are built once per device (and subject, for household and lot rules) and kept
+   * with its DeviceInfo: the inventory's places do not change while the service runs, and a device provisioned
+   * again is a new DeviceInfo object (Directory.addDevice), so it gets new places. Only `deviceState` is looked
+   * up for every call (it is set on the kept object: a caller uses it before asking again).
+   */
   places(type: SubjectType, subject: string, reading?: Reading): Places | undefined {
+    const device = reading ? this.directory.devices.get(reading.deviceId) : type === 'device' ? this.directory.devices.get(subject) : undefined;
+    if (!reading || !device) return this.build(type, subject, device);
+    let kept = this.byDevice.get(device);
+    if (!kept) this.byDevice.set(device, (kept = {}));
+    let p: Places | null | undefined;
+    // A device or plate rule's places for a reading depend on the reading's device only; a household's or a
+    // lot's on the subject too.
+    if (type === 'device' || type === 'plate') {
+      p = kept[type];
+      if (p === undefined) p = kept[type] = this.build(type, subject, device) ?? null;
+    } else {
+      const bySubject = (kept[type] ??= new Map());
+      p = bySubject.get(subject);
+      if (p === undefined) {
+        p = this.build(type, subject, device) ?? null;
+        if (bySubject.size < 16) bySubject.set(subject, p);
+      }
+    }
+    if (!p) return undefined;
+    p.deviceState = this.states.get(device.id);
+    return p;
+  }
+
+  private build(type: SubjectType, subject: string, device: DeviceInfo | undefined): Places | undefined {
     const d = this.directory;
-    const device = reading ? d.devices.get(reading.deviceId) : type === 'device' ? d.devices.get(subject) : undefined;
     if (type === 'device' && !device) return undefined;
     const household = type === 'household' ? d.households.get(subject) : device?.householdId ? d.households.get(device.householdId) : undefined;
     if (type === 'household' && !household) return undefined;
@@ -76,6 +108,11 @@ export class ContextBuilder {
       where: type === 'lot' ? lot!.name : whereOf({ device, household, space, gate, lot, buildingName: building?.name }),
       plates: this.platesOf(communityId),
     };
+  }
+
+  /** Build every places object afresh from here on (the rule settings changed: the runner keeps config with them). */
+  forget(): void {
+    this.byDevice = new WeakMap();
   }
 
   private platesOf(communityId: string): RuleContext<unknown>['plates'] {

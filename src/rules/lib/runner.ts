@@ -16,7 +16,11 @@ export type AnyRule = Rule<any, any>;
 
 /** What the runner asks about the world a rule is judged in. */
 export interface RuleWorld {
-  /** The device and where it is for this subject; undefined = the subject is gone (nothing to judge). */
+  /**
+   * The device and where it is for this subject; undefined = the subject is gone (nothing to judge). A places
+   * object given again is taken to have the same settings: the runner keeps each rule's config and deadline key
+   * with it (a world whose settings change gives new places objects).
+   */
   places(rule: AnyRule, subject: string, reading?: Reading): Places | undefined;
   /** The rule's merged settings for these places. */
   config(rule: AnyRule, places: Places): RuleConfigBase;
@@ -52,6 +56,13 @@ export interface Decision {
   actions: Action<unknown>[];
 }
 
+/** What the runner keeps for a rule and a places object the world gives again: see RuleRunner.slotOf. */
+interface Slot {
+  subject: string;
+  key: string;
+  config: RuleConfigBase | undefined;
+}
+
 export const deadlineKey = (rule: string, subject: string): string => `${rule}:${subject}`;
 
 const NONE: readonly AnyRule[] = Object.freeze([]);
@@ -63,6 +74,12 @@ export class RuleRunner {
   private readonly byKind = new Map<string, AnyRule[]>();
   /** device kind → reading type → those of byKind that take the type (readingTypes); filled as types are seen. */
   private readonly byKindType = new Map<string, Map<string, readonly AnyRule[]>>();
+  /** Each rule's position in `rules` (its slot in `slots`). */
+  private readonly index = new Map<AnyRule, number>();
+  /** Deadline keys and settings by places object and rule (slotOf). */
+  private readonly slots = new WeakMap<Places, Array<Slot | undefined>>();
+  /** forReading's scratch: subject type, subject, places, … of the reading being judged. */
+  private readonly seen: Array<string | Places | undefined> = [];
 
   constructor(
     rules: readonly AnyRule[],
@@ -71,6 +88,7 @@ export class RuleRunner {
   ) {
     this.rules = rules;
     this.byName = new Map(rules.map((r) => [r.name, r]));
+    rules.forEach((r, i) => this.index.set(r, i));
     for (const r of rules) for (const k of kindsOfRule(r, kinds)) this.byKind.set(k, [...(this.byKind.get(k) ?? []), r]);
   }
 
@@ -87,26 +105,29 @@ export class RuleRunner {
   }
 
   /**
-   * Judge a reading: every rule that can concern it, for every subject its `subjects()` names. Places are built
+   * Judge a reading: every rule that can concern it, for every subject its `subjects()` names. Places are asked
    * once per subject (most rules look at the reading's own device). Decisions are pushed to `out`.
    */
   forReading(r: Reading, lookup: SubjectLookup, now: number, world: RuleWorld, out: Decision[]): void {
     const rules = this.rulesFor(r.kind, r.type);
     if (!rules.length) return;
     const input: RuleInput = { type: 'reading', reading: r };
-    const cache = new Map<string, Places | undefined>();
+    // The subjects' places of this reading, without building a key per rule (few subjects per reading).
+    const seen = this.seen;
+    seen.length = 0;
     for (const rule of rules) {
       for (const subject of rule.subjects(r, lookup)) {
-        const cacheKey = `${rule.subjectType}|${subject}`;
-        let places = cache.get(cacheKey);
-        if (!places) {
-          places = world.places(rule, subject, r);
-          cache.set(cacheKey, places);
-        }
+        const type = rule.subjectType;
+        let places: Places | undefined;
+        let i = 0;
+        while (i < seen.length && !(seen[i] === type && seen[i + 1] === subject)) i += 3;
+        if (i < seen.length) places = seen[i + 2] as Places | undefined;
+        else seen.push(type, subject, (places = world.places(rule, subject, r)));
         const d = places && this.decide(rule, subject, input, now, world, places);
         if (d) out.push(d);
       }
     }
+    seen.length = 0;
   }
 
   /**
@@ -115,9 +136,10 @@ export class RuleRunner {
    */
   decide(rule: AnyRule, subject: string, input: RuleInput, now: number, world: RuleWorld, places = world.places(rule, subject)): Decision | undefined {
     if (!places) return undefined;
-    const config = world.config(rule, places);
+    const slot = this.slotOf(rule, subject, places);
+    const config = slot ? (slot.config ??= world.config(rule, places)) : world.config(rule, places);
     if (!config.enabled) return undefined;
-    const key = deadlineKey(rule.name, subject);
+    const key = slot ? slot.key : deadlineKey(rule.name, subject);
     const state = rule.stateful ? world.state(rule.name, subject) : undefined;
     // One literal of fixed shape (this runs for every rule on every reading).
     const ctx: RuleContext<RuleConfigBase> = {
@@ -147,6 +169,21 @@ export class RuleRunner {
       return undefined;
     }
     return { rule, subject, key, input, ctx, actions };
+  }
+
+  /**
+   * The rule's deadline key and settings for the subject, kept with the places object when the world gives the
+   * same one again (the engine's are kept per device: src/rules/lib/context.ts), instead of a new key string and
+   * a settings lookup for every rule on every reading. Undefined for a rule the runner was not built with.
+   */
+  private slotOf(rule: AnyRule, subject: string, places: Places): Slot | undefined {
+    const at = this.index.get(rule);
+    if (at === undefined) return undefined;
+    let slots = this.slots.get(places);
+    if (!slots) this.slots.set(places, (slots = []));
+    let slot = slots[at];
+    if (slot === undefined || slot.subject !== subject) slots[at] = slot = { subject, key: deadlineKey(rule.name, subject), config: undefined };
+    return slot;
   }
 
   /** Whether applying these decisions writes more than rule state and lot counts (alerts, deadlines, absences). */
