@@ -248,6 +248,11 @@ export class Ingest implements DeviceInbound {
   }
 
   /** A device's connection changed: state is written with the next batch (or now, if none is coming). */
+  /** Before an external broker's session is resumed here: its delivery records, as the last holder committed them. */
+  resume(session: string): Promise<void> {
+    return this.deps.store.deliveries.load(session);
+  }
+
   markConnected(deviceId: string, connected: boolean): void {
     const s = this.deps.states.setConnected(deviceId, connected);
     this.deps.bus.emit('deviceState', s);

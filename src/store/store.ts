@@ -127,6 +127,12 @@ export interface DeliveriesRepo {
    * records (a redelivery of a message committed before a crash). Working set: asked on a redelivery only.
    */
   recorded(d: DeliveryRecord, window: number): boolean;
+  /**
+   * Make the session's records current for `recorded` before this instance resumes the session (another
+   * instance may have recorded deliveries in it since this one opened). An adapter holding a copy in memory
+   * reads them from the database; SQLite, the only writer of its file, has nothing to do.
+   */
+  load(session: string): Promise<void>;
 }
 
 export interface DeviceStateRepo {

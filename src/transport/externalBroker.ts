@@ -120,6 +120,9 @@ export class ExternalBroker implements DeviceTransport {
   async attach(communityId: string): Promise<void> {
     if (this.sessions.has(communityId)) return;
     const clientId = `${this.prefix}${communityId}`;
+    // The session's delivery records as its last holder committed them, before any redelivery can arrive.
+    await this.opts.inbound.resume?.(clientId);
+    if (this.sessions.has(communityId)) return;
     // Handlers first: a resumed session's queued messages come right after the CONNACK.
     const session: Session = { draining: false, inIngest: 0 };
     const own = () => session.client!;

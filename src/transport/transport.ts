@@ -15,6 +15,11 @@ export interface DeviceInbound {
   submit(device: DeviceInfo, topic: string, payload: Buffer, qos: number, ack: (err?: Error) => void, delivery?: Delivery): void;
   /** The device's connection came up or went down (connection state, not liveness: see src/state/cadence.ts). */
   markConnected(deviceId: string, connected: boolean): void;
+  /**
+   * A transport is about to resume a persistent session (`Delivery.session`) that another instance may have
+   * held: ingest makes the session's delivery records current first, so its redeliveries are recognised.
+   */
+  resume?(session: string): Promise<void>;
 }
 
 /**

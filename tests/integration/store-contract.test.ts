@@ -13,6 +13,7 @@ import { storeContract } from './storeContract.js';
 {
   let dir: { path: string; remove(): void } | undefined;
   let db: Db | undefined;
+  const others: Db[] = [];
   const open = () => {
     db = openDb({ dataDir: dir!.path, synchronous: 'normal' });
     return sqliteStore(db);
@@ -28,7 +29,13 @@ import { storeContract } from './storeContract.js';
         db!.close();
         return open();
       },
+      another: async () => {
+        const other = openDb({ dataDir: dir!.path, synchronous: 'normal' });
+        others.push(other);
+        return sqliteStore(other);
+      },
       close: async () => {
+        while (others.length) others.pop()!.close();
         db?.close();
         db = undefined;
         dir?.remove();
@@ -45,6 +52,7 @@ import { storeContract } from './storeContract.js';
   let server: Postgres | undefined;
   let url: string | undefined;
   let store: PgStore | undefined;
+  const others: PgStore[] = [];
   beforeAll(async () => {
     if (available) server = await Postgres.start();
   }, 60_000);
@@ -65,7 +73,13 @@ import { storeContract } from './storeContract.js';
         store = await openPgStore({ url: url! });
         return store as unknown as Store;
       },
+      another: async () => {
+        const other = await openPgStore({ url: url! });
+        others.push(other);
+        return other as unknown as Store;
+      },
       close: async () => {
+        while (others.length) await others.pop()!.close();
         await store?.close();
         store = undefined;
       },

@@ -11,6 +11,8 @@ export interface StoreHarness {
   open(): Promise<Store>;
   /** Close the current store and open a new instance over the same data (what a restart or another instance sees). */
   reopen(): Promise<Store>;
+  /** A second instance over the same data, open beside the current one (another process; closed by `close`). */
+  another(): Promise<Store>;
   close(): Promise<void>;
   /** The repositories this adapter has (all of them once it is complete). */
   has(repo: keyof Store): boolean;
@@ -246,6 +248,22 @@ export function storeContract(label: string, h: StoreHarness, available: () => b
       expect(again.deliveries.recorded(dl('s1', 10), 2)).toBe(true);
       expect(again.deliveries.recorded(dl('s1', 2), 10)).toBe(true);
       expect(again.deliveries.recorded(dl('s1', 1), 10)).toBe(false);
+    });
+
+    test(['deliveries'], 'deliveries: an instance resuming a session another one held recognises its committed deliveries', async () => {
+      const b = await h.another(); // open before the deliveries below, as a surviving instance is
+      store.transaction(() => {
+        store.deliveries.record(dl('shaobing-c-c1', 41));
+        store.deliveries.record(dl('shaobing-c-c1', 42));
+      });
+      await store.durable();
+      await b.deliveries.load('shaobing-c-c1');
+      expect(b.deliveries.recorded(dl('shaobing-c-c1', 42), 1000)).toBe(true);
+      expect(b.deliveries.recorded(dl('shaobing-c-c1', 41), 1)).toBe(false);
+      // Its own records go after the previous holder's.
+      b.transaction(() => b.deliveries.record(dl('shaobing-c-c1', 43)));
+      expect(b.deliveries.recorded(dl('shaobing-c-c1', 42), 1)).toBe(false);
+      expect(b.deliveries.recorded(dl('shaobing-c-c1', 43), 1)).toBe(true);
     });
 
     test(['deviceState'], 'device state: put replaces, all lists every device', async () => {

@@ -9,13 +9,15 @@ import pg from 'pg';
 import type { Store } from '../store.js';
 import type { Loadable, PgContext } from './context.js';
 import { IdBlocks } from './ids.js';
+import { pgAlerts } from './alerts.js';
 import { pgIngest } from './ingest.js';
+import { pgNotify } from './notify.js';
 import { migratePg } from './migrations.js';
 import { pgRules } from './rules.js';
 import { StoreUnavailableError, Unit } from './unit.js';
 
 /** The repositories the PostgreSQL adapter has so far. */
-export const PG_REPOS = ['inbox', 'rejections', 'deviceState', 'readings', 'telemetryQueue', 'ruleState', 'deadlines'] as const satisfies ReadonlyArray<keyof Store>;
+export const PG_REPOS = ['inbox', 'rejections', 'deliveries', 'deviceState', 'readings', 'telemetryQueue', 'ruleState', 'deadlines', 'alerts', 'outbox', 'phone', 'ackTokens'] as const satisfies ReadonlyArray<keyof Store>;
 
 export type PgStore = Pick<Store, 'transaction' | 'durable' | 'isTransient' | 'isOpen' | (typeof PG_REPOS)[number]> & {
   /** Wait for the units sent so far, then close the connections. */
@@ -106,7 +108,9 @@ export async function openPgStore(opts: PgStoreOptions): Promise<PgStore> {
     };
     const ingest = pgIngest(x);
     const rules = pgRules(x);
-    parts.push(ingest.loadable, rules.loadable);
+    const alerts = pgAlerts(x);
+    const notify = pgNotify(x, (id) => alerts.repos.alerts.get(id));
+    parts.push(ingest.loadable, rules.loadable, alerts.loadable, notify.loadable);
     await loadAll();
     return {
       transaction: <T>(fn: () => T): T => unit.run(fn),
@@ -117,6 +121,8 @@ export async function openPgStore(opts: PgStoreOptions): Promise<PgStore> {
       },
       ...ingest.repos,
       ...rules.repos,
+      ...alerts.repos,
+      ...notify.repos,
       close: async () => {
         if (closed) return;
         closed = true;

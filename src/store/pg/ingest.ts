@@ -3,7 +3,7 @@
 // are only written by units and read by queries.
 import type pg from 'pg';
 import { payloadJson } from '../../../devices/shared/json.js';
-import type { DeviceStateRepo, FieldSample, InboxMessage, InboxRepo, ReadingsRepo, Rejection, RejectionsRepo, TelemetryQueueRepo } from '../store.js';
+import type { DeliveriesRepo, DeviceStateRepo, FieldSample, InboxMessage, InboxRepo, ReadingsRepo, Rejection, RejectionsRepo, TelemetryQueueRepo } from '../store.js';
 import type { Loadable, PgContext } from './context.js';
 import { insert, Json, lit, MemMap } from './unit.js';
 
@@ -36,7 +36,7 @@ const rejection = (r: RejectionRow): Rejection => ({
 type Queued = { id: number; lines: string; points: number; bytes: number };
 
 export function pgIngest(x: PgContext): {
-  repos: { inbox: InboxRepo; rejections: RejectionsRepo; deviceState: DeviceStateRepo; readings: ReadingsRepo; telemetryQueue: TelemetryQueueRepo };
+  repos: { inbox: InboxRepo; rejections: RejectionsRepo; deliveries: DeliveriesRepo; deviceState: DeviceStateRepo; readings: ReadingsRepo; telemetryQueue: TelemetryQueueRepo };
   loadable: Loadable;
 } {
   const { unit } = x;
@@ -44,14 +44,28 @@ export function pgIngest(x: PgContext): {
   /** Device id → its state as JSON text (parsed on read, as SQLite does: a caller never holds the stored copy). */
   const states = new MemMap<string, string>(unit);
   const queue = new MemMap<number, Queued>(unit);
+  /** `${session}\u0000${packetId}` → its record; and each session's highest seq. */
+  const deliveries = new MemMap<string, { session: string; hash: string; seq: number }>(unit);
+  const topSeq = new MemMap<string, number>(unit);
+  const dkey = (session: string, packetId: number) => `${session}\u0000${packetId}`;
+  const loadDeliveries = (rows: Array<{ session: string; packet_id: number; hash: string; seq: number }>) => {
+    for (const r of rows) {
+      deliveries.load(dkey(r.session, r.packet_id), { session: r.session, hash: r.hash, seq: r.seq });
+      if (r.seq > (topSeq.get(r.session) ?? 0)) topSeq.load(r.session, r.seq);
+    }
+  };
 
   const loadable: Loadable = {
     async load(db: Pick<pg.Pool, 'query'>) {
-      const [i, s, q] = await Promise.all([
+      const [i, s, q, d] = await Promise.all([
         db.query<{ id: number; device_id: string; topic: string; payload: Buffer; received_at: number }>('SELECT id, device_id, topic, payload, received_at FROM inbox'),
         db.query<{ device_id: string; state: unknown }>('SELECT device_id, state FROM device_state'),
         db.query<Queued>('SELECT id, lines, points, bytes FROM telemetry_queue'),
+        db.query<{ session: string; packet_id: number; hash: string; seq: number }>('SELECT session, packet_id, hash, seq FROM deliveries'),
       ]);
+      deliveries.clear();
+      topSeq.clear();
+      loadDeliveries(d.rows);
       inbox.clear();
       states.clear();
       queue.clear();
@@ -113,6 +127,33 @@ export function pgIngest(x: PgContext): {
             ? await x.query<RejectionRow>('SELECT * FROM rejections WHERE device_id = ANY($1) ORDER BY id DESC LIMIT $2', [deviceIds, limit])
             : await x.query<RejectionRow>('SELECT * FROM rejections ORDER BY id DESC LIMIT $1', [limit]);
           return rows.map(rejection);
+        },
+      },
+      deliveries: {
+        record: (d) => {
+          const seq = (topSeq.get(d.session) ?? 0) + 1;
+          topSeq.set(d.session, seq);
+          deliveries.set(dkey(d.session, d.packetId), { session: d.session, hash: d.hash, seq });
+          unit.write(
+            `${insert('deliveries', { session: d.session, packet_id: d.packetId, hash: d.hash, seq })}
+             ON CONFLICT (session, packet_id) DO UPDATE SET hash = EXCLUDED.hash, seq = EXCLUDED.seq`,
+          );
+        },
+        recorded: (d, window) => {
+          const r = deliveries.get(dkey(d.session, d.packetId));
+          if (!r || r.hash !== d.hash) return false;
+          let newer = 0;
+          for (const o of deliveries.values()) if (o.session === d.session && o.seq > r.seq && ++newer >= window) return false;
+          return true;
+        },
+        load: async (session) => {
+          const rows = await x.query<{ session: string; packet_id: number; hash: string; seq: number }>(
+            'SELECT session, packet_id, hash, seq FROM deliveries WHERE session = $1',
+            [session],
+          );
+          for (const k of [...deliveries.m.keys()]) if (deliveries.m.get(k)!.session === session) deliveries.m.delete(k);
+          topSeq.m.delete(session);
+          loadDeliveries(rows);
         },
       },
       deviceState: {

@@ -64,6 +64,118 @@ export const pgMigrations: Array<{ id: string; sql: string }> = [
     );
     `,
   },
+  {
+    id: 'pg-002-deliveries',
+    // QoS 1 deliveries from an external broker's sessions, recorded in the unit that commits the message (see
+    // src/store/sqlite/ingest.ts); `seq` orders one session's records (each holder carries it on from the
+    // session's highest, so it grows across holders).
+    sql: `CREATE TABLE deliveries (
+      session text NOT NULL,
+      packet_id integer NOT NULL,
+      hash text NOT NULL,
+      seq bigint NOT NULL,
+      PRIMARY KEY (session, packet_id)
+    );
+    CREATE INDEX deliveries_seq ON deliveries(session, seq)`,
+  },
+  {
+    id: 'pg-003-alerts-notify',
+    // Alerts with their timelines, and notifications (src/store/sqlite/migrations: alerts-001, notify-001/002).
+    // Rows nobody reads by id (timeline entries, attempts) number themselves.
+    sql: `CREATE TABLE alerts (
+      id bigint PRIMARY KEY,
+      kind text NOT NULL,
+      subject text NOT NULL,
+      severity text NOT NULL,
+      status text NOT NULL,
+      community_id text NOT NULL,
+      grid_id text NOT NULL,
+      device_id text,
+      household_id text,
+      space_id text,
+      plate text,
+      title text NOT NULL,
+      details jsonb NOT NULL,
+      count bigint NOT NULL DEFAULT 1,
+      assignee text,
+      resolution text,
+      resolved_by text,
+      auto_resolved boolean NOT NULL DEFAULT false,
+      rating jsonb,
+      opened_at bigint NOT NULL,
+      updated_at bigint NOT NULL,
+      resolved_at bigint
+    );
+    CREATE UNIQUE INDEX alerts_one_open ON alerts(kind, subject) WHERE status <> 'resolved';
+    CREATE INDEX alerts_subject ON alerts(kind, subject, id);
+    CREATE INDEX alerts_opened ON alerts(opened_at, id);
+    CREATE INDEX alerts_device ON alerts(device_id, opened_at);
+    CREATE INDEX alerts_community ON alerts(community_id, grid_id, opened_at);
+    CREATE TABLE alert_events (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      alert_id bigint NOT NULL REFERENCES alerts(id),
+      at bigint NOT NULL,
+      type text NOT NULL,
+      actor text NOT NULL,
+      data jsonb
+    );
+    CREATE INDEX alert_events_alert ON alert_events(alert_id, id);
+    CREATE TABLE outbox (
+      id bigint PRIMARY KEY,
+      alert_id bigint,
+      destination text NOT NULL,
+      notice text NOT NULL,
+      due_at bigint NOT NULL,
+      next_try_at bigint NOT NULL DEFAULT 0,
+      attempts bigint NOT NULL DEFAULT 0,
+      status text NOT NULL,
+      last_error text,
+      created_at bigint NOT NULL,
+      sent_at bigint
+    );
+    CREATE INDEX outbox_pending ON outbox(status, due_at);
+    CREATE INDEX outbox_alert ON outbox(alert_id);
+    CREATE TABLE notification_attempts (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      alert_ids jsonb NOT NULL,
+      outbox_ids jsonb NOT NULL,
+      destination text NOT NULL,
+      channel text NOT NULL,
+      ok boolean NOT NULL,
+      reason text,
+      merged bigint NOT NULL,
+      at bigint NOT NULL
+    );
+    CREATE TABLE ack_tokens_used (jti text PRIMARY KEY, used_at bigint NOT NULL);
+    CREATE TABLE phone_messages (
+      id bigint PRIMARY KEY,
+      outbox_id bigint NOT NULL,
+      alert_id bigint,
+      channel text NOT NULL,
+      provider text NOT NULL,
+      number text NOT NULL,
+      ref text,
+      status text NOT NULL,
+      detail text,
+      sent_at bigint NOT NULL,
+      next_poll_at bigint,
+      done_at bigint,
+      context text NOT NULL
+    );
+    CREATE INDEX phone_messages_number ON phone_messages(number, channel, sent_at);
+    CREATE INDEX phone_messages_pending ON phone_messages(status, next_poll_at);
+    CREATE INDEX phone_messages_alert ON phone_messages(alert_id);
+    CREATE TABLE contact_links (
+      code text PRIMARY KEY,
+      alert_id bigint NOT NULL,
+      purpose text NOT NULL,
+      who text NOT NULL,
+      created_at bigint NOT NULL,
+      expires_at bigint NOT NULL,
+      used_at bigint,
+      answer text
+    )`,
+  },
 ];
 
 /** Apply what is missing. */

@@ -121,6 +121,7 @@ export function sqliteIngest(db: Db): {
           const row = st().deliveryFind.get({ session: d.session, packetId: d.packetId, window }) as { hash: string; newer: number } | undefined;
           return !!row && row.hash === d.hash && row.newer < window;
         },
+        load: async () => {},
       };
     })(),
     deviceState: {
