@@ -1,8 +1,8 @@
 // The alert engine: drives the rule runner (src/rules/lib/runner.ts) on every accepted reading (inside the ingest
 // transaction, as a ReadingHandler), on deadlines (src/clock/scheduler.ts, each firing in its own transaction)
-// and on visitor registrations, care visits and absences, and carries out what the rules decide — alert
-// changes, deadlines, rule state — in that same transaction (it is the runner's RuleWorld and RuleEffects over
-// the store). It also holds the alert lifecycle the API and the notifier work through (AlertDesk). The `alert`
+// and on visitor registrations, care visits and absences (src/alerts/visitors.ts, care.ts: each runs its inputs
+// through RuleInputs), and carries out what the rules decide — alert changes, deadlines, rule state — in that
+// same transaction (it is the runner's RuleWorld and RuleEffects over the store). It also holds the alert lifecycle the API and the notifier work through (AlertDesk). The `alert`
 // and `parking` bus events and the alerts-opened metric follow only after the commit; if a batch rolls back,
 // what this engine holds in memory is read again from the store.
 import type { Logger } from 'pino';
@@ -19,16 +19,13 @@ import type { ReadingHandler } from '../ingest/pipeline.js';
 import { Scheduler, type Deadline } from '../clock/scheduler.js';
 import { rules as allRules } from '../rules/index.js';
 import { RuleSettings } from '../rules/lib/config.js';
-import { normalisePlate, type OpenAlert, type RuleConfigBase, type RuleInput, type SubjectLookup } from '../rules/lib/types.js';
+import type { OpenAlert, RuleConfigBase, RuleInput, SubjectLookup } from '../rules/lib/types.js';
 import { RuleRunner, deadlineKey, type AnyRule, type Decision, type RuleEffects, type RuleWorld } from '../rules/lib/runner.js';
 import type { LotState } from '../rules/lotFull.js';
-import { plateSubject } from '../rules/unregisteredVehicle.js';
 import { AlertStore, type OpenRequest } from './store.js';
 import { RuleStates } from './ruleState.js';
-import { PlateLists } from './visitors.js';
-import { CareVisits } from './careVisits.js';
-import { CareAbsences, careFacts, ABSENCE_MEMORY_MS, type Absence } from './absences.js';
-import type { AbsenceFacts } from '../rules/lib/care.js';
+import { Visitors } from './visitors.js';
+import { Care } from './care.js';
 import { LotBoard } from './lots.js';
 import { ContextBuilder } from '../rules/lib/context.js';
 import type { Transition } from './lifecycle.js';
@@ -87,6 +84,20 @@ export interface AlertDesk {
   cancelDeadline(key: string): void;
 }
 
+/** Put an input to a rule for a subject now, inside the unit of work `RuleInputs.unit` opened. */
+export type RunInput = (rule: AnyRule, subject: string, input: RuleInput) => void;
+
+/**
+ * How inputs other than readings and deadlines — a visitor registered, a care visit logged, an absence marked —
+ * reach the rules (src/alerts/visitors.ts, src/alerts/care.ts): `unit(fn)` runs `fn` as one unit of work in
+ * which `run` applies what the rule decides; rule state is written with it, what changed is published after
+ * the commit, and if the unit fails the engine's memory is read again from the store and the error goes on.
+ */
+export interface RuleInputs {
+  readonly rules: readonly AnyRule[];
+  unit<T>(fn: (run: RunInput) => T): T;
+}
+
 /** What one transaction changed, published once it commits. */
 interface Effects {
   alerts: Map<number, AlertView>;
@@ -99,17 +110,12 @@ const newEffects = (): Effects => ({ alerts: new Map(), opened: [], lots: new Ma
 export class RuleEngine {
   readonly alerts: AlertStore;
   readonly scheduler: Scheduler;
-  /** Logged care visits (care_visits). */
-  readonly visits: CareVisits;
-  /** Absences people marked (care_absences). */
-  readonly absences: CareAbsences;
+  /** Care visits and absences, and the rules that take them (src/alerts/care.ts). */
+  readonly care: Care;
+  /** Visitors' plates, and the rules that take registrations (src/alerts/visitors.ts). */
+  readonly visitors: Visitors;
   /** Which rules a reading concerns, their contexts and verdicts, what their actions mean (src/rules/lib/runner.ts). */
   readonly runner: RuleRunner;
-  /** Each household's newest logged visit (what the rules consult as a sign of life). */
-  private lastVisit = new Map<string, number>();
-  /** Devices of each household, for the device rules that take visits or absences. */
-  private readonly householdDevices = new Map<string, string[]>();
-  private readonly plates: PlateLists;
   private readonly ruleStates: RuleStates;
   private readonly contexts: ContextBuilder;
   private readonly lookups = new WeakMap<DeviceInfo, SubjectLookup>();
@@ -166,7 +172,7 @@ export class RuleEngine {
     deadline: (key) => this.scheduler.get(key),
     state: (kind, subject) => this.ruleStates.get(kind, subject),
     // What the rules consult about a household: its absences and last visit (src/rules/lib/care.ts).
-    care: (householdId) => careFacts(this.absences.factsOf(householdId), this.lastVisit.get(householdId)),
+    care: (householdId) => this.care.facts(householdId),
   };
 
   /** What the rules' actions do: written in the current transaction, gathered in `this.fx` for publishing. */
@@ -184,12 +190,9 @@ export class RuleEngine {
     cancelDeadline: (key) => this.scheduler.cancel(key),
     putState: (kind, subject, state, now) => this.ruleStates.put(kind, subject, state, now),
     lot: (lotId, occupied) => void this.fx.lots.set(lotId, occupied),
-    endAbsence: (id, at, note) => {
-      const cur = this.absences.get(id);
-      if (cur && cur.endedAt === undefined && at < cur.until) this.absences.end(id, at, 'water', note);
-    },
+    endAbsence: (id, at, note) => this.care.endByWater(id, at, note),
     absenceOverdue: (id, title, lines, now) => {
-      const cur = this.absences.prompt(id, now);
+      const cur = this.care.absences.prompt(id, now);
       if (cur) for (const h of this.hooks) h.careNotice?.(cur, title, lines, now);
     },
   };
@@ -198,13 +201,14 @@ export class RuleEngine {
     this.runner = new RuleRunner(deps.rules ?? allRules, deps.kinds, deps.log);
     this.alerts = new AlertStore(deps.store.alerts);
     this.ruleStates = new RuleStates(deps.store.ruleState);
-    this.plates = new PlateLists(deps.store.visitors, deps.directory);
-    this.visits = new CareVisits(deps.store.careVisits);
-    this.absences = new CareAbsences(deps.store.absences);
-    for (const d of deps.directory.devices.values())
-      if (d.householdId) this.householdDevices.set(d.householdId, [...(this.householdDevices.get(d.householdId) ?? []), d.id]);
+    const inputs: RuleInputs = {
+      rules: this.runner.rules,
+      unit: (fn) => this.unit(fn),
+    };
+    this.visitors = new Visitors(deps.store.visitors, deps.directory, deps.clock, inputs);
+    this.care = new Care(deps.store, deps.directory, deps.clock, inputs);
     this.lotBoard = new LotBoard(deps.directory);
-    this.contexts = new ContextBuilder(deps.directory, deps.kinds, deps.states, this.plates);
+    this.contexts = new ContextBuilder(deps.directory, deps.kinds, deps.states, this.visitors.plates);
     this.scheduler = new Scheduler({
       clock: deps.clock,
       store: deps.store.deadlines,
@@ -221,8 +225,8 @@ export class RuleEngine {
     this.settings = new RuleSettings(this.runner.rules, { settings: deps.settings, communities: deps.communities });
     this.contexts.forget(); // places carry the settings resolved for them (src/rules/lib/runner.ts)
     this.alerts.load();
-    this.plates.load();
-    this.loadCare();
+    this.visitors.load();
+    this.care.load();
     this.lotBoard.load(this.ruleStates.all<LotState>('lot_full'));
     if (deps.clock.mode === 'event') {
       // The event clock starts at 0 in a new process; time never goes back across a restart.
@@ -377,8 +381,8 @@ export class RuleEngine {
   /** Alerts, plates and deadlines as the store (inside the current transaction) has them. */
   private reloadIndexes(): void {
     this.alerts.load();
-    this.plates.load();
-    this.loadCare();
+    this.visitors.load();
+    this.care.load();
     this.scheduler.reload();
   }
 
@@ -431,89 +435,18 @@ export class RuleEngine {
     this.publish(fx);
   }
 
-  // ── visitors, people, the replay clock ────────────────────────────────────────────────────────────────
+  // ── inputs of people: visitors, care (their modules), filed alerts, lifecycle moves, the replay clock ──────
 
-  /** POST /api/visitors: register or extend a visitor plate; the plate rules see it in the same transaction. */
-  registerVisitor(communityId: string, plate: string, until: number, by: string): { plate: string; until: number } {
-    const p = normalisePlate(plate);
+  /** A unit of work in which rules run on an input (RuleInputs), published after the commit. */
+  private unit<T>(fn: (run: RunInput) => T): T {
+    let out!: T;
     const fx = this.transact(() => {
       const fx = newEffects();
-      this.plates.register({ communityId, plate: p, until, registeredBy: by, registeredAt: this.deps.clock.now() });
-      for (const rule of this.runner.rules) if (rule.takesVisitors) this.run(rule, plateSubject(communityId, p), { type: 'visitor', until, by }, fx);
+      out = fn((rule, subject, input) => this.run(rule, subject, input, fx));
       return fx;
     });
     this.publish(fx);
-    return { plate: p, until };
-  }
-
-  /**
-   * POST /api/care/visits: log a visit to a household (the API checked who may); the care-round rule sees it as
-   * a sign of life in the same transaction, so the visit and the alert it resolves commit together.
-   */
-  logVisit(householdId: string, by: string, at: number, note?: string): { id: number; householdId: string; at: number } {
-    const h = this.deps.directory.households.get(householdId);
-    if (!h) throw new Error(`unknown household ${householdId}`);
-    let id = 0;
-    const fx = this.transact(() => {
-      const fx = newEffects();
-      id = this.visits.add({ householdId, communityId: h.communityId, gridId: h.gridId, by, at, note, loggedAt: this.deps.clock.now() });
-      if (at > (this.lastVisit.get(householdId) ?? -Infinity)) this.lastVisit.set(householdId, at);
-      this.runCare((r) => r.takesVisits, householdId, { type: 'visit', household: householdId, by, at, note }, fx);
-      return fx;
-    });
-    this.publish(fx);
-    return { id, householdId, at };
-  }
-
-  /**
-   * POST /api/care/absences and its changes (the API checked who may): the absence is written and the rules that
-   * take absences see it in the same transaction (an open no_water_use for a household just marked 住院 resolves).
-   */
-  markAway(a: Omit<Absence, 'id' | 'endedAt' | 'endedBy' | 'endNote' | 'createdAt'>): Absence {
-    let out!: Absence;
-    this.publish(
-      this.transact(() => {
-        out = this.absences.add({ ...a, createdAt: this.deps.clock.now() });
-        return this.absenceChanged(out, a.createdBy, 'marked');
-      }),
-    );
     return out;
-  }
-
-  /** A person ends an absence (the elder is back) or moves its end. */
-  changeAbsence(id: number, by: string, change: { until: number } | { end: number; note?: string }): Absence {
-    let out!: Absence;
-    this.publish(
-      this.transact(() => {
-        out = 'until' in change ? this.absences.changeUntil(id, change.until) : this.absences.end(id, change.end, by, change.note);
-        return this.absenceChanged(out, by, 'until' in change ? 'changed' : 'ended');
-      }),
-    );
-    return out;
-  }
-
-  private absenceChanged(a: Absence, by: string, change: 'marked' | 'changed' | 'ended'): Effects {
-    const fx = newEffects();
-    const absence: AbsenceFacts = this.absences.factsOf(a.householdId)?.find((x) => x.id === a.id) ?? a;
-    this.runCare((r) => r.takesAbsences, a.householdId, { type: 'absence', household: a.householdId, by, change, absence }, fx);
-    return fx;
-  }
-
-  /** Run a care input (visit, absence) through the rules that take it: household rules once, device rules per device of the household. */
-  private runCare(takes: (r: AnyRule) => boolean | undefined, householdId: string, input: RuleInput, fx: Effects): void {
-    for (const rule of this.runner.rules) {
-      if (!takes(rule)) continue;
-      if (rule.subjectType === 'household') this.run(rule, householdId, input, fx);
-      else if (rule.subjectType === 'device')
-        for (const id of this.householdDevices.get(householdId) ?? [])
-          if (rule.deviceKinds.includes(this.deps.directory.devices.get(id)!.kind)) this.run(rule, id, input, fx);
-    }
-  }
-
-  private loadCare(): void {
-    const now = this.deps.clock.now();
-    this.absences.load(now);
-    this.lastVisit = this.visits.lastEach(now - ABSENCE_MEMORY_MS);
   }
 
   /**

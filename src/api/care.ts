@@ -163,14 +163,14 @@ export function careApi(engine: RuleEngine) {
           at = Math.min(at, now);
         }
         const note = req.body.note?.trim() || undefined;
-        const v = engine.logVisit(h.id, req.principal.id, at, note);
+        const v = engine.care.logVisit(h.id, req.principal.id, at, note);
         req.log.info({ householdId: h.id, by: req.principal.id, visitId: v.id }, 'care visit logged');
         return reply.code(201).send({ id: v.id, householdId: v.householdId, at: new Date(v.at).toISOString() });
       },
     );
 
     const awayNow = (householdId: string, now: number) => {
-      const a = engine.absences.list(householdId, now, 5).find((x) => x.from <= now && absenceEnd(x) > now);
+      const a = engine.care.absences.list(householdId, now, 5).find((x) => x.from <= now && absenceEnd(x) > now);
       return a ? absenceView(a, now) : null;
     };
 
@@ -178,7 +178,7 @@ export function careApi(engine: RuleEngine) {
 
     /** The absence `id` if the caller sees its household; else 404, as absent. */
     const visibleAbsence = (p: Principal, id: number) => {
-      const a = engine.absences.get(id);
+      const a = engine.care.absences.get(id);
       const h = a && deps.directory.households.get(a.householdId);
       if (!a || !h || !mayCare(p, h)) throw new AppError('SB_NOT_FOUND', `no absence ${id}`);
       return a;
@@ -220,9 +220,9 @@ export function careApi(engine: RuleEngine) {
         const until = timeOf(req.body.until, 'until');
         if (from < now - MAX_AGE_MS) throw new AppError('SB_ABSENCE_RANGE', 'from lies more than 7 days back');
         checkSpan(from, until, now);
-        const clash = engine.absences.list(h.id, from).find((x) => x.from < until && absenceEnd(x) > from);
+        const clash = engine.care.absences.list(h.id, from).find((x) => x.from < until && absenceEnd(x) > from);
         if (clash) throw new AppError('SB_ABSENCE_OVERLAP', `the household is already marked away (absence ${clash.id}); change that one`);
-        const a = engine.markAway({
+        const a = engine.care.markAway({
           householdId: h.id,
           communityId: h.communityId,
           gridId: h.gridId,
@@ -254,9 +254,9 @@ export function careApi(engine: RuleEngine) {
         if (q !== undefined) {
           const h = deps.directory.households.get(q);
           if (!h || !mayCare(req.principal, h)) throw new AppError('SB_NOT_FOUND', `no household '${q}'`);
-          return { items: engine.absences.list(h.id, after).map((a) => absenceView(a, now, signOf(a.householdId))) };
+          return { items: engine.care.absences.list(h.id, after).map((a) => absenceView(a, now, signOf(a.householdId))) };
         }
-        const items = (await engine.absences.since(after))
+        const items = (await engine.care.absences.since(after))
           .filter((a) => {
             const h = deps.directory.households.get(a.householdId);
             return h !== undefined && mayCare(req.principal, h);
@@ -284,9 +284,9 @@ export function careApi(engine: RuleEngine) {
         if (a.endedAt !== undefined || a.until <= now) throw new AppError('SB_ABSENCE_ENDED', `absence ${a.id} has already ended`);
         const until = timeOf(req.body.until, 'until');
         checkSpan(a.from, until, now);
-        const clash = engine.absences.list(a.householdId, a.from).find((x) => x.id !== a.id && x.from < until && absenceEnd(x) > a.from);
+        const clash = engine.care.absences.list(a.householdId, a.from).find((x) => x.id !== a.id && x.from < until && absenceEnd(x) > a.from);
         if (clash) throw new AppError('SB_ABSENCE_OVERLAP', `the household is already marked away from then (absence ${clash.id})`);
-        return absenceView(engine.changeAbsence(a.id, req.principal.id, { until }), now);
+        return absenceView(engine.care.changeAbsence(a.id, req.principal.id, { until }), now);
       },
     );
 
@@ -307,7 +307,7 @@ export function careApi(engine: RuleEngine) {
         const now = deps.clock.now();
         if (a.endedAt !== undefined || a.until <= now) throw new AppError('SB_ABSENCE_ENDED', `absence ${a.id} has already ended`);
         // One not yet begun is called off: it then covers nothing.
-        const ended = engine.changeAbsence(a.id, req.principal.id, { end: Math.max(now, a.from), note: req.body?.note?.trim() || undefined });
+        const ended = engine.care.changeAbsence(a.id, req.principal.id, { end: Math.max(now, a.from), note: req.body?.note?.trim() || undefined });
         return absenceView(ended, now);
       },
     );
@@ -331,7 +331,7 @@ export function careApi(engine: RuleEngine) {
           let lastAt = state?.lastSignAt;
           let lastSign = state?.lastSign;
           if (lastAt === undefined) {
-            const v = engine.visits.last(h.id); // the rule is off here, or has not heard of the household yet
+            const v = engine.care.visits.last(h.id); // the rule is off here, or has not heard of the household yet
             if (v) {
               lastAt = v.at;
               lastSign = 'visit';

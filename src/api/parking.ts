@@ -70,7 +70,7 @@ export function parkingApi(engine: RuleEngine) {
           throw new AppError('SB_NOT_FOUND', `no community '${communityId}'`);
         const until = apiTime('until', req.body.until);
         if (until <= deps.clock.now()) throw new AppError('SB_VALIDATION', 'until must lie in the future');
-        const v = engine.registerVisitor(communityId, plate, until, req.principal.id);
+        const v = engine.visitors.register(communityId, plate, until, req.principal.id);
         req.log.info({ communityId, by: req.principal.id }, 'visitor registered');
         return reply.code(201).send({ communityId, plate: v.plate, until: new Date(v.until).toISOString(), registeredBy: req.principal.id });
       },

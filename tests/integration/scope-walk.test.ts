@@ -183,7 +183,7 @@ beforeAll(async () => {
   for (const c of dir.communities.values())
     for (const g of c.grids) {
       const h = [...dir.households.values()].find((x) => x.gridId === g.id && x.loneElder) ?? [...dir.households.values()].find((x) => x.gridId === g.id);
-      if (h) env.t.app.rules.markAway({ householdId: h.id, communityId: h.communityId, gridId: h.gridId, reason: 'hospital', from: T0, until: T0 + 86_400_000, createdBy: 'admin' });
+      if (h) env.t.app.rules.care.markAway({ householdId: h.id, communityId: h.communityId, gridId: h.gridId, reason: 'hospital', from: T0, until: T0 + 86_400_000, createdBy: 'admin' });
     }
 }, 60_000);
 
@@ -206,7 +206,7 @@ async function routeCases(v: View): Promise<RouteTable> {
   const split = <T>(items: T[], own: (x: T) => boolean, mk: (x: T) => Req, missing: Req): Case[] =>
     items.map((x) => (own(x) ? { req: mk(x), kind: 'own' as const } : { req: mk(x), kind: 'foreign' as const, missing }));
   const communities = [...dir.communities.keys()];
-  const absences = await env.t.app.rules.absences.since(0);
+  const absences = await env.t.app.rules.care.absences.since(0);
   const grids = [...dir.communities.values()].flatMap((c) => c.grids.map((g) => ({ c: c.id, g: g.id })));
   // Devices and households to try: those that sent something, plus two of each kind, grid and placement
   // (household or common area) — every distinction the scope makes, without walking all of them.
