@@ -107,7 +107,7 @@ export function residentsApi(d: ResidentsDeps) {
     app.addContentTypeParser(IMAGE_TYPES, { parseAs: 'buffer', bodyLimit: PHOTO_LIMITS.maxBytes }, (_req, body, done) => done(null, body));
     const sweep = async () => {
       try {
-        for (const id of photosRepo.sweep(Date.now() - PENDING_PHOTOS.keepMs)) await photoStore.delete(id);
+        for (const id of await photosRepo.sweep(Date.now() - PENDING_PHOTOS.keepMs)) await photoStore.delete(id);
       } catch (err) {
         deps.log.warn({ err }, 'sweeping unattached photos failed');
       }

@@ -13,7 +13,7 @@ import type { ReadingHandler } from '../ingest/pipeline.js';
 import type { Reading } from '../ingest/reading.js';
 import type { RuleEngine } from '../alerts/engine.js';
 import type { AlertView } from '../alerts/types.js';
-import type { PhotosRepo } from '../store/photosRepo.js';
+import type { PhotosRepo } from '../store/store.js';
 import { storePhoto, type PhotoStore } from './photos.js';
 import { AppError } from '../errors.js';
 

@@ -1,17 +1,10 @@
 // Who uploaded which photo and what it is attached to (src/residents/photos.ts keeps the bytes).
 import type { Db } from './db.js';
+import type { PhotoRole, PhotoRow, PhotosRepo as Photos } from './store.js';
 
-export interface PhotoRow {
-  photo: string;
-  householdId: string | null;
-  alertId: number | null;
-  role: PhotoRole;
-}
+export type { PhotoRole, PhotoRow };
 
-/** A resident's report photo, the photo of a fix, or a camera's snapshot of the event (src/residents/snapshots.ts). */
-export type PhotoRole = 'report' | 'resolution' | 'snapshot';
-
-export class PhotosRepo {
+export class PhotosRepo implements Photos {
   private readonly s;
   constructor(private readonly db: Db) {
     this.s = {
@@ -54,7 +47,7 @@ export class PhotosRepo {
   }
 
   /** Drop unattached uploads older than `before`; returns the photos no row refers to any more. */
-  sweep(before: number): string[] {
+  async sweep(before: number): Promise<string[]> {
     return this.db.transaction(() => {
       const gone = new Set<string>();
       for (const r of this.s.stale.all(before) as Array<{ id: number; photo: string }>) {

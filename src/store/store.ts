@@ -26,7 +26,6 @@
 // Times are epoch milliseconds (the app's clock unless a field says wall time).
 import type { DeviceKindName } from '../config/schema.js';
 import type { AlertKind, AlertStatus, Severity } from '../alerts/types.js';
-import type { PhotosRepo } from './photosRepo.js';
 
 /** The unit of work and every repository. */
 export interface Store {
@@ -446,8 +445,28 @@ export interface DevicesRepo {
   insert(d: ProvisionedDevice, now: number): void;
 }
 
-/** Who uploaded which photo and what it is attached to (the class is its own interface: src/store/photosRepo.ts). */
-export type { PhotoRow, PhotoRole, PhotosRepo } from './photosRepo.js';
+export interface PhotoRow {
+  photo: string;
+  householdId: string | null;
+  alertId: number | null;
+  role: PhotoRole;
+}
+
+/** A resident's report photo, the photo of a fix, or a camera's snapshot of the event (src/residents/snapshots.ts). */
+export type PhotoRole = 'report' | 'resolution' | 'snapshot';
+
+/** Who uploaded which photo and what it is attached to (src/residents/photos.ts keeps the bytes). */
+export interface PhotosRepo {
+  add(r: { photo: string; householdId?: string; uploadedBy: string; alertId?: number; role: PhotoRole; width: number; height: number; bytes: number; at: number }): void;
+  /** Attach a household's unattached upload to its alert; false if it has no such upload. */
+  attach(householdId: string, photo: string, alertId: number): boolean;
+  /** A household's unattached uploads since `since`. */
+  pendingSince(householdId: string, since: number): number;
+  rows(photo: string): PhotoRow[];
+  countOn(alertId: number, role: PhotoRole): number;
+  /** Drop unattached uploads older than `before` (a unit of its own); the photos no row refers to any more. */
+  sweep(before: number): Promise<string[]>;
+}
 
 /** Invite generations of households (src/residents/invites.ts): a row only once an invite was revoked. */
 export interface ResidentInvitesRepo {

@@ -656,7 +656,8 @@ export function storeContract(label: string, h: StoreHarness, available: () => b
       expect(store.photos.rows('p1')).toEqual([{ photo: 'p1', householdId: 'h1', alertId: a, role: 'report' }]);
       expect(store.photos.countOn(a, 'report')).toBe(1);
       expect(store.photos.countOn(a, 'resolution')).toBe(1);
-      expect(store.photos.sweep(T0 + 20)).toEqual(['p2']);
+      await store.durable();
+      expect(await store.photos.sweep(T0 + 20)).toEqual(['p2']);
       expect((await reopen()).photos.rows('p2')).toEqual([]);
     });
 

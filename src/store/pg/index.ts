@@ -4,22 +4,20 @@
 // when it returns; `durable()` resolves once they are committed). Queries run on a pool after the instance's
 // units have committed. Ids come from blocks reserved on a sequence (src/store/pg/ids.ts).
 //
-// Repositories in this adapter so far: see `PgStore`; the rest are still SQLite-only (docs/cluster.md).
 import pg from 'pg';
 import type { Store } from '../store.js';
 import type { Loadable, PgContext } from './context.js';
 import { IdBlocks } from './ids.js';
 import { pgAlerts } from './alerts.js';
+import { pgCare } from './care.js';
+import { pgResidents } from './residents.js';
 import { pgIngest } from './ingest.js';
 import { pgNotify } from './notify.js';
 import { migratePg } from './migrations.js';
 import { pgRules } from './rules.js';
 import { StoreUnavailableError, Unit } from './unit.js';
 
-/** The repositories the PostgreSQL adapter has so far. */
-export const PG_REPOS = ['inbox', 'rejections', 'deliveries', 'deviceState', 'readings', 'telemetryQueue', 'ruleState', 'deadlines', 'alerts', 'outbox', 'phone', 'ackTokens'] as const satisfies ReadonlyArray<keyof Store>;
-
-export type PgStore = Pick<Store, 'transaction' | 'durable' | 'isTransient' | 'isOpen' | (typeof PG_REPOS)[number]> & {
+export type PgStore = Store & {
   /** Wait for the units sent so far, then close the connections. */
   close(): Promise<void>;
 };
@@ -110,7 +108,9 @@ export async function openPgStore(opts: PgStoreOptions): Promise<PgStore> {
     const rules = pgRules(x);
     const alerts = pgAlerts(x);
     const notify = pgNotify(x, (id) => alerts.repos.alerts.get(id));
-    parts.push(ingest.loadable, rules.loadable, alerts.loadable, notify.loadable);
+    const care = pgCare(x);
+    const residents = pgResidents(x);
+    parts.push(ingest.loadable, rules.loadable, alerts.loadable, notify.loadable, care.loadable, residents.loadable);
     await loadAll();
     return {
       transaction: <T>(fn: () => T): T => unit.run(fn),
@@ -123,6 +123,8 @@ export async function openPgStore(opts: PgStoreOptions): Promise<PgStore> {
       ...rules.repos,
       ...alerts.repos,
       ...notify.repos,
+      ...care.repos,
+      ...residents.repos,
       close: async () => {
         if (closed) return;
         closed = true;

@@ -176,6 +176,82 @@ export const pgMigrations: Array<{ id: string; sql: string }> = [
       answer text
     )`,
   },
+  {
+    id: 'pg-004-care-residents',
+    // Care visits, absences, visitors, provisioned devices, photos and resident invites.
+    sql: `CREATE TABLE care_visits (
+      id bigint PRIMARY KEY,
+      household_id text NOT NULL,
+      community_id text NOT NULL,
+      grid_id text NOT NULL,
+      visited_by text NOT NULL,
+      at bigint NOT NULL,
+      note text,
+      logged_at bigint NOT NULL
+    );
+    CREATE INDEX care_visits_household ON care_visits(household_id, at);
+    CREATE INDEX care_visits_at ON care_visits(at);
+    CREATE TABLE care_absences (
+      id bigint PRIMARY KEY,
+      household_id text NOT NULL,
+      community_id text NOT NULL,
+      grid_id text NOT NULL,
+      reason text NOT NULL,
+      note text,
+      from_at bigint NOT NULL,
+      until_at bigint NOT NULL,
+      created_by text NOT NULL,
+      created_at bigint NOT NULL,
+      ended_at bigint,
+      ended_by text,
+      end_note text,
+      prompted_at bigint
+    );
+    CREATE INDEX care_absences_household ON care_absences(household_id, until_at);
+    CREATE INDEX care_absences_until ON care_absences(until_at);
+    CREATE TABLE visitors (
+      community_id text NOT NULL,
+      plate text NOT NULL,
+      until bigint NOT NULL,
+      registered_by text NOT NULL,
+      registered_at bigint NOT NULL,
+      PRIMARY KEY (community_id, plate)
+    );
+    CREATE TABLE devices (
+      id text PRIMARY KEY,
+      kind text NOT NULL,
+      community_id text NOT NULL,
+      format text NOT NULL DEFAULT 'canonical',
+      household_id text,
+      space_id text,
+      gate_id text,
+      building_id text,
+      area text,
+      secret_hash text NOT NULL,
+      created_at bigint NOT NULL
+    );
+    CREATE TABLE photos (
+      id bigint PRIMARY KEY,
+      photo text NOT NULL,
+      household_id text,
+      uploaded_by text NOT NULL,
+      alert_id bigint,
+      role text NOT NULL,
+      width bigint NOT NULL,
+      height bigint NOT NULL,
+      bytes bigint NOT NULL,
+      created_at bigint NOT NULL
+    );
+    CREATE INDEX photos_photo ON photos(photo);
+    CREATE INDEX photos_alert ON photos(alert_id);
+    CREATE INDEX photos_household ON photos(household_id, alert_id);
+    CREATE TABLE resident_invites (
+      household_id text PRIMARY KEY,
+      generation bigint NOT NULL,
+      revoked_at bigint NOT NULL,
+      revoked_by text NOT NULL
+    )`,
+  },
 ];
 
 /** Apply what is missing. */
