@@ -6,6 +6,9 @@
 // Use is judged as no_water_use judges it (lib/water.ts): interval litres > 0, or a rise of the register
 // between readings, at the meter's own times. A heartbeat or a reading with zero use is no sign: it proves the
 // meter is alive, not the elder. A sign counts at the end of the span it was seen in (errs towards "seen").
+// Nor is a drip: each meter's last ~30 hours are kept as hour slots (lib/waterModel.ts observeSlots, the
+// slots no_water_use's model keeps), and once 24 full hours show a steady floor (a dripping toilet), use
+// counts only in an hour that stands clear of it, as no_water_use judges it; until then every litre counts.
 //
 // Watching starts at the household's first reading or visit, not at start-up: a household shaobing has
 // never heard from has no state and no round deadline, so the first round after a (re)deployment cannot fire
@@ -41,6 +44,7 @@ import type { Action, Rule, RuleConfigBase, RuleContext } from './lib/types.js';
 import { cadenceOf, cadenceRefOf, coveredBy } from '../state/cadence.js';
 import { careLabel } from './lib/place.js';
 import { useFromReading, type Register } from './lib/water.js';
+import { aboveFloor, floorOfSlots, observeSlots, type Slot } from './lib/waterModel.js';
 import { clockTime, dayTime, nextRound, previousRound } from './lib/rounds.js';
 import { ABSENCE_LABELS, awayDuring, type AbsenceFacts, type CareFacts } from './lib/care.js';
 
@@ -112,6 +116,11 @@ export interface MissedCheckState {
   usual?: Record<string, [number, number]>;
   /** Each water meter's coverage and cadence. */
   meters?: Record<string, MeterCover>;
+  /**
+   * Each water meter's last ~30 hours as hour slots (waterModel `observeSlots`), for its drip floor: water in
+   * every hour of a whole day is a dripping toilet, not a sign of life (as no_water_use judges it).
+   */
+  hours?: Record<string, Slot[]>;
   /** Rounds come due whose covering data has not arrived yet, with when it is overdue. */
   pending?: Array<{ round: number; due: number }>;
 }
@@ -224,13 +233,27 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
         s = { ...s, regs: { ...s.regs, [r.deviceId]: u.register } };
         changed = true;
       }
+      // The meter's drip floor: use is judged above it, in the hour each piece of use fell in (a span's
+      // hour slot, or the span alone when it is older than the slots kept).
+      const slots = u.segments.length ? observeSlots(s.hours?.[r.deviceId] ?? [], u.segments) : s.hours?.[r.deviceId];
+      if (slots && slots !== s.hours?.[r.deviceId]) {
+        s = { ...s, hours: { ...s.hours, [r.deviceId]: slots } };
+        changed = true;
+      }
+      const floor = slots ? floorOfSlots(slots) : 0;
       let at: number | undefined;
       let litres = 0;
-      for (const [, end, l] of u.segments)
-        if (l > 0) {
-          litres += l;
-          at = Math.max(at ?? end, end);
-        }
+      for (const [start, end, l] of u.segments) {
+        if (l <= 0) continue;
+        if (floor > 0) {
+          const hour = Math.floor((end - 1) / H);
+          const slot = slots!.find((x) => x[0] === hour) ?? [hour, l, -1, 0, Math.round((end - start) / 1000)];
+          const above = aboveFloor(slot, floor);
+          if (!above.used) continue;
+          litres += Math.max(0, l - (floor * (end - start)) / H);
+        } else litres += l;
+        at = Math.max(at ?? end, end);
+      }
       if (at !== undefined) sign = { at, kind: 'water', reason: `恢复用水（${dayTime(at, off)}，${Math.round(litres * 10) / 10} 升）` };
       // Back home early: real use (not a drip) while marked away.
       if (at !== undefined)

@@ -138,8 +138,13 @@ function addSpan(slot: Slot, a: number, b: number): number {
  * use in every 30-minute slot of a day 疑似漏水).
  */
 export function floorOf(m: WaterModel): number {
+  return floorOfSlots(m.s);
+}
+
+/** The steady floor of hour slots (oldest first): the least litres in any of the newest 24 full hours. */
+export function floorOfSlots(slots: readonly Slot[]): number {
   const full: number[] = [];
-  for (let i = m.s.length - 1; i >= 0 && full.length < FLOOR_HOURS; i--) if (covered(m.s[i]) >= FULL_S) full.push(m.s[i][1]);
+  for (let i = slots.length - 1; i >= 0 && full.length < FLOOR_HOURS; i--) if (covered(slots[i]) >= FULL_S) full.push(slots[i][1]);
   if (full.length < FLOOR_MIN_HOURS) return 0;
   return Math.min(...full);
 }
@@ -151,6 +156,20 @@ export function aboveFloor(slot: Slot, floor: number): { litres: number; used: b
   const margin = floor > 0 ? Math.max(1, floor / 2) : 0;
   const litres = Math.max(0, slot[1] - f);
   return { litres: round3(litres), used: floor > 0 ? slot[1] > f + margin : slot[1] > 0 };
+}
+
+/** Put `share` litres over [t, hEnd) (within the slot's hour) into the slot. */
+function putShare(slot: Slot, t: number, hEnd: number, share: number): void {
+  const h0 = slot[0] * H;
+  const a = Math.round((t - h0) / 1000);
+  const b = Math.round((hEnd - h0) / 1000);
+  const fresh = b > a ? addSpan(slot, a, b) / (b - a) : 0;
+  // The uncovered part adds its share; where data overlaps what the hour already has (a batch sent twice, an
+  // interval inside a register delta) the larger claim of use stands: the same data counts once, and
+  // conflicting data errs towards "there was use".
+  const before = slot[1];
+  slot[1] = round3(Math.max(slot[1] + share * fresh, share));
+  if (slot[1] > before && b > slot[2]) slot[2] = b;
 }
 
 /** Put new covered spans into the model (a new object; the old one is not changed). O(segments). */
@@ -175,22 +194,40 @@ export function observe(prev: WaterModel, segs: readonly Segment[], c: ModelConf
       const hour = Math.floor(t / H);
       const hEnd = Math.min(end, (hour + 1) * H);
       const share = (litres * (hEnd - t)) / (end - start);
-      let slot = find(m, hour, c);
-      if (slot) {
-        const a = Math.round((t - hour * H) / 1000);
-        const b = Math.round((hEnd - hour * H) / 1000);
-        const fresh = b > a ? addSpan(slot, a, b) / (b - a) : 0;
-        // The uncovered part adds its share; where data overlaps what the hour already has (a batch sent
-        // twice, an interval inside a register delta) the larger claim of use stands: the same data counts
-        // once, and conflicting data errs towards "there was use".
-        const before = slot[1];
-        slot[1] = round3(Math.max(slot[1] + share * fresh, share));
-        if (slot[1] > before && b > slot[2]) slot[2] = b;
-      }
+      const slot = find(m, hour, c);
+      if (slot) putShare(slot, t, hEnd, share);
       t = hEnd;
     }
   }
   return m;
+}
+
+/**
+ * Hour slots alone, for a rule that needs the meter's drip floor but not its rhythm (missed_check): the
+ * newest `keep` hours as the model keeps them (a batch sent twice counts once), nothing learned. A new array;
+ * the old one is not changed. O(segments).
+ */
+export function observeSlots(prev: readonly Slot[], segs: readonly Segment[], keep = FLOOR_HOURS + 6): Slot[] {
+  const slots = prev.map((x) => x.slice());
+  for (const [start, end, litres] of segs) {
+    for (let t = start; t < end; ) {
+      const hour = Math.floor(t / H);
+      const hEnd = Math.min(end, (hour + 1) * H);
+      const share = (litres * (hEnd - t)) / (end - start);
+      let i = slots.length - 1;
+      while (i >= 0 && slots[i][0] > hour) i--;
+      let slot: Slot | undefined = i >= 0 && slots[i][0] === hour ? slots[i] : undefined;
+      if (!slot && (!slots.length || slots[slots.length - 1][0] - hour < keep)) {
+        slot = [hour, 0, -1];
+        slots.splice(i + 1, 0, slot);
+      }
+      if (slot) putShare(slot, t, hEnd, share);
+      t = hEnd;
+    }
+  }
+  const newest = slots.length ? slots[slots.length - 1][0] : 0;
+  while (slots.length && newest - slots[0][0] >= keep) slots.shift();
+  return slots;
 }
 
 /** The slot of `hour`, made if new; undefined if it is older than the ring (data two days late is dropped). */

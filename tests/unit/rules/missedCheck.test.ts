@@ -307,6 +307,31 @@ describe('missed_check learns how regularly the elder shows a sign at each round
     expect(opensAt(h, T0 + 5 * DAY + 10 * HOUR)).toHaveLength(1);
   });
 
+  it('sees through a dripping toilet: water in every hour of a day is not a sign of life once the floor is known', () => {
+    // 2 L every hour (a drip), 5 L more at 08:00 and 15:00 — until day 3, when after 08:00 only the drip goes on.
+    const dripping = (h: ReturnType<typeof care>) => {
+      let total = 10;
+      for (let t = T0 + HOUR; t <= T0 + 3 * DAY + 21 * HOUR; t += HOUR) {
+        h.advance(t);
+        const hr = Math.floor(((t - HOUR - T0) % DAY) / HOUR);
+        const litres = 2 + ((hr === 8 || hr === 15) && t <= T0 + 3 * DAY + 9 * HOUR ? 5 : 0);
+        total += litres / 1000;
+        h.read(reading(wm, 'reading', t, { totalM3: total, intervals: [{ start: at(t - HOUR), end: at(t), litres }] }));
+      }
+    };
+    const h = care();
+    dripping(h);
+    // Day 3's 20:00 round: nothing above the floor since 10:00 (use at 08:00–09:00 was the last).
+    expect(opensAt(h, T0 + 3 * DAY + 20 * HOUR)).toHaveLength(1);
+    expect(opensAt(h, T0 + 3 * DAY + 20 * HOUR)[0].action).toMatchObject({ details: { lastSignOfLifeAt: at(T0 + 3 * DAY + 9 * HOUR) } });
+    // The first day, before 24 full hours show the floor, every litre counted: no round was missed then.
+    expect(h.opened).toBe(1);
+    // Real use again (7 L in the hour, the drip's 2 L included): resolved, with the litres above the floor.
+    const t = T0 + 3 * DAY + 22 * HOUR;
+    h.read(reading(wm, 'reading', t, { totalM3: 20, intervals: [{ start: at(t - HOUR), end: at(t), litres: 7 }] }));
+    expect(h.actionsOf('resolve')[0]).toMatchObject({ reason: '恢复用水（3月4日 22:00，5 升）' });
+  });
+
   it('does not learn from rounds the elder was marked away for', () => {
     const h = care();
     live(h, 2, () => true);
