@@ -52,14 +52,10 @@ export function parseJsonObject(raw: Buffer): { ok: true; value: JsonObject; tex
   return { ok: true, value, text };
 }
 
-/** The text each canonical payload was parsed from, by object (the history row stores it as is: no second
- *  JSON.stringify per message). Nothing changes a payload after decoding; a decoder that adds to one builds a
- *  new object, which has no entry here. */
-const sourceText = new WeakMap<object, string>();
-
-/** A payload as JSON text: the text it was parsed from when the canonical decoder made it, else JSON.stringify. */
-export function payloadJson(payload: object): string {
-  return sourceText.get(payload) ?? JSON.stringify(payload);
+/** A reading's payload as JSON text: the text it was parsed from when the canonical decoder made it (carried
+ *  as DecodeResult.text → Reading.payloadText, not kept in a WeakMap per message), else JSON.stringify. */
+export function payloadJson(r: { payload: unknown; payloadText?: string }): string {
+  return r.payloadText ?? JSON.stringify(r.payload);
 }
 
 /**
@@ -73,9 +69,8 @@ export function canonicalJsonDecoder(description: string): Decoder {
     decode(raw) {
       const parsed = parseJsonObject(raw);
       if (!parsed.ok) return fail(parsed.message);
-      sourceText.set(parsed.value, parsed.text);
       // A missing or odd `type` is still this format: the schema rejects it as invalid_payload, not decode_failed.
-      return { ok: true, payload: parsed.value as CanonicalPayload };
+      return { ok: true, payload: parsed.value as CanonicalPayload, text: parsed.text };
     },
   });
 }

@@ -598,6 +598,7 @@ export class Ingest implements DeviceInbound {
         ts,
         receivedAt,
         payload: res.payload,
+        payloadText: res.text,
         picture: res.picture,
       },
     };

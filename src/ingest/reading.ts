@@ -13,6 +13,9 @@ export interface Reading {
   /** When the broker received it, epoch ms (from the clock). */
   receivedAt: number;
   payload: CanonicalPayload;
+  /** The JSON text `payload` was parsed from, when it is exactly that (the canonical decoder): the history row
+   *  stores it as is, no second JSON.stringify per message. Nothing changes a payload after decoding. */
+  payloadText?: string;
   /** An image the message carried (DecodeResult.picture); in memory only, never written with the reading. */
   picture?: Buffer;
 }

@@ -34,8 +34,10 @@ export interface DecodeContext {
 export type DecodeResult =
   /** `picture`: an image the message carried beside its data (a camera's snapshot: the JPEG part of a multipart
    *  push, a base64 field), taken out of the payload. It is never stored with the reading; the snapshot handler
-   *  (src/residents/snapshots.ts) checks, re-encodes and keeps it in the photo store after the batch commits. */
-  | { ok: true; payload: CanonicalPayload; picture?: Buffer }
+   *  (src/residents/snapshots.ts) checks, re-encodes and keeps it in the photo store after the batch commits.
+   *  `text`: the JSON text `payload` was parsed from, when the payload is exactly that text (the canonical
+   *  decoder): the history row stores it as is (Reading.payloadText). */
+  | { ok: true; payload: CanonicalPayload; picture?: Buffer; text?: string }
   | { ok: false; error: RejectCode; message: string };
 
 /** A decoder is pure: bytes in, canonical payload (or a coded reason) out. It never throws. */

@@ -147,6 +147,8 @@ export interface StoredReading {
   receivedAt: number;
   type: string;
   payload: unknown;
+  /** The JSON text of `payload` when known (the text a canonical payload was parsed from): stored as is. */
+  payloadText?: string;
 }
 
 /** A payload field of stored readings over time. */

@@ -67,10 +67,12 @@ describe('history payload text', () => {
     const text = '{ "type": "reading", "totalM3": 1.50, "extra": {"a": [1, 2]} }';
     const res = canonicalJsonDecoder('test').decode(Buffer.from(text), { deviceId: 'd', receivedAt: 0 });
     if (!res.ok) throw new Error(res.message);
-    expect(payloadJson(res.payload)).toBe(text);
-    expect(JSON.parse(payloadJson(res.payload))).toEqual(res.payload);
-    // A decoder that adds to a payload builds a new object: that one is stringified.
+    expect(res.text).toBe(text);
+    const reading = { payload: res.payload, payloadText: res.text };
+    expect(payloadJson(reading)).toBe(text);
+    expect(JSON.parse(payloadJson(reading))).toEqual(res.payload);
+    // A payload without its text (another decoder's, built from fields) is stringified.
     const added = { ...res.payload, direction: 'in' };
-    expect(payloadJson(added)).toBe(JSON.stringify(added));
+    expect(payloadJson({ payload: added })).toBe(JSON.stringify(added));
   });
 });

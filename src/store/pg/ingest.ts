@@ -169,7 +169,7 @@ export function pgIngest(x: PgContext): {
         },
       },
       readings: {
-        add: (r) => unit.write(insert('readings', { device_id: r.deviceId, ts: r.ts, received_at: r.receivedAt, type: r.type, payload: new Json(r.payload, payloadJson(r.payload as object)) })),
+        add: (r) => unit.write(insert('readings', { device_id: r.deviceId, ts: r.ts, received_at: r.receivedAt, type: r.type, payload: new Json(r.payload, payloadJson(r)) })),
         sweep: (before, limit) => x.exec('DELETE FROM readings WHERE ctid IN (SELECT ctid FROM readings WHERE ts < $1 LIMIT $2)', [before, limit]),
         field: async <V>(q: { deviceId: string; field: string; from: number; to: number; type?: string }) =>
           (await field<V>(q, 'ts >= $3 AND ts < $4', [q.from, q.to], 'ASC')).map((r): FieldSample<V> => ({ ts: r.ts, value: r.value })),

@@ -133,7 +133,7 @@ export function sqliteIngest(db: Db): {
       put: (deviceId, state, at) => void st().stateUpsert.run(deviceId, JSON.stringify(state), at),
     },
     readings: {
-      add: (r) => void st().readingInsert.run(r.deviceId, r.ts, r.receivedAt, r.type, payloadJson(r.payload as object)),
+      add: (r) => void st().readingInsert.run(r.deviceId, r.ts, r.receivedAt, r.type, payloadJson(r)),
       sweep: async (before, limit) => db.prepare('DELETE FROM readings WHERE rowid IN (SELECT rowid FROM readings WHERE ts < ? LIMIT ?)').run(before, limit).changes,
       field: async <V>(q: { deviceId: string; field: string; from: number; to: number; type?: string }) => {
         const args: unknown[] = [q.deviceId];
