@@ -172,16 +172,22 @@ function putShare(slot: Slot, t: number, hEnd: number, share: number): void {
   if (slot[1] > before && b > slot[2]) slot[2] = b;
 }
 
-/** Put new covered spans into the model (a new object; the old one is not changed). O(segments). */
+/**
+ * Put new covered spans into the model (a new object; the old one is not changed). O(segments).
+ *
+ * Copy on write (this runs for every water reading, for no_water_use and slow_leak): the new model shares with
+ * the old one what the reading does not change — the hour slots it does not touch and, unless a slot leaves the
+ * ring (once an hour), the learned hour-of-day arrays. Nothing else writes into a model's arrays.
+ */
 export function observe(prev: WaterModel, segs: readonly Segment[], c: ModelConfig): WaterModel {
   if (!segs.length) return prev;
   const m: WaterModel = {
-    s: prev.s.map((x) => x.slice()),
-    p: prev.p.slice(),
-    v: prev.v.slice(),
-    n: prev.n.slice(),
-    x: prev.x?.slice() ?? new Array(24).fill(0),
-    xt: prev.xt?.slice() ?? new Array(24).fill(0),
+    s: prev.s.slice(), // slots are copied as they are written (find)
+    p: prev.p, // copied before a fold writes them (own)
+    v: prev.v,
+    n: prev.n,
+    x: prev.x ?? new Array(24).fill(0),
+    xt: prev.xt ?? new Array(24).fill(0),
     lu: prev.lu,
     skip: prev.skip,
     d: prev.d?.slice() as WaterModel['d'],
@@ -208,7 +214,7 @@ export function observe(prev: WaterModel, segs: readonly Segment[], c: ModelConf
  * the old one is not changed. O(segments).
  */
 export function observeSlots(prev: readonly Slot[], segs: readonly Segment[], keep = FLOOR_HOURS + 6): Slot[] {
-  const slots = prev.map((x) => x.slice());
+  const slots = prev.slice(); // copy on write, as observe: a slot is copied when it is written
   for (const [start, end, litres] of segs) {
     for (let t = start; t < end; ) {
       const hour = Math.floor(t / H);
@@ -216,7 +222,7 @@ export function observeSlots(prev: readonly Slot[], segs: readonly Segment[], ke
       const share = (litres * (hEnd - t)) / (end - start);
       let i = slots.length - 1;
       while (i >= 0 && slots[i][0] > hour) i--;
-      let slot: Slot | undefined = i >= 0 && slots[i][0] === hour ? slots[i] : undefined;
+      let slot: Slot | undefined = i >= 0 && slots[i][0] === hour ? (slots[i] = slots[i].slice()) : undefined;
       if (!slot && (!slots.length || slots[slots.length - 1][0] - hour < keep)) {
         slot = [hour, 0, -1];
         slots.splice(i + 1, 0, slot);
@@ -234,7 +240,7 @@ export function observeSlots(prev: readonly Slot[], segs: readonly Segment[], ke
 function find(m: WaterModel, hour: number, c: ModelConfig): Slot | undefined {
   for (let i = m.s.length - 1; i >= 0; i--) {
     const h = m.s[i][0];
-    if (h === hour) return m.s[i];
+    if (h === hour) return (m.s[i] = m.s[i].slice()); // the old model's slot stays as it was
     if (h < hour) {
       const slot: Slot = [hour, 0, -1];
       m.s.splice(i + 1, 0, slot);
@@ -254,7 +260,17 @@ function find(m: WaterModel, hour: number, c: ModelConfig): Slot | undefined {
 function trim(m: WaterModel, c: ModelConfig): void {
   const newest = m.s[m.s.length - 1][0];
   let floor: number | undefined;
+  let owned = false;
   while (m.s.length && (m.s.length > SLOTS || newest - m.s[0][0] >= SLOTS)) {
+    if (!owned) {
+      // A fold writes the learned arrays: this model's own copies from here on (observe shares the old ones).
+      m.p = m.p.slice();
+      m.v = m.v.slice();
+      m.n = m.n.slice();
+      m.x = m.x.slice();
+      m.xt = m.xt.slice();
+      owned = true;
+    }
     const old = m.s.shift()!;
     const t = old[0] * H;
     if (covered(old) < LEARN_MIN_S || (m.skip && t >= m.skip[0] && t < m.skip[1])) {

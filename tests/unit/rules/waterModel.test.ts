@@ -2,7 +2,7 @@
 // drip floor, the explanation, fixed size. T0 is 2025-03-01 00:00 China time.
 import { describe, it, expect } from 'vitest';
 import { noWaterUse, type NoWaterUseConfig, type NoWaterUseState } from '../../../src/rules/noWaterUse.js';
-import { dispersion, floorOf, historyDays, newModel, observe, silence, usualDay } from '../../../src/rules/lib/waterModel.js';
+import { dispersion, floorOf, historyDays, newModel, observe, observeSlots, silence, usualDay } from '../../../src/rules/lib/waterModel.js';
 import { Harness, device, elder, reading, T0, MIN, HOUR } from './harness.js';
 
 const wm = device('water-meter', { householdId: elder.id });
@@ -227,5 +227,47 @@ describe('dayVariation: an elder whose days differ', () => {
     expect(off.logP).toBeCloseTo(-off.rate, 6);
     expect(on.logP).toBeGreaterThan(off.logP);
     expect(on.shape).toBe(dispersion(varied, mc));
+  });
+});
+
+describe('observe is pure (copy on write)', () => {
+  const deepFreeze = <T>(o: T): T => {
+    if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+      Object.freeze(o);
+      for (const v of Object.values(o)) deepFreeze(v);
+    }
+    return o;
+  };
+  it('leaves every earlier model as it was, through hours that fold into the learned arrays', () => {
+    const mc = { utcOffsetMinutes: 480, priorDays: 3 };
+    const models = [deepFreeze(newModel())];
+    const texts = [JSON.stringify(models[0])];
+    // Four days of quarter-hour use, in readings of a quarter hour each (several per slot, slots folding).
+    for (let q = 0; q < 4 * 96; q++) {
+      const t = T0 + q * 15 * MIN;
+      // Frozen arrays throw on a write in strict code: a write into a shared slot or learned array fails here.
+      const next = observe(models[models.length - 1], [[t, t + 15 * MIN, q % 7 === 0 ? 3 : 0]], mc);
+      models.push(deepFreeze(next));
+      texts.push(JSON.stringify(next));
+    }
+    models.forEach((m, i) => expect(JSON.stringify(m)).toBe(texts[i]));
+    const last = models[models.length - 1];
+    expect(historyDays(last)).toBeGreaterThan(1); // slots folded
+    expect(last.s.length).toBe(48);
+    // Untouched slots are shared with the model before, the one written is new.
+    const before = models[models.length - 2];
+    expect(last.s[0]).toBe(before.s[0]);
+    expect(last.s[47]).not.toBe(before.s[47]);
+  });
+
+  it('observeSlots leaves the slots it was given as they were', () => {
+    const slots = deepFreeze(observeSlots([], [[T0, T0 + 90 * MIN, 3]])); // hour 0 and half of hour 1
+    const text = JSON.stringify(slots);
+    const next = observeSlots(slots, [[T0 + 90 * MIN, T0 + 3 * HOUR, 3]]); // the rest of hour 1, and hour 2
+    expect(JSON.stringify(slots)).toBe(text);
+    expect(next).toHaveLength(3);
+    expect(next[0]).toBe(slots[0]); // untouched: shared
+    expect(next[1]).not.toBe(slots[1]); // written: a copy
+    expect(next[1][1]).toBeGreaterThan(slots[1][1]);
   });
 });
