@@ -13,9 +13,9 @@ import { EventBus } from './bus.js';
 import { createClock, type Clock } from './clock/clock.js';
 import { openDb, type Db } from './store/db.js';
 import { sqliteStore } from './store/sqlite/index.js';
+import { openPgStore, type PgStore } from './store/pg/index.js';
 import type { Store } from './store/store.js';
 import { lockDataDir, type DataDirLock } from './store/lock.js';
-import { DevicesRepo } from './store/devicesRepo.js';
 import { DeviceStates } from './state/deviceState.js';
 import { DeviceStatusBoard } from './state/deviceStatus.js';
 import type { CadenceSettings } from './state/cadence.js';
@@ -60,10 +60,12 @@ export class App {
   readonly bus: EventBus;
   readonly clock: Clock;
   readonly directory: Directory;
+  /** The SQLite connection; not set on the PostgreSQL store (settings.store.postgresUrl). */
   db!: Db;
   store!: Store;
+  private pgStore?: PgStore;
   states!: DeviceStates;
-  devicesRepo!: DevicesRepo;
+  devicesRepo!: Store['devices'];
   ingest!: Ingest;
   /** Device traffic through an external MQTT broker (settings.externalBroker); absent = the embedded one only. */
   external?: ExternalBroker;
@@ -110,9 +112,15 @@ export class App {
     // Before anything opens the store: a second instance on this data dir stops here (src/store/lock.ts).
     this.lock = lockDataDir(s.dataDir);
     // The store opens first and closes last; everything else is built on it, then started as units.
-    this.db = openDb({ dataDir: s.dataDir, synchronous: s.store.synchronous });
-    this.store = sqliteStore(this.db);
-    this.devicesRepo = new DevicesRepo(this.db);
+    // settings.store.postgresUrl: the PostgreSQL store (src/store/pg/), else SQLite in the data dir.
+    if (s.store.postgresUrl) {
+      this.pgStore = await openPgStore({ url: s.store.postgresUrl });
+      this.store = this.pgStore;
+    } else {
+      this.db = openDb({ dataDir: s.dataDir, synchronous: s.store.synchronous });
+      this.store = sqliteStore(this.db);
+    }
+    this.devicesRepo = this.store.devices;
     for (const d of this.devicesRepo.all()) {
       if (this.directory.communities.has(d.communityId) && !this.directory.devices.has(d.id)) this.directory.addDevice(d);
     }
@@ -273,7 +281,7 @@ export class App {
       // The sink in use: NoTelemetry when the configured one could not start.
       telemetry: currentSink(() => this.telemetry),
       rules: { engine: this.rules, bus: this.bus, utcOffsetMinutes: s.notify.utcOffsetMinutes, publicUrl: s.http.publicUrl },
-      health: () => ({ broker: this.broker.up, store: this.db.open, ingest: true, scheduler: this.rules.up }),
+      health: () => ({ broker: this.broker.up, store: this.store.isOpen, ingest: true, scheduler: this.rules.up }),
       backlog: () => this.ingest.backlog(),
       https: s.http.tls && tls ? { ...secureOptions(tls), handshakeTimeout: s.tls.handshakeTimeoutSeconds * 1000 } : undefined,
     }, [
@@ -462,6 +470,7 @@ export class App {
     await this.units?.stop();
     try {
       if (this.db?.open) this.db.close();
+      await this.pgStore?.close();
     } catch (err) {
       this.log.error({ err, unit: 'store' }, 'stop failed');
     }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 import type { Directory } from '../config/inventory.js';
 import type { DeviceStates } from '../state/deviceState.js';
-import type { DevicesRepo } from '../store/devicesRepo.js';
+import type { DevicesRepo } from '../store/store.js';
 import type { DeviceKindDef } from '../ingest/types.js';
 import type { Clock } from '../clock/clock.js';
 import type { Metrics } from '../metrics.js';

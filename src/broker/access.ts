@@ -11,7 +11,7 @@
 //    subscription ($share/<group>/iot/<community>/+/up), and publishes devices' …/down and …/errors.
 import { timingSafeEqual } from 'node:crypto';
 import type { Directory, DeviceInfo } from '../config/inventory.js';
-import type { DevicesRepo } from '../store/devicesRepo.js';
+import type { DevicesRepo } from '../store/store.js';
 import { verifySecret } from './secrets.js';
 
 /** Username of the read-only operator login (recorder, dashboards); its password is the admin token. */

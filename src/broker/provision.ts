@@ -1,6 +1,6 @@
 // Provisioning: a new device gets a random secret, shown once; only its hash is stored.
 import type { Directory, DeviceInfo } from '../config/inventory.js';
-import type { DevicesRepo } from '../store/devicesRepo.js';
+import type { DevicesRepo } from '../store/store.js';
 import { placementProblems, type DeviceKindDef } from '../ingest/types.js';
 import type { DeviceKindName } from '../config/schema.js';
 import { hashSecret, newSecret } from './secrets.js';

@@ -58,6 +58,7 @@ const ENV: Array<[name: string, path: string[], type: 'int' | 'string' | 'clock'
   ['SHAOBING_EXTERNAL_BROKER_URL', ['externalBroker', 'url'], 'string'],
   ['SHAOBING_EXTERNAL_BROKER_PASSWORD', ['externalBroker', 'password'], 'string'],
   ['SHAOBING_CLUSTER_POSTGRES_URL', ['cluster', 'postgresUrl'], 'string'],
+  ['SHAOBING_STORE_POSTGRES_URL', ['store', 'postgresUrl'], 'string'],
   ['SHAOBING_CLUSTER_LEASE_TTL_MS', ['cluster', 'leaseTtlMs'], 'int'],
   ['SHAOBING_CLUSTER_RENEW_MS', ['cluster', 'renewMs'], 'int'],
   // The EMQX hooks (docker-compose.yml's profile `cluster` sets these).
@@ -291,6 +292,12 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     errors.push(...err.errors);
   }
   if (isObject(settings.notify)) errors.push(...notifyProblems(settings.notify, communities, labels));
+  if (settings.store.postgresUrl !== undefined) {
+    // The PostgreSQL store loads every community's working set: two instances on one database would each act on
+    // all of them (docs/cluster.md "What remains" 1.), and the broker thread reads devices from the SQLite file.
+    if (settings.cluster) errors.push('/store/postgresUrl: not with /cluster yet (one instance per PostgreSQL store database; docs/cluster.md)');
+    if (settings.mqtt.thread) errors.push('/store/postgresUrl: not with /mqtt/thread (the broker thread reads devices from the SQLite file)');
+  }
   if (errors.length) throw new ConfigError(errors);
   if (settings.dataDir) settings.dataDir = resolve(cwd, settings.dataDir);
   return deepFreeze({ settings, communities, settingsPath, baseDir, phoneCredentials });

@@ -116,6 +116,12 @@ export const settingsSchema = {
         /** SQLite `synchronous` in WAL mode: full survives power loss, normal survives a process crash. */
         synchronous: { enum: ['full', 'normal'], default: 'full' },
         rejectionsMax: { type: 'integer', minimum: 100, default: 10000 },
+        /**
+         * The store in this PostgreSQL database instead of SQLite in dataDir (src/store/pg/; docs/cluster.md). One
+         * instance per database for now: not with `cluster`, nor with `mqtt.thread` (its broker thread reads devices
+         * from the SQLite file).
+         */
+        postgresUrl: { type: 'string', pattern: '^postgres(ql)?://' },
       },
     },
     ingest: {

@@ -13,7 +13,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Directory, DeviceInfo } from '../config/inventory.js';
-import type { DevicesRepo } from '../store/devicesRepo.js';
+import type { DevicesRepo } from '../store/store.js';
 import type { Metrics } from '../metrics.js';
 import type { DeviceInbound, DeviceTransport, DeviceChannel } from './transport.js';
 import { findDevice } from '../broker/access.js';

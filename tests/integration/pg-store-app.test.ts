@@ -1,0 +1,95 @@
+// The app on the PostgreSQL store (settings.store.postgresUrl; src/store/pg/): Debian's PostgreSQL 15 started
+// into a temp dir (tests/postgres.ts). What the app commits lives in the database, not in the data dir: a pending
+// deadline and an alert survive a restart on an empty data dir, the deadline fires once, and a QoS 1 reading is
+// in the database by the time its PUBACK arrives. With CI=true a missing PostgreSQL fails the run.
+import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
+import pg from 'pg';
+import { startAlertsApp, T0, MIN, HOUR, at, type AlertsEnv } from './alertsHarness.js';
+import { tempDir } from '../helpers.js';
+import { Postgres, requirePostgres } from '../postgres.js';
+import { loadConfig, ConfigError } from '../../src/config/load.js';
+
+const available = requirePostgres('the app on the PostgreSQL store');
+let server: Postgres | undefined;
+beforeAll(async () => {
+  if (available) server = await Postgres.start();
+}, 60_000);
+afterAll(async () => {
+  await server?.close();
+});
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function sql<R extends pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<R[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<R>(text, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+describe.runIf(available)('the app on the PostgreSQL store', () => {
+  it('keeps what it commits in PostgreSQL: a pending deadline fires once after a restart on an empty data dir', async () => {
+    const url = await server!.createDatabase('app');
+    const store = { postgresUrl: url };
+    const due = T0 + 12 * HOUR + 10 * MIN;
+    const dirA = tempDir('shaobing-pgapp-a-');
+    cleanups.push(() => dirA.remove());
+    let env: AlertsEnv = await startAlertsApp(dirA.path, { store });
+    const wm = await env.device('gh-wm-6-302');
+    for (let h = 0; h <= 12; h++) await wm.send({ type: 'reading', ts: at(T0 + h * HOUR), totalM3: 31.402 });
+    expect(env.t.app.rules.scheduler.get('no_water_use:gh-wm-6-302')).toBe(due);
+    // Each reading was acknowledged after its commit: inbox row, then processing, all in the database.
+    expect(await sql(url, "SELECT due FROM deadlines WHERE key = 'no_water_use:gh-wm-6-302'")).toEqual([{ due: String(due) }]);
+    expect(Number((await sql<{ n: string }>(url, "SELECT COUNT(*) AS n FROM readings WHERE device_id = 'gh-wm-6-302'"))[0].n)).toBe(13);
+    expect(await sql(url, 'SELECT id FROM inbox')).toEqual([]);
+    await env.close();
+
+    // Another data dir (another machine): only PostgreSQL carries the state over.
+    const dirB = tempDir('shaobing-pgapp-b-');
+    cleanups.push(() => dirB.remove());
+    env = await startAlertsApp(dirB.path, { store });
+    cleanups.push(() => env.close());
+    expect(env.t.app.clock.now()).toBe(T0 + 12 * HOUR);
+    expect(env.t.app.rules.scheduler.get('no_water_use:gh-wm-6-302')).toBe(due);
+    expect(await env.alerts({ kind: 'no_water_use' })).toEqual([]);
+    expect((await env.advance(due + MIN)).fired).toBeGreaterThanOrEqual(1);
+    const a = await env.waitAlert({ kind: 'no_water_use', deviceId: 'gh-wm-6-302' });
+    expect(a).toMatchObject({ title: '王婆婆家(6-302) 12小时无用水', count: 1, openedAt: at(due) });
+    await env.advance(due + 2 * HOUR);
+    expect(await env.alerts({ kind: 'no_water_use' })).toHaveLength(1);
+    expect(env.t.app.rules.scheduler.get('no_water_use:gh-wm-6-302')).toBeUndefined();
+    await env.t.app.store.durable();
+    const rows = await sql<{ id: string; kind: string; status: string }>(url, "SELECT id, kind, status FROM alerts WHERE kind = 'no_water_use'");
+    expect(rows).toEqual([{ id: String(a.id), kind: 'no_water_use', status: 'open' }]);
+    expect(await sql(url, "SELECT key FROM deadlines WHERE key = 'no_water_use:gh-wm-6-302'")).toEqual([]);
+  }, 120_000);
+});
+
+describe('settings: store.postgresUrl', () => {
+  const errors = (overrides: Record<string, unknown>) => {
+    try {
+      loadConfig({ settingsPath: 'config/settings.yaml', env: {}, overrides });
+    } catch (err) {
+      if (err instanceof ConfigError) return err.errors;
+      throw err;
+    }
+    return [];
+  };
+  it('is one instance per database for now: refused with cluster and with the broker thread', () => {
+    expect(errors({ store: { postgresUrl: 'postgres://u@db/shaobing' } })).toEqual([]);
+    expect(errors({ store: { postgresUrl: 'mysql://u@db/shaobing' } }).join('\n')).toMatch(/postgresUrl/);
+    const fromEnv = loadConfig({ settingsPath: 'config/settings.yaml', env: { SHAOBING_STORE_POSTGRES_URL: 'postgres://u@db/x' } });
+    expect(fromEnv.settings.store.postgresUrl).toBe('postgres://u@db/x');
+    expect(
+      errors({ store: { postgresUrl: 'postgres://u@db/shaobing' }, externalBroker: { url: 'mqtt://b', password: 'p' }, cluster: { postgresUrl: 'postgres://u@db/shaobing' } }),
+    ).toEqual(['/store/postgresUrl: not with /cluster yet (one instance per PostgreSQL store database; docs/cluster.md)']);
+    expect(errors({ store: { postgresUrl: 'postgres://u@db/shaobing' }, mqtt: { thread: true } })).toEqual([
+      '/store/postgresUrl: not with /mqtt/thread (the broker thread reads devices from the SQLite file)',
+    ]);
+  });
+});
