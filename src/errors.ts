@@ -45,6 +45,8 @@ export const ERRORS = {
   SB_ABSENCE_ENDED: { status: 409, message: 'the absence has already ended' },
   SB_CLOCK_NOT_EVENT: { status: 409, message: 'the clock is wall time' },
   SB_CLOCK_BACKWARDS: { status: 409, message: 'the event clock never goes back' },
+  /** A write the PostgreSQL store's working set refuses as SQLite's unique indexes would (a second unresolved alert for one subject; src/store/pg/). */
+  SB_STORE_CONSTRAINT: { status: 409, message: 'the write conflicts with what is stored' },
   // 413 / 414 / 415 / 429 — the shape or rate of the request
   SB_PAYLOAD_TOO_LARGE: { status: 413, message: 'the body is too large' },
   SB_URI_TOO_LONG: { status: 414, message: 'the URL is too long' },
@@ -61,6 +63,8 @@ export const ERRORS = {
   SB_INTERNAL: { status: 500, message: 'internal error' },
   SB_UNAVAILABLE: { status: 503, message: 'service unavailable' },
   SB_TELEMETRY_UNAVAILABLE: { status: 503, message: 'the telemetry store did not answer' },
+  /** The PostgreSQL store cannot take units now: a commit failed and its working set is being reloaded (src/store/pg/unit.ts). Transient. */
+  SB_STORE_UNAVAILABLE: { status: 503, message: 'the store is reloading after a failed commit; try again shortly' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
