@@ -19,7 +19,14 @@ export class SqliteSink implements TelemetrySink {
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<number> | null = null;
   /** One row per reading, inside the ingest transaction (the app adds this to ingest's handlers). */
-  readonly handler: ReadingHandler = { name: 'telemetry.sqlite', handle: (r) => this.writeOne(r) };
+  readonly handler: ReadingHandler = {
+    name: 'telemetry.sqlite',
+    handle: (r) => this.writeOne(r),
+    // Counted once committed, once per batch (not an inc() per reading on the bus).
+    committed: (readings) => {
+      if (readings.length) this.written.inc(readings.length);
+    },
+  };
   private written!: ReturnType<TelemetryDeps['metrics']['telemetryPoints']['labels']>;
 
   constructor(private readonly deps: TelemetryDeps) {}
@@ -27,8 +34,6 @@ export class SqliteSink implements TelemetrySink {
   async start(): Promise<void> {
     const { metrics, bus } = this.deps;
     this.written = metrics.telemetryPoints.labels('sqlite', 'written');
-    // Counted once committed: the bus emits 'reading' only after the processing transaction.
-    bus.on('reading', 'telemetry.sqlite', () => this.written.inc());
     this.timer = setInterval(() => void this.sweep(), SWEEP_EVERY_MS);
     this.timer.unref();
     setImmediate(() => void this.sweep());
