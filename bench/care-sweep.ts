@@ -7,11 +7,12 @@
 // checked against the full replay (npm run bench:care), which they match within a few alerts (the event clock
 // there fires a deadline when any meter's data passes it, here at the meter's own next upload).
 //
-//   npx tsx bench/care-sweep.ts [--rule no_water_use|missed_check] [--seed 1] [--variant base] [--elders 60] [--days 44] [--warmup 14]
+//   npx tsx bench/care-sweep.ts [--rule no_water_use|missed_check|continuous_water_flow] [--seed 1] [--variant base] [--elders 60] [--days 44] [--warmup 14]
 //                               [--causes] [--settings '[{"label":"default"},{"label":"x","improbability":0.01}]']
 import { parseArgs } from 'node:util';
 import { noWaterUse } from '../src/rules/noWaterUse.js';
 import { missedCheck } from '../src/rules/missedCheck.js';
+import { continuousWaterFlow } from '../src/rules/continuousWaterFlow.js';
 import type { Rule, RuleConfigBase } from '../src/rules/lib/types.js';
 import type { AbsenceFacts } from '../src/rules/lib/care.js';
 import { Harness, device, elder as elderHousehold } from '../tests/unit/rules/harness.js';
@@ -62,7 +63,7 @@ interface Opened {
   details: Record<string, unknown>;
 }
 
-export const RULES = { no_water_use: noWaterUse, missed_check: missedCheck } as Record<string, Rule<unknown, RuleConfigBase>>;
+export const RULES = { no_water_use: noWaterUse, missed_check: missedCheck, continuous_water_flow: continuousWaterFlow } as Record<string, Rule<unknown, RuleConfigBase>>;
 
 /** Every opening of `rule` for one elder under `config`. */
 function runElder(rule: Rule<unknown, RuleConfigBase>, e: Elder, pop: Population, config: Record<string, unknown>): Opened[] {
@@ -89,9 +90,15 @@ function runElder(rule: Rule<unknown, RuleConfigBase>, e: Elder, pop: Population
   let lastResolved = -Infinity;
   const step = (fn: () => void, now: number) => {
     const was = h.alert;
+    const n0 = h.opened;
+    const l0 = h.log.length;
     fn();
-    if (!was && h.alert) out.push({ at: now, reopen: now - lastResolved < hold, details: h.alert.details });
-    if (was && !h.alert) lastResolved = now;
+    // An opening, even one resolved in the same evaluation (continuous_water_flow's run already over in a batch).
+    if (h.opened > n0) {
+      const open = h.log.slice(l0).find((l) => l.action.type === 'open')!.action as { details: Record<string, unknown> };
+      out.push({ at: now, reopen: now - lastResolved < hold, details: open.details });
+    }
+    if ((was || h.opened > n0) && !h.alert) lastResolved = now;
   };
   const advance = (t: number) => {
     while (h.deadline !== undefined && h.deadline <= t) {

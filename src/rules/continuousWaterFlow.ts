@@ -23,7 +23,7 @@
 // covered hours (as slow_leak and no_water_use see it, src/rules/lib/waterModel.ts), kept here in 24 hourly
 // buckets. A dripping toilet makes every interval non-zero; it is not a tap left running (slow_leak tells of it).
 // An interval counts as use when its litres stand clear of the floor: above floor × its length plus max(1 L/h,
-// floor / 2) of jitter. Until 12 full hours are known the floor is 0 and any use counts.
+// floor / 2) of jitter, at least 1 L (the register's step). Until 12 full hours are known the floor is 0 and any use counts.
 import type { Action, Rule, RuleConfigBase } from './lib/types.js';
 import { useFromReading, type Register } from './lib/water.js';
 import { titleOf } from './lib/place.js';
@@ -150,9 +150,14 @@ export const continuousWaterFlow: Rule<ContinuousFlowState, ContinuousFlowConfig
     const isRun = (from: number, to: number, litres: number, kind: RunKind) =>
       to - from >= needMs(kind) && (litres - (floorLph(s.hb) * (to - from)) / H) / ((to - from) / H) >= c.minRunLph;
     const floor = floorLph(s.hb);
-    /** Litres of a span above the floor, and the jitter a drip may show on top of it. */
+    /**
+     * Litres of a span above the floor, and the jitter a drip may show on top of it: max(1 L/h, floor / 2) of
+     * the span, and never less than one litre — a 1 L register shows a 2 L/h drip as 0 or 1 L in a 15-minute
+     * interval, so a lone litre there is the drip's step, not use (without this, drip intervals bridged the
+     * separate uses of a busy morning into a "run").
+     */
     const above = (litres: number, len: number) => litres - (floor * len) / H;
-    const jitter = (len: number) => (floor > 0 ? (Math.max(1, floor / 2) * len) / H : 0);
+    const jitter = (len: number) => (floor > 0 ? Math.max(1, (Math.max(1, floor / 2) * len) / H) : 0);
     let stopped = false;
     /** The longest run that ended inside this data. */
     let finished: { from: number; to: number; litres: number; kind: RunKind } | undefined;

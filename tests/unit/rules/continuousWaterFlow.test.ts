@@ -157,4 +157,21 @@ describe('continuous_water_flow', () => {
     h.read(drip(T0 + 32 * HOUR, 10, () => 25)); // a tap at 100 L/h on top of it, 2 h 30 min
     expect(h.opened).toBe(opened + 1);
   });
+
+  it("a drip shown by a 1 L register (0 or 1 L a quarter) does not bridge a busy morning's separate uses into a run", () => {
+    const h = new Harness(continuousWaterFlow, { device: wm, household: elder });
+    // A 2 L/h drip as a 1 L register shows it: 1, 0, 1, 0 … litres a quarter.
+    const steps = (from: number, quarters: number, use: (i: number) => number = () => 0) =>
+      batch(from, Array.from({ length: quarters }, (_, i) => (i % 2 === 0 ? 1 : 0) + use(i)));
+    h.read(steps(T0, 96));
+    if (h.alert) h.personResolves();
+    const opened = h.opened;
+    // 2 h 30 min of a busy morning: 20 L in every other quarter (a shower, the laundry, flushes), the drip's
+    // lone litre between — 42 L/h on average, but no water ran through the quarters between.
+    h.read(steps(T0 + 24 * HOUR, 10, (i) => (i % 2 === 1 ? 20 : 0)));
+    expect(h.opened).toBe(opened);
+    // A tap left open at 40 L/h on the same drip: every quarter carries it.
+    h.read(steps(T0 + 30 * HOUR, 10, () => 10));
+    expect(h.opened).toBe(opened + 1);
+  });
 });
