@@ -117,6 +117,17 @@ export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<
   );
   // No body at all is an empty object: `POST /api/alerts/1/ack` needs none (README), and a route that does
   // need fields names the missing one instead of "body must be object".
+  // A reply says what was done only once it is committed: with a store that commits asynchronously
+  // (PostgreSQL) wait for the request's units; if the server refused them, 503 instead of the answer. SQLite has
+  // committed already (durable() is undefined: no promise per request).
+  app.addHook('onSend', (_req, _reply, payload, done) => {
+    const durable = deps.store.durable();
+    if (!durable) return done(null, payload);
+    durable.then(
+      () => done(null, payload),
+      () => done(new AppError('SB_UNAVAILABLE', 'the store did not commit this change; try again')),
+    );
+  });
   app.addHook('preValidation', async (req) => {
     if (req.body == null && req.routeOptions.schema?.body) req.body = {};
   });

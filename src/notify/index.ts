@@ -197,8 +197,14 @@ export class Notifier implements AlertHooks {
   }
 
   committed(): void {
-    this.deliverer.kick();
-    this.phone.kick();
+    const kick = () => {
+      this.deliverer.kick();
+      this.phone.kick();
+    };
+    // A store that commits asynchronously (PostgreSQL) hands rows out only once committed: look then.
+    const durable = this.deps.store.durable();
+    if (durable) durable.then(kick, () => {});
+    else kick();
   }
 
   // ── queueing ─────────────────────────────────────────────────────────────────────────────────────────

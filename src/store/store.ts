@@ -295,7 +295,11 @@ export interface OutboxRow {
 
 export interface OutboxRepo {
   enqueue(e: { alertId: number | null; destination: string; notice: string; dueAt: number; createdAt: number }): number;
-  /** Pending rows due by `appNow` and past their retry time at `wallNow`, oldest first, at most `perDestination` of each. */
+  /**
+   * Pending rows due by `appNow` and past their retry time at `wallNow`, oldest first, at most `perDestination` of
+   * each — only rows whose unit has committed (an asynchronous adapter hands a row out once `durable()` has seen
+   * its unit through), so a notice never goes out for an alert change the server could still refuse.
+   */
   due(q: { appNow: number; wallNow: number; destinations: 'chat' | 'phone'; perDestination: number; limit: number }): OutboxRow[];
   /** When each chat destination's next pending row may go. */
   nextPerDestination(): Array<{ destination: string; at: number }>;

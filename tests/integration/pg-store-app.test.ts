@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import pg from 'pg';
 import { startAlertsApp, T0, MIN, HOUR, at, type AlertsEnv } from './alertsHarness.js';
-import { tempDir } from '../helpers.js';
+import { auth, startApp, tempDir } from '../helpers.js';
 import { Postgres, requirePostgres } from '../postgres.js';
 import { loadConfig, ConfigError } from '../../src/config/load.js';
 
@@ -67,6 +67,32 @@ describe.runIf(available)('the app on the PostgreSQL store', () => {
     const rows = await sql<{ id: string; kind: string; status: string }>(url, "SELECT id, kind, status FROM alerts WHERE kind = 'no_water_use'");
     expect(rows).toEqual([{ id: String(a.id), kind: 'no_water_use', status: 'open' }]);
     expect(await sql(url, "SELECT key FROM deadlines WHERE key = 'no_water_use:gh-wm-6-302'")).toEqual([]);
+  }, 120_000);
+});
+
+describe.runIf(available)('the app on the PostgreSQL store: answers after the commit', () => {
+  it('with the server gone a write is answered 503, not 201, and nothing of it is kept; once it is back, writes go on', async () => {
+    const url = await server!.createDatabase('answers');
+    const t = await startApp({ store: { postgresUrl: url } });
+    cleanups.push(() => t.stop());
+    const device = (id: string) => ({ id, kind: 'smoke-detector', communityId: 'guihuayuan', format: 'tuya-smoke', buildingId: 'gh-b5', area: '5号楼 楼道' });
+    const provision = (id: string) => t.app.api.inject({ method: 'POST', url: '/api/devices', payload: device(id), headers: auth() });
+    expect((await provision('gh-sd-5-901')).statusCode).toBe(201);
+    await server!.stop('SIGINT');
+    const refused = await provision('gh-sd-5-902');
+    expect(refused.statusCode).toBe(503);
+    expect(refused.json()).toMatchObject({ code: 'SB_UNAVAILABLE' });
+    await server!.start();
+    const until = Date.now() + 30_000;
+    let res = await provision('gh-sd-5-903');
+    while (res.statusCode === 503 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 200));
+      res = await provision('gh-sd-5-903');
+    }
+    expect(res.statusCode).toBe(201);
+    const rows = await sql<{ id: string }>(url, 'SELECT id FROM devices ORDER BY id');
+    expect(rows.map((r) => r.id)).toEqual(['gh-sd-5-901', 'gh-sd-5-903']);
+    expect(t.app.store.devices.find('gh-sd-5-902')).toBeUndefined();
   }, 120_000);
 });
 

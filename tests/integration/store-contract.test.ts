@@ -130,6 +130,20 @@ import { storeContract } from './storeContract.js';
       }
     }, 90_000);
 
+    it('hands out an outbox row only once the unit that queued it has committed', async () => {
+      const s = await openPgStore({ url: await server!.createDatabase('outbox') });
+      try {
+        const due = () => s.outbox.due({ appNow: 10, wallNow: 10, destinations: 'chat', perDestination: 5, limit: 10 }).map((r) => r.id);
+        const id = s.transaction(() => s.outbox.enqueue({ alertId: null, destination: 'wecom:duty', notice: '{}', dueAt: 1, createdAt: 1 }));
+        expect(s.durable()).toBeInstanceOf(Promise); // the commit is on its way, not done
+        expect(due()).toEqual([]);
+        await s.durable();
+        expect(due()).toEqual([id]);
+      } finally {
+        await s.close();
+      }
+    });
+
     it('refuses a value PostgreSQL cannot store inside the unit, so a nested unit isolates it', async () => {
       const dbUrl = await server!.createDatabase('nul');
       const s = await openPgStore({ url: dbUrl });

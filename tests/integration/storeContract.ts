@@ -132,6 +132,17 @@ export function storeContract(label: string, h: StoreHarness, available: () => b
       expect((await reopen()).deviceState.all()).toEqual([]);
     });
 
+    test(['deviceState'], 'a unit cannot be async: refused, and what it wrote before its first await is undone', async () => {
+      expect(() =>
+        store.transaction((async () => {
+          store.deviceState.put('d1', { v: 1 }, T0);
+          await Promise.resolve();
+        }) as () => unknown),
+      ).toThrow(TypeError);
+      expect(store.deviceState.all()).toEqual([]);
+      expect((await reopen()).deviceState.all()).toEqual([]);
+    });
+
     test(['alerts', 'outbox'], 'ids come back at once, distinct, usable in the same unit', async () => {
       const ids = store.transaction(() => {
         const a = store.alerts.insert(alert());
@@ -480,6 +491,8 @@ export function storeContract(label: string, h: StoreHarness, available: () => b
         const q = (destination: string, dueAt: number) => store.outbox.enqueue({ alertId: a, destination, notice: `{"to":"${destination}"}`, dueAt, createdAt: W });
         return { a, r1: q('wecom:a', T0), r2: q('wecom:a', T0 + 1), r3: q('wecom:a', T0 + 2), r4: q('wecom:b', T0 + 1), late: q('wecom:b', T0 + 1000), sms: q('phone:sms', T0) };
       });
+      // Only committed rows are handed out (a notice never goes for a change the server may still refuse).
+      await store.durable();
       const due = (perDestination: number, limit = 10) => store.outbox.due({ appNow: T0 + 10, wallNow: W, destinations: 'chat', perDestination, limit }).map((r) => r.id);
       expect(due(2)).toEqual([ids.r1, ids.r2, ids.r4]);
       expect(due(5, 2)).toEqual([ids.r1, ids.r2]);

@@ -6,7 +6,8 @@ import type { AckTokensRepo, ContactLink, OutboxRepo, OutboxRow, PhoneMessage, P
 import type { Loadable, PgContext } from './context.js';
 import { insert, Json, lit, MemMap } from './unit.js';
 
-type Pending = OutboxRow & { nextTryAt: number };
+/** A pending row, and the unit that queued it: a row is due only once that unit has committed. */
+type Pending = OutboxRow & { nextTryAt: number; unit: number };
 type Phone = PhoneMessage & { status: string; nextPollAt: number | null };
 
 const isPhone = (destination: string) => destination.startsWith('phone:');
@@ -40,7 +41,7 @@ export function pgNotify(
       links.clear();
       used.clear();
       for (const r of o.rows)
-        pending.load(r.id, { id: r.id, alertId: r.alert_id, destination: r.destination, notice: r.notice, dueAt: r.due_at, attempts: r.attempts, createdAt: r.created_at, nextTryAt: r.next_try_at });
+        pending.load(r.id, { id: r.id, alertId: r.alert_id, destination: r.destination, notice: r.notice, dueAt: r.due_at, attempts: r.attempts, createdAt: r.created_at, nextTryAt: r.next_try_at, unit: 0 });
       for (const r of p.rows)
         phone.load(r.id, {
           id: r.id,
@@ -91,12 +92,14 @@ export function pgNotify(
             status: 'pending',
             created_at: e.createdAt,
           });
-          pending.set(id, { id, alertId: e.alertId, destination: e.destination, notice: e.notice, dueAt: e.dueAt, attempts: 0, createdAt: e.createdAt, nextTryAt: 0 });
+          pending.set(id, { id, alertId: e.alertId, destination: e.destination, notice: e.notice, dueAt: e.dueAt, attempts: 0, createdAt: e.createdAt, nextTryAt: 0, unit: unit.building });
           unit.write(sql);
           return id;
         },
+        // Only rows whose unit has committed: a notice never goes out for an alert change the server may still refuse.
         due: (q) => {
           const due = [...pending.values()]
+            .filter((p) => unit.isCommitted(p.unit))
             .filter((p) => (q.destinations === 'chat' ? !isPhone(p.destination) : p.destination === 'phone:sms' || p.destination === 'phone:call'))
             .filter((p) => p.dueAt <= q.appNow && p.nextTryAt <= q.wallNow)
             .sort(byDue);

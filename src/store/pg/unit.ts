@@ -53,6 +53,8 @@ export function insert(table: string, row: Record<string, unknown>): string {
 /** The store cannot take units now (a commit failed; the working set is being reloaded). Transient. */
 export class StoreUnavailableError extends Error {
   readonly code = 'SB_STORE_UNAVAILABLE';
+  /** The API answers 503 SB_UNAVAILABLE (src/errors.ts toAppError). */
+  readonly statusCode = 503;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
@@ -67,6 +69,9 @@ export class Unit {
   private inFlight = 0;
   private failure: { err: unknown; at: Promise<void> } | undefined;
   private broken: unknown;
+  /** Units handed to the server so far, and how many of them (in order) have committed. */
+  private sent = 0;
+  private committedNo = 0;
 
   constructor(
     private readonly send: (sql: string) => Promise<void>,
@@ -76,6 +81,16 @@ export class Unit {
 
   get inside(): boolean {
     return this.depth > 0;
+  }
+
+  /** The number the unit being built (or a write outside any) will have once sent. */
+  get building(): number {
+    return this.sent + 1;
+  }
+
+  /** Whether the unit with this number has committed. */
+  isCommitted(no: number): boolean {
+    return no <= this.committedNo;
   }
 
   /** Record a write's SQL (and, inside a unit, how to undo its change to memory). */
@@ -101,6 +116,8 @@ export class Unit {
     let out: T;
     try {
       out = fn();
+      // As better-sqlite3 refuses one: a unit's writes must all be made before it returns.
+      if (out instanceof Promise) throw new TypeError('a unit of work cannot be async (its writes must be made before it returns)');
     } catch (err) {
       this.depth--;
       this.rollbackTo(mark);
@@ -130,11 +147,13 @@ export class Unit {
   private commit(statements: string[]): void {
     if (statements.length === 0) return;
     const sql = statements.join(';\n');
+    const no = ++this.sent;
     this.inFlight++;
     const done = this.tail.then(async () => {
       if (this.failure) throw new StoreUnavailableError('an earlier unit failed to commit', { cause: this.failure.err });
       try {
         await this.send(sql);
+        this.committedNo = no;
       } catch (err) {
         if (!this.failure) {
           const at = this.recover().then(
