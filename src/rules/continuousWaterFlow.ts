@@ -6,7 +6,8 @@
 //
 // What shows a run depends on how finely the meter reports (docs/rules.md "continuous_water_flow: what each
 // meter can show"):
-// - spans ≤ maxIntervalMinutes (30; 15-min intervals, frequent readings): use in every span for ≥ minHours;
+// - spans ≤ maxIntervalMinutes (30; 15-min intervals, frequent readings): use in every span for ≥ minHours, each span at
+//   ≥ minSpanLph above the floor (water left running runs through every quarter; a morning comes in bursts);
 // - spans up to maxCoarseMinutes (90; hourly intervals or readings): an hour proves nothing by itself (a
 //   90-minute bath touches three hours), so it counts only with more evidence —
 //   · the meter's live `flowLph` at both ends of the hour is > 0 and the hour's litres match that flow (≥ 75 % of
@@ -47,6 +48,12 @@ export interface ContinuousFlowConfig extends RuleConfigBase {
    * 10–30 L/h) is not water left running.
    */
   minRunLph: number;
+  /**
+   * Every fine span of a run must carry at least this pace above the floor (L/h): water left running runs
+   * through every quarter hour, while a busy morning's shower, laundry and flushes come in bursts with
+   * quarters of a litre or two between (0: any use above the floor's jitter).
+   */
+  minSpanLph: number;
 }
 
 type RunKind = 'fine' | 'flow' | 'volume';
@@ -115,7 +122,7 @@ export const continuousWaterFlow: Rule<ContinuousFlowState, ContinuousFlowConfig
   subjectType: 'device',
   deviceKinds: ['water-meter'],
   stateful: true,
-  defaults: { enabled: true, flapHoldMinutes: 5, minHours: 2, minIntervalLitres: 0, maxIntervalMinutes: 30, maxCoarseMinutes: 90, heavyLitresPerHour: 150, minRunLph: 30 },
+  defaults: { enabled: true, flapHoldMinutes: 5, minHours: 2, minIntervalLitres: 0, maxIntervalMinutes: 30, maxCoarseMinutes: 90, heavyLitresPerHour: 150, minRunLph: 30, minSpanLph: 15 },
   configSchema: {
     minHours: { type: 'number', exclusiveMinimum: 0, maximum: 72 },
     minIntervalLitres: { type: 'number', minimum: 0 },
@@ -123,6 +130,7 @@ export const continuousWaterFlow: Rule<ContinuousFlowState, ContinuousFlowConfig
     maxCoarseMinutes: { type: 'number', exclusiveMinimum: 0, maximum: 1440 },
     heavyLitresPerHour: { type: 'number', exclusiveMinimum: 0 },
     minRunLph: { type: 'number', minimum: 0 },
+    minSpanLph: { type: 'number', minimum: 0 },
   },
   subjects: (r) => [r.deviceId],
   evaluate(input, state, ctx) {
@@ -175,7 +183,7 @@ export const continuousWaterFlow: Rule<ContinuousFlowState, ContinuousFlowConfig
       let used: boolean;
       if (len <= c.maxIntervalMinutes * MIN) {
         kind = 'fine';
-        used = above(litres, len) > c.minIntervalLitres + jitter(len);
+        used = above(litres, len) > Math.max(c.minIntervalLitres + jitter(len), (c.minSpanLph * len) / H);
         if (!used) stopped = true;
       } else if (len <= c.maxCoarseMinutes * MIN) {
         const atStart = s.lastFlow && Math.abs(s.lastFlow.at - start) <= CONTIGUOUS_MS ? s.lastFlow.lph : undefined;

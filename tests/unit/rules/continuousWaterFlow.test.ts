@@ -73,6 +73,20 @@ describe('continuous_water_flow', () => {
     expect(h.opened).toBe(0);
   });
 
+  it("a heavy user's morning in bursts (a shower, the laundry, flushes — a litre or three between) is not water left running; a slow tap is", () => {
+    const h = new Harness(continuousWaterFlow, { device: wm, household: elder });
+    // 2 h 15 min, use in every quarter, 63 L/h on average — but quarters of 2–3 L between the bursts.
+    h.read(batch(T0, [6, 40, 3, 5, 35, 2, 8, 30, 3]));
+    expect(h.opened).toBe(0);
+    // The same morning with minSpanLph 0 (any use in a quarter continues a run): called a run.
+    const any = new Harness(continuousWaterFlow, { device: wm, household: elder, config: { minSpanLph: 0 } });
+    any.read(batch(T0, [6, 40, 3, 5, 35, 2, 8, 30, 3]));
+    expect(any.opened).toBe(1);
+    // A tap left open at the slowest pace counted (30 L/h: 7 or 8 L a quarter on a 1 L register) still is.
+    h.read(batch(T0 + 3 * HOUR, [8, 7, 8, 7, 8, 7, 8, 7, 8]));
+    expect(h.opened).toBe(1);
+  });
+
   it('a busy couple of hours (a little use in every quarter hour, ~12 L/h) is not water left running', () => {
     const h = new Harness(continuousWaterFlow, { device: wm, household: elder });
     h.read(batch(T0, [0, ...Array(10).fill(3), 0]));
