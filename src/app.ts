@@ -52,6 +52,11 @@ export interface AppOptions {
   log?: Logger;
   /** Comma-separated failpoint names (crash tests only); default SHAOBING_FAILPOINTS. */
   failpoints?: string;
+  /**
+   * The app can no longer go on as it is (the PostgreSQL store refused a commit: what the app holds in memory may
+   * differ from the database). src/main.ts stops the process with exit 1 for its supervisor to restart it.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 export class App {
@@ -64,6 +69,8 @@ export class App {
   db!: Db;
   store!: Store;
   private pgStore?: PgStore;
+  /** Set once the PostgreSQL store refused a commit (/healthz then says the store is down). */
+  private storeFailure?: Error;
   states!: DeviceStates;
   devicesRepo!: Store['devices'];
   ingest!: Ingest;
@@ -114,7 +121,15 @@ export class App {
     // The store opens first and closes last; everything else is built on it, then started as units.
     // settings.store.postgresUrl: the PostgreSQL store (src/store/pg/), else SQLite in the data dir.
     if (s.store.postgresUrl) {
-      this.pgStore = await openPgStore({ url: s.store.postgresUrl });
+      this.pgStore = await openPgStore({
+        url: s.store.postgresUrl,
+        onFailure: (err) => {
+          if (this.storeFailure) return;
+          this.storeFailure = err instanceof Error ? err : new Error(String(err));
+          this.log.fatal({ err }, 'the PostgreSQL store refused a commit: what this instance holds in memory may differ from the database; it must be restarted');
+          this.opts.onFatal?.(this.storeFailure);
+        },
+      });
       this.store = this.pgStore;
     } else {
       this.db = openDb({ dataDir: s.dataDir, synchronous: s.store.synchronous });
@@ -281,7 +296,7 @@ export class App {
       // The sink in use: NoTelemetry when the configured one could not start.
       telemetry: currentSink(() => this.telemetry),
       rules: { engine: this.rules, bus: this.bus, utcOffsetMinutes: s.notify.utcOffsetMinutes, publicUrl: s.http.publicUrl },
-      health: () => ({ broker: this.broker.up, store: this.store.isOpen, ingest: true, scheduler: this.rules.up }),
+      health: () => ({ broker: this.broker.up, store: this.store.isOpen && !this.storeFailure, ingest: true, scheduler: this.rules.up }),
       backlog: () => this.ingest.backlog(),
       https: s.http.tls && tls ? { ...secureOptions(tls), handshakeTimeout: s.tls.handshakeTimeoutSeconds * 1000 } : undefined,
     }, [

@@ -48,7 +48,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const app = buildApp(config);
+  // A fatal condition after start (the PostgreSQL store refused a commit): stop and exit 1 for the supervisor.
+  let fatal: ((err: Error) => void) | undefined;
+  const app = buildApp(config, { onFatal: (err) => fatal?.(err) });
   // Production with secrets anyone can read is refused (exit 78, like any configuration error) unless it is a demo.
   const refusal = productionRefusal(config, app.directory);
   if (refusal.length) {
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
     process.exit(STARTUP_ERRORS.SB_CONFIG_INVALID.exit); // EX_CONFIG
   }
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (signal: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'stopping');
@@ -76,7 +78,11 @@ async function main(): Promise<void> {
     }, 10_000);
     timer.unref();
     await app.stop();
-    process.exit(0);
+    process.exit(code);
+  };
+  fatal = (err) => {
+    process.stderr.write(`shaobing: stopping: ${err.message}\n`);
+    void stop('fatal', 1);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -119,9 +119,11 @@ export async function buildApi(deps: ApiDeps, extra: ApiPlugin[] = []): Promise<
   // need fields names the missing one instead of "body must be object".
   // A reply says what was done only once it is committed: with a store that commits asynchronously
   // (PostgreSQL) wait for the request's units; if the server refused them, 503 instead of the answer. SQLite has
-  // committed already (durable() is undefined: no promise per request).
-  app.addHook('onSend', (_req, _reply, payload, done) => {
-    const durable = deps.store.durable();
+  // committed already (durable() is undefined: no promise per request). /healthz and /metrics write nothing and
+  // must say how things are even then.
+  const unwritten = new Set(['/healthz', '/metrics']);
+  app.addHook('onSend', (req, _reply, payload, done) => {
+    const durable = unwritten.has(req.routeOptions.url ?? '') ? undefined : deps.store.durable();
     if (!durable) return done(null, payload);
     durable.then(
       () => done(null, payload),

@@ -8,6 +8,7 @@ import { startAlertsApp, T0, MIN, HOUR, at, type AlertsEnv } from './alertsHarne
 import { auth, startApp, tempDir } from '../helpers.js';
 import { Postgres, requirePostgres } from '../postgres.js';
 import { loadConfig, ConfigError } from '../../src/config/load.js';
+import { killChildren, startChild } from '../child.js';
 
 const available = requirePostgres('the app on the PostgreSQL store');
 let server: Postgres | undefined;
@@ -71,9 +72,10 @@ describe.runIf(available)('the app on the PostgreSQL store', () => {
 });
 
 describe.runIf(available)('the app on the PostgreSQL store: answers after the commit', () => {
-  it('with the server gone a write is answered 503, not 201, and nothing of it is kept; once it is back, writes go on', async () => {
+  it('with the server gone a write is answered 503, not 201, and nothing of it is kept; the app asks to be restarted', async () => {
     const url = await server!.createDatabase('answers');
-    const t = await startApp({ store: { postgresUrl: url } });
+    const fatal: Error[] = [];
+    const t = await startApp({ store: { postgresUrl: url } }, undefined, { onFatal: (err) => fatal.push(err) });
     cleanups.push(() => t.stop());
     const device = (id: string) => ({ id, kind: 'smoke-detector', communityId: 'guihuayuan', format: 'tuya-smoke', buildingId: 'gh-b5', area: '5号楼 楼道' });
     const provision = (id: string) => t.app.api.inject({ method: 'POST', url: '/api/devices', payload: device(id), headers: auth() });
@@ -82,6 +84,11 @@ describe.runIf(available)('the app on the PostgreSQL store: answers after the co
     const refused = await provision('gh-sd-5-902');
     expect(refused.statusCode).toBe(503);
     expect(refused.json()).toMatchObject({ code: 'SB_UNAVAILABLE' });
+    // What the app holds above the store may now differ from the database: it says so, and main.ts exits 1.
+    expect(fatal).toHaveLength(1);
+    const health = await t.app.api.inject({ url: '/healthz' });
+    expect(health.statusCode).toBe(503);
+    expect(health.json()).toMatchObject({ status: 'unavailable', store: false });
     await server!.start();
     const until = Date.now() + 30_000;
     let res = await provision('gh-sd-5-903');
@@ -93,6 +100,25 @@ describe.runIf(available)('the app on the PostgreSQL store: answers after the co
     const rows = await sql<{ id: string }>(url, 'SELECT id FROM devices ORDER BY id');
     expect(rows.map((r) => r.id)).toEqual(['gh-sd-5-901', 'gh-sd-5-903']);
     expect(t.app.store.devices.find('gh-sd-5-902')).toBeUndefined();
+    expect(fatal).toHaveLength(1);
+  }, 120_000);
+
+  it('npm start: a refused commit stops the process with exit 1, for its supervisor to restart it', async () => {
+    const url = await server!.createDatabase('process');
+    const dir = tempDir('shaobing-pgapp-proc-');
+    cleanups.push(() => dir.remove());
+    cleanups.push(killChildren);
+    const child = await startChild(dir.path, '', { SHAOBING_STORE_POSTGRES_URL: url });
+    const device = { id: 'gh-sd-5-911', kind: 'smoke-detector', communityId: 'guihuayuan', format: 'tuya-smoke', buildingId: 'gh-b5', area: '5号楼 楼道' };
+    const post = () => fetch(`${child.httpUrl}/api/devices`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify(device) });
+    await server!.stop('SIGINT');
+    try {
+      expect((await post()).status).toBe(503);
+      expect(await child.exited).toBe(1);
+      expect(child.stdout.join('\n')).toMatch(/the PostgreSQL store refused a commit/);
+    } finally {
+      await server!.start();
+    }
   }, 120_000);
 });
 

@@ -27,6 +27,11 @@ export interface PgStoreOptions {
   url: string;
   /** Connections for queries (the units go over one connection of their own). */
   poolSize?: number;
+  /**
+   * A commit was refused: the store reloads its own working set, but whatever the caller keeps above it (caches,
+   * engines) no longer matches the database. The app stops for its supervisor to restart it (src/main.ts).
+   */
+  onFailure?: (err: unknown) => void;
 }
 
 // bigint (int8) and numeric columns hold epoch milliseconds, ids and counts, all well inside 2^53.
@@ -89,7 +94,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<PgStore> {
         }
       }
     };
-    const unit = new Unit(send, recover);
+    const unit = new Unit(send, recover, opts.onFailure);
     const ids = new IdBlocks(pool);
     await ids.start();
     const x: PgContext = {

@@ -77,6 +77,8 @@ export class Unit {
     private readonly send: (sql: string) => Promise<void>,
     /** Reload the working set after a failed commit (units are refused until it resolves). */
     private readonly recover: () => Promise<void>,
+    /** Told of each refused commit that starts a recovery (what the app holds above the store is stale now). */
+    private readonly onFailure?: (err: unknown) => void,
   ) {}
 
   get inside(): boolean {
@@ -161,6 +163,7 @@ export class Unit {
             (e) => void (this.broken = e),
           );
           this.failure = { err, at };
+          this.onFailure?.(err);
         }
         throw err;
       }
