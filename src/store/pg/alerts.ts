@@ -99,6 +99,8 @@ export function pgAlerts(x: PgContext): { repos: { alerts: AlertsRepo }; loadabl
   const alerts = new MemMap<number, AlertRecord>(unit);
   /** `${kind}\u0000${subject}` → the unresolved alert's id. */
   const openKey = new MemMap<string, number>(unit);
+  /** `${kind}\u0000${subject}` → the id of its latest alert (by opening), resolved or not. */
+  const latest = new MemMap<string, number>(unit);
   const events = new MemMap<number, readonly AlertEvent[]>(unit);
   const ok = (kind: string, subject: string) => `${kind}\u0000${subject}`;
   const byOpening = (a: AlertRecord, b: AlertRecord) => a.openedAt - b.openedAt || a.id - b.id;
@@ -111,11 +113,15 @@ export function pgAlerts(x: PgContext): { repos: { alerts: AlertsRepo }; loadabl
       ]);
       alerts.clear();
       openKey.clear();
+      latest.clear();
       events.clear();
       for (const r of a.rows) {
         const rec = record(r);
         alerts.load(rec.id, rec);
-        if (rec.status !== 'resolved') openKey.load(ok(rec.kind, rec.subject), rec.id);
+        const key = ok(rec.kind, rec.subject);
+        if (rec.status !== 'resolved') openKey.load(key, rec.id);
+        const cur = latest.get(key);
+        if (cur === undefined || byOpening(rec, alerts.get(cur)!) > 0) latest.load(key, rec.id);
       }
       const by = new Map<number, AlertEvent[]>();
       for (const r of e.rows) {
@@ -162,9 +168,8 @@ export function pgAlerts(x: PgContext): { repos: { alerts: AlertsRepo }; loadabl
           return id === undefined ? undefined : get(id);
         },
         lastOf: (kind, subject) => {
-          let last: AlertRecord | undefined;
-          for (const a of alerts.values()) if (a.kind === kind && a.subject === subject && (!last || byOpening(a, last) > 0)) last = a;
-          return last && copy(last);
+          const id = latest.get(ok(kind, subject));
+          return id === undefined ? undefined : get(id);
         },
         insert: (a) => {
           if (openKey.has(ok(a.kind, a.subject))) throw new DuplicateOpenAlertError(a.kind, a.subject);
@@ -212,8 +217,11 @@ export function pgAlerts(x: PgContext): { repos: { alerts: AlertsRepo }; loadabl
             updated_at: a.openedAt,
           };
           const sql = insert('alerts', row);
+          const key = ok(a.kind, a.subject);
+          const cur = latest.get(key);
           alerts.set(id, rec);
-          openKey.set(ok(a.kind, a.subject), id);
+          openKey.set(key, id);
+          if (cur === undefined || byOpening(rec, alerts.get(cur)!) > 0) latest.set(key, id);
           unit.write(sql);
           return id;
         },
@@ -230,6 +238,12 @@ export function pgAlerts(x: PgContext): { repos: { alerts: AlertsRepo }; loadabl
           alerts.set(id, next);
           if (prev.status !== 'resolved' && next.status === 'resolved') openKey.delete(key);
           if (prev.status === 'resolved' && next.status !== 'resolved') openKey.set(key, id);
+          if (next.openedAt !== prev.openedAt) {
+            // The latest by opening may be another alert now (a rare edit): look again.
+            let best: AlertRecord | undefined;
+            for (const a of alerts.values()) if (a.kind === prev.kind && a.subject === prev.subject && (!best || byOpening(a, best) > 0)) best = a;
+            if (best) latest.set(key, best.id);
+          }
           unit.write(sql);
         },
         addEvent: (e) => {
