@@ -103,6 +103,8 @@ async function startCluster(server: Postgres, n: number, lease: { ttl: number; r
   const broker = await Mosquitto.start({ users });
   const url = await server.createDatabase('bench');
   const db = new pg.Pool({ connectionString: url });
+  // An idle connection the server ends (a restart, a shutdown) must not crash the bench: the next query reconnects.
+  db.on('error', (err) => console.error(`bench: PostgreSQL pool: ${err.message}`));
   const dirs = Array.from({ length: n }, () => mkdtempSync(join(tmpdir(), 'shaobing-bench-inst-')));
   const env = {
     SHAOBING_CONFIG: settingsPath,
