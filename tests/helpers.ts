@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
+import pg from 'pg';
 import { loadConfig } from '../src/config/load.js';
 import { buildApp, type App, type AppOptions } from '../src/app.js';
 
@@ -32,8 +33,32 @@ export interface TestApp {
 }
 
 /** Start the real service (sample communities) on free ports over a fresh or given data dir. */
+
+/**
+ * SHAOBING_TEST_POSTGRES_URL=postgres://…/postgres runs the app suites on the PostgreSQL store: each app started
+ * over a fresh data dir gets a fresh database on that server (one restarted on a kept data dir, its database).
+ */
+async function testStore(overrides: Record<string, unknown>, dir: string): Promise<Record<string, unknown>> {
+  const server = process.env.SHAOBING_TEST_POSTGRES_URL;
+  const store = (overrides.store ?? {}) as Record<string, unknown>;
+  if (!server || store.postgresUrl || (overrides.mqtt as { thread?: boolean } | undefined)?.thread) return overrides;
+  const name = `app_${process.pid}_${Buffer.from(dir).toString('hex').slice(-24)}`;
+  const c = new pg.Client({ connectionString: server });
+  await c.connect();
+  try {
+    const exists = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!exists.rowCount) await c.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await c.end();
+  }
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return { ...overrides, store: { ...store, postgresUrl: url.toString() } };
+}
+
 export async function startApp(overrides: Record<string, unknown> = {}, dataDir?: string, opts: AppOptions = {}): Promise<TestApp> {
   const dir = dataDir ? { path: dataDir, remove() {} } : tempDir();
+  overrides = await testStore(overrides, dir.path);
   const config = loadConfig({
     settingsPath: 'config/settings.yaml',
     env: {},

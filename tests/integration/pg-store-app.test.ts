@@ -90,16 +90,16 @@ describe.runIf(available)('the app on the PostgreSQL store: answers after the co
     expect(health.statusCode).toBe(503);
     expect(health.json()).toMatchObject({ status: 'unavailable', store: false });
     await server!.start();
-    const until = Date.now() + 30_000;
-    let res = await provision('gh-sd-5-903');
-    while (res.statusCode === 503 && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 200));
-      res = await provision('gh-sd-5-903');
-    }
-    expect(res.statusCode).toBe(201);
+    // It asked to be restarted (what it holds above the store may differ from the database): a new instance over
+    // the same database starts from what was committed.
+    await t.stop();
+    const t2 = await startApp({ store: { postgresUrl: url } });
+    cleanups.push(() => t2.stop());
+    expect(t2.app.store.devices.find('gh-sd-5-902')).toBeUndefined();
+    const again = await t2.app.api.inject({ method: 'POST', url: '/api/devices', payload: device('gh-sd-5-902'), headers: auth() });
+    expect(again.statusCode).toBe(201);
     const rows = await sql<{ id: string }>(url, 'SELECT id FROM devices ORDER BY id');
-    expect(rows.map((r) => r.id)).toEqual(['gh-sd-5-901', 'gh-sd-5-903']);
-    expect(t.app.store.devices.find('gh-sd-5-902')).toBeUndefined();
+    expect(rows.map((r) => r.id)).toEqual(['gh-sd-5-901', 'gh-sd-5-902']);
     expect(fatal).toHaveLength(1);
   }, 120_000);
 
