@@ -411,7 +411,7 @@ export function careApi(engine: RuleEngine) {
           householdId: h.id,
           deviceId: meter?.id ?? null,
           historyDays: days,
-          learning: days < (c?.minHistoryDays ?? 7),
+          learning: days < (c?.minHistoryDays ?? 1),
           floorLph: m ? floorOf(m) : 0,
           usualDay: usualDay(m ?? newModel(), cfg),
           recent: m

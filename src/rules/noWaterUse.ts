@@ -154,7 +154,7 @@ export const noWaterUse: Rule<NoWaterUseState, NoWaterUseConfig> = {
     enabled: true,
     flapHoldMinutes: 1440,
     improbability: 0.001,
-    minHistoryDays: 7,
+    minHistoryDays: 1,
     priorDays: 3,
     dayVariation: false,
     recordMarginHours: 1,

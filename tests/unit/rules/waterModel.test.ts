@@ -64,9 +64,25 @@ describe('no_water_use on the learned model', () => {
     const fixed = meter({ minHistoryDays: 1000 });
     for (const h of [learned, fixed]) run(h, T0, 30 * 24, frugal);
     expect(fixed.opened).toBeGreaterThan(5); // 12 h with 2–4 L, most days
-    // Only in the cold start, while the fixed rule holds (7 days learned, which the 48 h ring delays by two).
-    expect(learned.log.filter((l) => l.action.type === 'open' && l.at > T0 + 10 * DAY)).toEqual([]);
+    // Only in the cold start, while the fixed rule holds (1 day learned, which the 48 h ring delays by two).
+    expect(learned.log.filter((l) => l.action.type === 'open' && l.at > T0 + 4 * DAY)).toEqual([]);
     expect(fixed.log.filter((l) => l.action.type === 'open' && l.at > T0 + 10 * DAY).length).toBeGreaterThan(5);
+  });
+
+  it('leaves the fixed rule after one learned day (minHistoryDays 1): her first week is judged on silence, not on litres', () => {
+    const now = meter();
+    const week = meter({ minHistoryDays: 7 });
+    for (const h of [now, week]) run(h, T0, 9 * 24, frugal);
+    const opensFrom = (h: ReturnType<typeof meter>, t: number) => h.log.filter((l) => l.action.type === 'open' && l.at > t).length;
+    // Days 4–9: the model (a typical elder's hours shrunk with her own) sees her daily use and stays quiet; the
+    // fixed rule, kept for seven learned days, calls her 2–4 L in 12 h.
+    expect(opensFrom(now, T0 + 4 * DAY)).toBe(0);
+    expect(opensFrom(week, T0 + 4 * DAY)).toBeGreaterThan(0);
+    // And a silence after that is still called by the model.
+    run(now, T0 + 9 * DAY, 8, frugal);
+    run(now, T0 + 9 * DAY + 8 * HOUR, 30, () => 0);
+    const fall = now.log.find((l) => l.action.type === 'open' && l.at > T0 + 9 * DAY);
+    expect((fall?.action as { details: Record<string, unknown> } | undefined)?.details.basis).toMatch(/^(model|max)$/);
   });
 
   it('sees through a drip: a dripping toilet is neither use nor a sign of life, and never hides a fall', () => {
