@@ -81,20 +81,31 @@ const FULL_S = 3300;
 
 /** The steady floor, L/h: the least litres in any of the last 24 fully covered hours (0 until 12 are known). */
 export function floorLph(hb: ReadonlyArray<[number, number, number]> | undefined): number {
-  const full: number[] = [];
-  for (let i = (hb?.length ?? 0) - 1; i >= 0 && full.length < FLOOR_HOURS; i--) if (hb![i][2] >= FULL_S) full.push(hb![i][1]);
-  return full.length < FLOOR_MIN_HOURS ? 0 : Math.min(...full);
+  // Counted and folded as it goes, no array (asked several times per reading).
+  let full = 0;
+  let min = Infinity;
+  for (let i = (hb?.length ?? 0) - 1; i >= 0 && full < FLOOR_HOURS; i--)
+    if (hb![i][2] >= FULL_S) {
+      full++;
+      min = Math.min(min, hb![i][1]);
+    }
+  return full < FLOOR_MIN_HOURS ? 0 : min;
 }
 
-/** Add a span's litres to the hourly buckets (shared out by time), keeping the newest FLOOR_HOURS + 2. */
+/**
+ * Add a span's litres to the hourly buckets (shared out by time), keeping the newest FLOOR_HOURS + 2. A new
+ * array; the old one and its buckets are not changed (copy on write: a bucket is copied when it is written).
+ */
 function addToBuckets(hb: Array<[number, number, number]>, start: number, end: number, litres: number): Array<[number, number, number]> {
-  const out = hb.map((b) => [b[0], b[1], b[2]] as [number, number, number]);
+  const out = hb.slice();
   for (let h = Math.floor(start / 3_600_000); h * 3_600_000 < end; h++) {
     const a = Math.max(start, h * 3_600_000);
     const b = Math.min(end, (h + 1) * 3_600_000);
     if (b <= a) continue;
     const part = (litres * (b - a)) / (end - start);
-    let bucket = out.find((x) => x[0] === h);
+    let at = out.length - 1;
+    while (at >= 0 && out[at][0] !== h) at--;
+    let bucket = at >= 0 ? (out[at] = [out[at][0], out[at][1], out[at][2]]) : undefined;
     if (!bucket) {
       if (out.length && h < out[0][0]) continue; // older than what is kept
       bucket = [h, 0, 0];

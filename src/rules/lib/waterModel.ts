@@ -143,10 +143,15 @@ export function floorOf(m: WaterModel): number {
 
 /** The steady floor of hour slots (oldest first): the least litres in any of the newest 24 full hours. */
 export function floorOfSlots(slots: readonly Slot[]): number {
-  const full: number[] = [];
-  for (let i = slots.length - 1; i >= 0 && full.length < FLOOR_HOURS; i--) if (covered(slots[i]) >= FULL_S) full.push(slots[i][1]);
-  if (full.length < FLOOR_MIN_HOURS) return 0;
-  return Math.min(...full);
+  // Counted and folded as it goes, no array: the rules ask for the floor several times per water reading.
+  let full = 0;
+  let min = Infinity;
+  for (let i = slots.length - 1; i >= 0 && full < FLOOR_HOURS; i--)
+    if (covered(slots[i]) >= FULL_S) {
+      full++;
+      min = Math.min(min, slots[i][1]);
+    }
+  return full < FLOOR_MIN_HOURS ? 0 : min;
 }
 
 /** Litres in a slot above the floor (for its covered share of the hour), and whether that is real use. */
