@@ -255,12 +255,14 @@ export const missedCheck: Rule<MissedCheckState, MissedCheckConfig> = {
         at = Math.max(at ?? end, end);
       }
       if (at !== undefined) sign = { at, kind: 'water', reason: `恢复用水（${dayTime(at, off)}，${Math.round(litres * 10) / 10} 升）` };
-      // Back home early: real use (not a drip) while marked away.
+      // Back home early: real use (above the drip floor, returnLitres of it) while marked away. A running cistern
+      // of 6 L/h passes returnLitres in every hour; above its floor it is nothing.
       if (at !== undefined)
         for (const a of ctx.care?.absences ?? []) {
           if (a.endedAt !== undefined) continue;
-          const back = u.segments.find(([start, end, l]) => end > a.from + RETURN_AFTER_MS && end < a.until && l >= c.returnLitres * Math.max(1, (end - start) / H));
-          if (back) out.push({ type: 'endAbsence', id: a.id, at: back[1], note: `回家用水（${dayTime(back[1], off)}，${Math.round(back[2] * 10) / 10} 升）` });
+          const net = ([start, end, l]: (typeof u.segments)[number]) => l - (floor * (end - start)) / H;
+          const back = u.segments.find((sg) => sg[1] > a.from + RETURN_AFTER_MS && sg[1] < a.until && net(sg) >= c.returnLitres * Math.max(1, (sg[1] - sg[0]) / H));
+          if (back) out.push({ type: 'endAbsence', id: a.id, at: back[1], note: `回家用水（${dayTime(back[1], off)}，${Math.round(net(back) * 10) / 10} 升）` });
         }
     } else {
       sign = { at: input.at, kind: 'visit', reason: `上门探访（${input.by}，${dayTime(input.at, off)}）${input.note ? `：${input.note}` : ''}` };

@@ -332,6 +332,22 @@ describe('missed_check learns how regularly the elder shows a sign at each round
     expect(h.actionsOf('resolve')[0]).toMatchObject({ reason: '恢复用水（3月4日 22:00，5 升）' });
   });
 
+  it('a running cistern (6 L/h in every hour) does not end an absence; use above it does', () => {
+    const h = care();
+    let total = 10;
+    const hourOf = (t: number, litres: number) => {
+      total += litres / 1000;
+      h.advance(t);
+      h.read(reading(wm, 'reading', t, { totalM3: total, intervals: [{ start: at(t - HOUR), end: at(t), litres }] }));
+    };
+    for (let t = T0 + HOUR; t <= T0 + 2 * DAY; t += HOUR) hourOf(t, 6 + (t % DAY === 8 * HOUR ? 10 : 0));
+    h.care = { absences: [{ id: 7, reason: 'family', from: T0 + 2 * DAY, until: T0 + 5 * DAY }] };
+    for (let t = T0 + 2 * DAY + HOUR; t <= T0 + 3 * DAY; t += HOUR) hourOf(t, 6);
+    expect(h.actionsOf('endAbsence')).toEqual([]);
+    hourOf(T0 + 3 * DAY + HOUR, 18); // home: 12 L above the cistern
+    expect(h.actionsOf('endAbsence')).toEqual([{ type: 'endAbsence', id: 7, at: T0 + 3 * DAY + HOUR, note: '回家用水（3月4日 01:00，12 升）' }]);
+  });
+
   it('does not learn from rounds the elder was marked away for', () => {
     const h = care();
     live(h, 2, () => true);
