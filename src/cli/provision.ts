@@ -3,13 +3,15 @@
 // npm run provision -- --token        (a new staff token and the tokenHash to put in people[] of an inventory)
 // npm run provision -- --secret       (a new HTTP integration secret and the secretHash for integrations[])
 // npm run provision -- --password     (reads a console password from stdin, prints the passwordHash for people[])
-// Provisions a device into the data dir's database (the running service picks it up on the device's first
-// connect) and prints its secret once. Only the hash is stored.
+// Provisions a device into the data dir's database, or the PostgreSQL store when settings store.postgresUrl is
+// set (the running service picks it up on the device's first connect), and prints its secret once — after the
+// commit. Only the hash is stored.
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from '../config/load.js';
 import { Directory } from '../config/inventory.js';
 import { openDb } from '../store/db.js';
 import { DevicesRepo } from '../store/devicesRepo.js';
+import { openPgStore } from '../store/pg/index.js';
 import { provisionDevice } from '../broker/provision.js';
 import { hashSecret, newSecret } from '../broker/secrets.js';
 import { hashPassword, PASSWORD_MIN_LENGTH } from '../api/passwords.js';
@@ -84,10 +86,14 @@ try {
   if (err instanceof ConfigError) fail(err.message);
   throw err;
 }
-const db = openDb({ dataDir: config.settings.dataDir, synchronous: config.settings.store.synchronous });
+const pgUrl = config.settings.store.postgresUrl;
+const pgStore = pgUrl
+  ? await openPgStore({ url: pgUrl }).catch((err: Error) => fail(`cannot open the PostgreSQL store: ${err.message}`))
+  : undefined;
+const db = pgStore ? undefined : openDb({ dataDir: config.settings.dataDir, synchronous: config.settings.store.synchronous });
 try {
   const { device, secret } = provisionDevice(
-    { directory: new Directory(config.communities), repo: new DevicesRepo(db), kinds: deviceKinds, now: Date.now() },
+    { directory: new Directory(config.communities), repo: pgStore ? pgStore.devices : new DevicesRepo(db!), kinds: deviceKinds, now: Date.now() },
     {
       id: values.id,
       kind: values.kind,
@@ -100,6 +106,7 @@ try {
       area: values.area,
     },
   );
+  await pgStore?.durable(); // the secret is shown only for a device that is stored
   if (values.json) process.stdout.write(JSON.stringify({ id: device.id, secret, topic: device.uplinkTopic }) + '\n');
   else
     process.stdout.write(
@@ -111,5 +118,6 @@ try {
   if (err instanceof AppError) fail(`${err.code}: ${err.message}`);
   throw err;
 } finally {
-  db.close();
+  db?.close();
+  await pgStore?.close();
 }

@@ -5,7 +5,9 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import pg from 'pg';
 import { startAlertsApp, T0, MIN, HOUR, at, type AlertsEnv } from './alertsHarness.js';
-import { auth, startApp, tempDir } from '../helpers.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { auth, connectDevice, startApp, tempDir, waitFor } from '../helpers.js';
 import { Postgres, requirePostgres } from '../postgres.js';
 import { loadConfig, ConfigError } from '../../src/config/load.js';
 import { killChildren, startChild } from '../child.js';
@@ -119,6 +121,30 @@ describe.runIf(available)('the app on the PostgreSQL store: answers after the co
     } finally {
       await server!.start();
     }
+  }, 120_000);
+});
+
+describe.runIf(available)('npm run provision on the PostgreSQL store', () => {
+  it('provisions into the database after the commit; a running instance hears of it and accepts the device', async () => {
+    const url = await server!.createDatabase('cli');
+    const dir = tempDir('shaobing-pgapp-cli-');
+    cleanups.push(() => dir.remove());
+    const t = await startApp({ store: { postgresUrl: url } }, dir.path);
+    cleanups.push(() => t.stop());
+    const run = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/provision.ts', '--id', 'cj-wm-cli-9', '--kind', 'water-meter', '--community', 'chunjiang', '--household', 'cj-1-101', '--json'],
+      { env: { ...process.env, SHAOBING_CONFIG: 'config/settings.yaml', SHAOBING_DATA_DIR: dir.path, SHAOBING_STORE_POSTGRES_URL: url }, encoding: 'utf8', timeout: 60_000 },
+    );
+    const { id, secret } = JSON.parse(run.stdout) as { id: string; secret: string };
+    const rows = await sql<{ secret_hash: string }>(url, 'SELECT secret_hash FROM devices WHERE id = $1', [id]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].secret_hash).toMatch(/^sha256\$/);
+    expect(rows[0].secret_hash).not.toContain(secret);
+    // The running instance loaded its devices at start; the commit announced this one (NOTIFY), so it has it now.
+    await waitFor(() => t.app.store.devices.find(id), 'the provisioned device in the running instance', 10_000);
+    const c = await connectDevice(t.mqttUrl, id, secret);
+    c.end(true);
   }, 120_000);
 });
 

@@ -10,7 +10,7 @@ import type { Loadable, PgContext } from './context.js';
 import { IdBlocks } from './ids.js';
 import { pgAlerts } from './alerts.js';
 import { pgCare } from './care.js';
-import { pgResidents } from './residents.js';
+import { DEVICES_CHANNEL, pgResidents } from './residents.js';
 import { pgIngest } from './ingest.js';
 import { pgNotify } from './notify.js';
 import { migratePg } from './migrations.js';
@@ -55,6 +55,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<PgStore> {
   const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 4, types });
   pool.on('error', () => {}); // an idle connection dropped: the next query connects anew
   let writer: pg.Client | undefined;
+  let listener: pg.Client | undefined;
   let closed = false;
   try {
     await migratePg(pool);
@@ -116,6 +117,32 @@ export async function openPgStore(opts: PgStoreOptions): Promise<PgStore> {
     const care = pgCare(x);
     const residents = pgResidents(x);
     parts.push(ingest.loadable, rules.loadable, alerts.loadable, notify.loadable, care.loadable, residents.loadable);
+    // Devices provisioned by another process (npm run provision, another instance) are announced on commit:
+    // listen before loading, so none falls between the load and the first notification. A dropped listener
+    // reconnects and reloads the working set's devices.
+    const listen = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: opts.url, types });
+      c.on('notification', (n) => {
+        if (n.channel === DEVICES_CHANNEL && n.payload) void residents.provisioned(n.payload).catch(() => {});
+      });
+      c.on('error', () => {
+        if (listener !== c) return;
+        listener = undefined;
+        void c.end().catch(() => {});
+        const again = () => {
+          if (closed) return;
+          listen()
+            .then(() => residents.loadable.load(pool))
+            .catch(() => setTimeout(again, 1000).unref());
+        };
+        setTimeout(again, 200).unref();
+      });
+      await c.connect();
+      await c.query(`LISTEN ${DEVICES_CHANNEL}`);
+      if (closed) return void (await c.end().catch(() => {}));
+      listener = c;
+    };
+    await listen();
     await loadAll();
     return {
       transaction: <T>(fn: () => T): T => unit.run(fn),
@@ -136,10 +163,13 @@ export async function openPgStore(opts: PgStoreOptions): Promise<PgStore> {
         await unit.settled();
         unit.close(new StoreUnavailableError('the store is closed'));
         await writer?.end().catch(() => {});
+        await listener?.end().catch(() => {});
+        listener = undefined;
         await pool.end().catch(() => {});
       },
     };
   } catch (err) {
+    await listener?.end().catch(() => {});
     await writer?.end().catch(() => {});
     await pool.end().catch(() => {});
     throw err;

@@ -43,7 +43,15 @@ export class DuplicateDeviceError extends Error {
   }
 }
 
-export function pgResidents(x: PgContext): { repos: { devices: DevicesRepo; photos: PhotosRepo; residentInvites: ResidentInvitesRepo }; loadable: Loadable } {
+/** Channel on which every device provisioned into the store is announced (in its unit: sent on commit). */
+export const DEVICES_CHANNEL = 'shaobing_devices';
+
+export function pgResidents(x: PgContext): {
+  repos: { devices: DevicesRepo; photos: PhotosRepo; residentInvites: ResidentInvitesRepo };
+  loadable: Loadable;
+  /** A device another process provisioned (announced on DEVICES_CHANNEL): read it into the working set. */
+  provisioned(id: string): Promise<void>;
+} {
   const { unit } = x;
   const devices = new MemMap<string, ProvisionedDevice>(unit);
   const photos = new MemMap<number, Photo>(unit);
@@ -75,6 +83,10 @@ export function pgResidents(x: PgContext): { repos: { devices: DevicesRepo; phot
 
   return {
     loadable,
+    provisioned: async (id) => {
+      const [r] = await x.query<DeviceRow>('SELECT * FROM devices WHERE id = $1', [id]);
+      if (r && !devices.has(id)) devices.load(id, defined(device(r)));
+    },
     repos: {
       devices: {
         all: () => [...devices.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((d) => ({ ...d })),
@@ -99,6 +111,7 @@ export function pgResidents(x: PgContext): { repos: { devices: DevicesRepo; phot
           });
           devices.set(d.id, defined({ ...d }));
           unit.write(sql);
+          unit.write(`SELECT pg_notify(${lit(DEVICES_CHANNEL)}, ${lit(d.id)})`);
         },
       },
       photos: {
